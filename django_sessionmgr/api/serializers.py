@@ -1,0 +1,76 @@
+"""JSON shapes of a session, as CONTRACT.md fixes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from ..models import UserSession
+from ..tracking import session_row_id
+
+
+class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
+    """A session as its owner sees it. The session key is never a field."""
+
+    status = serializers.SerializerMethodField()
+    is_current = serializers.SerializerMethodField()
+    device = serializers.SerializerMethodField()
+    location = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UserSession
+        fields = [
+            "id",
+            "status",
+            "is_current",
+            "ip_address",
+            "user_agent",
+            "device",
+            "location",
+            "created_at",
+            "last_activity_at",
+            "expires_at",
+            "ended_at",
+            "revoked_at",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, obj: UserSession) -> str:
+        return obj.effective_status
+
+    def get_is_current(self, obj: UserSession) -> bool:
+        request = self.context.get("request")
+        return request is not None and session_row_id(request) == str(obj.pk)
+
+    def get_device(self, obj: UserSession) -> dict[str, str]:
+        return {
+            "browser": obj.device_browser,
+            "os": obj.device_os,
+            "device": obj.device_family,
+            "type": obj.device_type,
+        }
+
+    def get_location(self, obj: UserSession) -> dict[str, str] | None:
+        if not (obj.location_city or obj.location_country):
+            return None
+        return {"city": obj.location_city, "country": obj.location_country}
+
+
+class StaffUserSessionSerializer(UserSessionSerializer):
+    """A session as staff see it: adds the owner and the revoke audit trail."""
+
+    user = serializers.SerializerMethodField()
+    revoked_by = serializers.SerializerMethodField()
+
+    class Meta(UserSessionSerializer.Meta):
+        fields = [*UserSessionSerializer.Meta.fields, "user", "revoked_by", "revoke_reason"]
+        read_only_fields = fields
+
+    def get_user(self, obj: UserSession) -> dict[str, Any]:
+        return {"id": obj.user_id, "username": obj.user.get_username()}
+
+    def get_revoked_by(self, obj: UserSession) -> dict[str, Any] | None:
+        if obj.revoked_by_id is None:
+            return None
+        return {"id": obj.revoked_by_id, "username": obj.revoked_by.get_username()}

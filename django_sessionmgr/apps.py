@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SessionMgrConfig(AppConfig):
+    name = "django_sessionmgr"
+    verbose_name = _("Sessions")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from . import receivers
+        from .checks import check_middleware, check_settings
+
+        receivers.connect()
+        checks.register(check_middleware)
+        checks.register(check_settings)

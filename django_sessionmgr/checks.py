@@ -1,0 +1,103 @@
+"""System checks: ``manage.py check`` explains a misconfiguration before it bites."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+from django.utils.module_loading import import_string
+
+from .conf import DEFAULTS
+
+MIDDLEWARE_PATH = "django_sessionmgr.middleware.UserSessionMiddleware"
+AUTH_MIDDLEWARE_PATH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def _index_of(middleware: list[str], base_path: str) -> int | None:
+    """Position of ``base_path`` or a subclass of it in ``middleware``."""
+    base = import_string(base_path)
+    for index, path in enumerate(middleware):
+        if path == base_path:
+            return index
+        try:
+            candidate = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(candidate, type) and issubclass(candidate, base):
+            return index
+    return None
+
+
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    ours = _index_of(middleware, MIDDLEWARE_PATH)
+    if ours is None:
+        return [
+            Error(
+                "UserSessionMiddleware is not in MIDDLEWARE.",
+                hint=f"Add '{MIDDLEWARE_PATH}' to MIDDLEWARE, after '{AUTH_MIDDLEWARE_PATH}'.",
+                id="django_sessionmgr.E001",
+            )
+        ]
+    auth = _index_of(middleware, AUTH_MIDDLEWARE_PATH)
+    if auth is None or auth > ours:
+        return [
+            Error(
+                "UserSessionMiddleware must come after AuthenticationMiddleware.",
+                hint=f"Move '{MIDDLEWARE_PATH}' below '{AUTH_MIDDLEWARE_PATH}' in MIDDLEWARE.",
+                id="django_sessionmgr.E002",
+            )
+        ]
+    return []
+
+
+def _is_int(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    value = getattr(settings, "SESSIONMGR", {})
+    if not isinstance(value, dict):
+        return [
+            Error(
+                "SESSIONMGR must be a dict.",
+                hint="Set SESSIONMGR = {...} with the keys in the settings reference.",
+                id="django_sessionmgr.E003",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    rules = [
+        ("ACTIVITY_UPDATE_INTERVAL", 0, "a whole number of seconds, 0 or more"),
+        ("TRUSTED_PROXY_COUNT", 0, "a whole number of proxies, 0 or more"),
+        ("RETENTION_DAYS", 1, "a whole number of days, 1 or more"),
+    ]
+    for name, minimum, expected in rules:
+        if name in value and not _is_int(value[name], minimum):
+            errors.append(
+                Error(
+                    f"SESSIONMGR[{name!r}] is {value[name]!r}; it must be {expected}.",
+                    hint=f"Set SESSIONMGR[{name!r}] to {expected}, or remove it "
+                    f"for the default ({DEFAULTS[name]}).",
+                    id="django_sessionmgr.E004",
+                )
+            )
+    for name in ("REVOKE_ON_PASSWORD_CHANGE", "USER_ADMIN_INTEGRATION"):
+        if name in value and not isinstance(value[name], bool):
+            errors.append(
+                Error(
+                    f"SESSIONMGR[{name!r}] is {value[name]!r}; it must be True or False.",
+                    hint=f"Set SESSIONMGR[{name!r}] to True or False.",
+                    id="django_sessionmgr.E005",
+                )
+            )
+    unknown = sorted(set(value) - set(DEFAULTS))
+    if unknown:
+        errors.append(
+            Warning(
+                f"SESSIONMGR has unknown keys: {', '.join(map(str, unknown))}.",
+                hint=f"Known keys: {', '.join(DEFAULTS)}. Check for typos.",
+                id="django_sessionmgr.W001",
+            )
+        )
+    return errors

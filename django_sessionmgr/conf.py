@@ -1,0 +1,50 @@
+"""Settings, read live from ``settings.SESSIONMGR`` so ``override_settings`` works."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "ACTIVITY_UPDATE_INTERVAL": 60,
+    "TRUSTED_PROXY_COUNT": 0,
+    "REVOKE_ON_PASSWORD_CHANGE": True,
+    "RETENTION_DAYS": 90,
+    "USER_ADMIN_INTEGRATION": True,
+}
+
+
+class AppSettings:
+    """Typed accessors over ``settings.SESSIONMGR``; every key is optional."""
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        value = getattr(settings, "SESSIONMGR", None)
+        return value if isinstance(value, dict) else {}
+
+    def get(self, name: str) -> Any:
+        return self.user_settings.get(name, DEFAULTS[name])
+
+    @property
+    def ACTIVITY_UPDATE_INTERVAL(self) -> int:  # noqa: N802 - mirrors the setting's name
+        return int(self.get("ACTIVITY_UPDATE_INTERVAL"))
+
+    @property
+    def TRUSTED_PROXY_COUNT(self) -> int:  # noqa: N802
+        return int(self.get("TRUSTED_PROXY_COUNT"))
+
+    @property
+    def REVOKE_ON_PASSWORD_CHANGE(self) -> bool:  # noqa: N802
+        return bool(self.get("REVOKE_ON_PASSWORD_CHANGE"))
+
+    @property
+    def RETENTION_DAYS(self) -> int:  # noqa: N802
+        return int(self.get("RETENTION_DAYS"))
+
+    @property
+    def USER_ADMIN_INTEGRATION(self) -> bool:  # noqa: N802
+        return bool(self.get("USER_ADMIN_INTEGRATION"))
+
+
+app_settings = AppSettings()

@@ -1,0 +1,166 @@
+"""``UserSessionMiddleware``: keeps each request's ``UserSession`` row true.
+
+Per authenticated request it:
+
+- refuses revoked sessions on engines with no server-side store (signed
+  cookies) with one indexed read; server-side stores are deleted on revoke,
+  so those sessions arrive here already anonymous;
+- writes ``last_activity_at`` at most once per ``ACTIVITY_UPDATE_INTERVAL``,
+  deciding from the marker in the session data (no query in between);
+- follows key rotation (``cycle_key``, ``update_session_auth_hash``) and
+  expiry changes (``set_expiry``) made while serving the request;
+- adopts an authenticated session that has no row yet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from .conf import app_settings
+from .stores import is_server_side
+from .tracking import (
+    RequestState,
+    current_session_id,
+    end_session_row,
+    is_authenticated_session,
+    read_marker,
+    start_session,
+    stored_key,
+    write_marker,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.sessions.backends.base import SessionBase
+    from django.http import HttpRequest, HttpResponseBase
+
+EXPIRY_KEY = "_session_expiry"
+
+
+class UserSessionMiddleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self,
+        get_response: Callable[[HttpRequest], HttpResponseBase]
+        | Callable[[HttpRequest], Awaitable[HttpResponseBase]],
+    ) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        if not self._has_session(request):
+            return self.get_response(request)
+        token = current_session_id.set(None)
+        try:
+            self.process_request(request)
+            response = self.get_response(request)  # type: ignore[misc]
+            self.process_response(request, response)
+        finally:
+            current_session_id.reset(token)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> Any:
+        if not self._has_session(request):
+            return await self.get_response(request)  # type: ignore[misc]
+        token = current_session_id.set(None)
+        try:
+            await sync_to_async(self.process_request)(request)
+            response = await self.get_response(request)  # type: ignore[misc]
+            await sync_to_async(self.process_response)(request, response)
+        finally:
+            current_session_id.reset(token)
+        return response
+
+    @staticmethod
+    def _has_session(request: HttpRequest) -> bool:
+        """Anonymous visitors without a session cookie cost nothing."""
+        session = getattr(request, "session", None)
+        return session is not None and session.session_key is not None
+
+    def process_request(self, request: HttpRequest) -> None:
+        session: SessionBase = request.session
+        marker = read_marker(session)
+        state = RequestState(
+            row_id=marker[0] if marker else None,
+            session_key=session.session_key,
+            expiry=session.get(EXPIRY_KEY),
+        )
+        request._sessionmgr = state  # type: ignore[attr-defined]
+        if marker is None:
+            if is_authenticated_session(session) and request.user.is_authenticated:
+                start_session(request, request.user)  # adopt a session from before install
+            return
+        row_id, last_write = marker
+        current_session_id.set(row_id)
+        now = int(time.time())
+        due = now - last_write >= app_settings.ACTIVITY_UPDATE_INTERVAL
+        if due:
+            alive = self._record_activity(session, row_id)
+            if alive:
+                write_marker(session, row_id, now)
+        elif not is_server_side(session):
+            alive = self._is_active(row_id)
+        else:
+            return
+        if not alive:
+            self._refuse(request, state)
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> None:
+        state: RequestState | None = getattr(request, "_sessionmgr", None)
+        if state is None or state.row_id is None or state.ended:
+            return
+        session: SessionBase = request.session
+        marker = read_marker(session)
+        if marker is None or marker[0] != state.row_id:
+            if marker is None:
+                # Flushed without a logout signal (e.g. a stale auth hash).
+                end_session_row(state.row_id)
+            return
+        key_changed = stored_key(session) not in ("", state.session_key)
+        if key_changed or session.get(EXPIRY_KEY) != state.expiry:
+            self._record_activity(session, state.row_id, activity=False)
+
+    @staticmethod
+    def _record_activity(session: SessionBase, row_id: str, activity: bool = True) -> bool:
+        """Sync the row with the session; False when the row is no longer active."""
+        from .models import UserSession
+
+        fields: dict[str, Any] = {"expires_at": session.get_expiry_date()}
+        if activity:
+            fields["last_activity_at"] = timezone.now()
+        if key := stored_key(session):
+            fields["session_key"] = key
+        updated = UserSession.objects.filter(
+            pk=row_id, status=UserSession.Status.ACTIVE
+        ).update(**fields)
+        return bool(updated)
+
+    @staticmethod
+    def _is_active(row_id: str) -> bool:
+        from .models import UserSession
+
+        return UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).exists()
+
+    @staticmethod
+    def _refuse(request: HttpRequest, state: RequestState) -> None:
+        """Serve a revoked (or vanished) session's request as anonymous."""
+        request.session.flush()
+        request.user = AnonymousUser()
+
+        async def anonymous() -> AnonymousUser:
+            return AnonymousUser()
+
+        request.auser = anonymous  # type: ignore[attr-defined]
+        state.ended = True
+        current_session_id.set(None)

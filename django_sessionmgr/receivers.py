@@ -1,0 +1,58 @@
+"""Signal receivers, connected in ``SessionMgrConfig.ready()``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
+
+from .conf import app_settings
+from .tracking import current_session_id, end_session, start_session
+
+
+def record_login(
+    sender: Any, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any
+) -> None:
+    if request is not None:
+        start_session(request, user)
+
+
+def record_logout(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
+    if request is not None:
+        end_session(request)
+
+
+def revoke_on_password_change(
+    sender: Any, instance: AbstractBaseUser, created: bool, **kwargs: Any
+) -> None:
+    """After ``set_password()`` and save, revoke the user's other sessions.
+
+    ``AbstractBaseUser.save`` clears ``_password`` only after ``post_save``, so
+    a non-None value here means the password changed in this save. The session
+    serving the current request (if it is this user's) stays active.
+    """
+    if created or getattr(instance, "_password", None) is None:
+        return
+    if not app_settings.REVOKE_ON_PASSWORD_CHANGE:
+        return
+    from .models import UserSession
+
+    others = UserSession.objects.filter(user=instance)
+    if current := current_session_id.get():
+        others = others.exclude(pk=current)
+    others.revoke(reason="password_change")
+
+
+def connect() -> None:
+    from django.contrib.auth.signals import user_logged_in, user_logged_out
+    from django.db.models.signals import post_save
+
+    user_logged_in.connect(record_login, dispatch_uid="django_sessionmgr.record_login")
+    user_logged_out.connect(record_logout, dispatch_uid="django_sessionmgr.record_logout")
+    post_save.connect(
+        revoke_on_password_change,
+        sender=get_user_model(),
+        dispatch_uid="django_sessionmgr.revoke_on_password_change",
+    )

@@ -1,0 +1,78 @@
+"""What the configured session engine keeps, and how to delete from it in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from importlib import import_module
+from itertools import islice
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.cache import SessionStore as CacheStore
+from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
+from django.core.cache import caches
+from django.db import router
+from django.db.models import QuerySet
+
+#: Keys sent to the cache in one ``delete_many`` call.
+CACHE_BATCH_SIZE = 10_000
+
+
+@lru_cache(maxsize=8)
+def _store_class(engine: str) -> type[SessionBase]:
+    store: type[SessionBase] = import_module(engine).SessionStore
+    return store
+
+
+def store_class() -> type[SessionBase]:
+    """The ``SessionStore`` of the ``SESSION_ENGINE`` in force now."""
+    return _store_class(settings.SESSION_ENGINE)
+
+
+def is_server_side(session: SessionBase | type[SessionBase]) -> bool:
+    """Whether the engine keeps sessions on the server (so deleting ends them).
+
+    Signed-cookie sessions live in the client; the middleware refuses revoked
+    ones instead.
+    """
+    cls = session if isinstance(session, type) else type(session)
+    return not issubclass(cls, SignedCookieStore)
+
+
+def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def delete_stored_sessions(session_keys: QuerySet[object, str]) -> None:
+    """End the stored sessions whose keys ``session_keys`` (a flat values query) yields.
+
+    Database-backed engines delete with one statement driven by the subquery;
+    cache-backed ones read the keys once and delete them in ``delete_many``
+    batches; the file engine removes one file per key. Other engines fall back
+    to ``SessionStore.delete`` per key.
+    """
+    store = store_class()
+    if not is_server_side(store):
+        return
+    if issubclass(store, DBStore):
+        model = store.get_model_class()
+        if router.db_for_write(model) == session_keys.db:
+            model._default_manager.filter(session_key__in=session_keys).delete()
+        else:
+            for batch in _batched(session_keys.iterator(), CACHE_BATCH_SIZE):
+                model._default_manager.filter(session_key__in=batch).delete()
+        if not issubclass(store, CachedDBStore):
+            return
+    if issubclass(store, CacheStore | CachedDBStore):
+        cache = caches[settings.SESSION_CACHE_ALIAS]
+        prefix = store.cache_key_prefix
+        for batch in _batched(session_keys.iterator(), CACHE_BATCH_SIZE):
+            cache.delete_many([prefix + key for key in batch])
+        return
+    for key in session_keys.iterator():
+        store(session_key=key).delete()
