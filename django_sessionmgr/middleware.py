@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase
 
 EXPIRY_KEY = "_session_expiry"
+#: Row statuses a session that still loads may have.
+LIVE_STATUSES = ("active", "expired")
 
 
 class UserSessionMiddleware:
@@ -136,21 +138,24 @@ class UserSessionMiddleware:
         """Sync the row with the session; False when the row is no longer active."""
         from .models import UserSession
 
-        fields: dict[str, Any] = {"expires_at": session.get_expiry_date()}
+        # A session that still loads is alive, even if a cleanup already
+        # guessed "expired" from a lagging expires_at: bring it back.
+        fields: dict[str, Any] = {
+            "expires_at": session.get_expiry_date(),
+            "status": UserSession.Status.ACTIVE,
+        }
         if activity:
             fields["last_activity_at"] = timezone.now()
         if key := stored_key(session):
             fields["session_key"] = key
-        updated = UserSession.objects.filter(
-            pk=row_id, status=UserSession.Status.ACTIVE
-        ).update(**fields)
+        updated = UserSession.objects.filter(pk=row_id, status__in=LIVE_STATUSES).update(**fields)
         return bool(updated)
 
     @staticmethod
     def _is_active(row_id: str) -> bool:
         from .models import UserSession
 
-        return UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).exists()
+        return UserSession.objects.filter(pk=row_id, status__in=LIVE_STATUSES).exists()
 
     @staticmethod
     def _refuse(request: HttpRequest, state: RequestState) -> None:
