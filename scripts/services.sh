@@ -103,6 +103,7 @@ start_redis() {
 }
 
 print_env() {
+    printf 'export POSTGRES_URL=%s\n' "postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB"
     printf 'export DATABASE_URL=%s\n' "postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB"
     printf 'export REDIS_URL=%s\n' "redis://127.0.0.1:$REDIS_PORT/0"
 }

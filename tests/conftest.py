@@ -10,6 +10,8 @@ import pytest
 from django.core.cache import caches
 from django.test import Client
 
+from tests.services import redis_url
+
 ENGINES = ["db", "cached_db", "cache", "file", "signed_cookies"]
 SERVER_SIDE_ENGINES = [e for e in ENGINES if e != "signed_cookies"]
 
@@ -21,24 +23,38 @@ IPHONE = (
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture(params=ENGINES)
+#: The cache-backed engines run again on Django's RedisCache: "<engine>-redis".
+#: Those params skip without REDIS_URL (and fail under CI=true); see tests/services.py.
+REDIS_ENGINES = ["cached_db-redis", "cache-redis"]
+
+
+def _use_engine(param: str, settings: Any, tmp_path: Any) -> Iterator[str]:
+    """Configure the engine (and its cache) named by ``param``; yield its short name."""
+    name, _, cache = param.partition("-")
+    if cache == "redis":
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": redis_url(),
+            }
+        }
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{name}"
+    settings.SESSION_FILE_PATH = str(tmp_path)
+    caches["default"].clear()
+    yield name
+    caches["default"].clear()
+
+
+@pytest.fixture(params=ENGINES + REDIS_ENGINES)
 def engine(request: pytest.FixtureRequest, settings: Any, tmp_path: Any) -> Iterator[str]:
     """Switch ``SESSION_ENGINE`` to each stock engine in turn."""
-    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{request.param}"
-    settings.SESSION_FILE_PATH = str(tmp_path)
-    caches["default"].clear()
-    yield request.param
-    caches["default"].clear()
+    yield from _use_engine(request.param, settings, tmp_path)
 
 
-@pytest.fixture(params=SERVER_SIDE_ENGINES)
+@pytest.fixture(params=SERVER_SIDE_ENGINES + REDIS_ENGINES)
 def server_engine(request: pytest.FixtureRequest, settings: Any, tmp_path: Any) -> Iterator[str]:
     """Only the engines that keep sessions on the server."""
-    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{request.param}"
-    settings.SESSION_FILE_PATH = str(tmp_path)
-    caches["default"].clear()
-    yield request.param
-    caches["default"].clear()
+    yield from _use_engine(request.param, settings, tmp_path)
 
 
 @pytest.fixture
