@@ -1,7 +1,234 @@
-"""Self-service endpoints (placeholder until the self-service issue lands)."""
+"""Self-service endpoints: a signed-in user lists and revokes their own sessions."""
 
-from rest_framework import viewsets
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+
+from ..models import UserSession, UserSessionQuerySet
+from ..tracking import session_row_id
+from ..views import SELF_SERVICE_REVOKE_REASON, is_current_session, revoke_other_sessions
+from .pagination import UserSessionPagination
+from .schema import (
+    OpenApiParameter,
+    OpenApiResponse,
+    OpenApiTypes,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from .serializers import UserSessionSerializer
+
+#: Values of the list's ``?status=`` filter; ``active`` is the default.
+STATUS_FILTERS = ["active", "ended", "expired", "revoked", "all"]
 
 
-class UserSessionViewSet(viewsets.ViewSet):
-    pass
+class OptionalScopedRateThrottle(ScopedRateThrottle):
+    """DRF's scoped throttle, switched off until the project sets a rate for the scope.
+
+    Stock ``ScopedRateThrottle`` raises ``ImproperlyConfigured`` for a scope
+    without a rate, and reads the rates once at import.
+    """
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        # Read live so that settings changes (and override_settings) apply.
+        self.THROTTLE_RATES = cast("dict[str, str | None]", api_settings.DEFAULT_THROTTLE_RATES)
+        scope = getattr(view, self.scope_attr, None)
+        if not scope or not self.THROTTLE_RATES.get(scope):
+            return True
+        return super().allow_request(request, view)
+
+
+class RevokeRateThrottle(OptionalScopedRateThrottle):
+    """The stricter scope for requests that revoke sessions."""
+
+    scope_attr = "revoke_throttle_scope"
+
+
+_ERROR = inline_serializer(
+    name="SessionError",
+    fields={
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(required=False),
+    },
+)
+_NOT_AUTHENTICATED = OpenApiResponse(_ERROR, description="Not signed in.")
+_NOT_FOUND = OpenApiResponse(
+    _ERROR, description="No such session of yours: unknown, malformed or another user's id."
+)
+_ID = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The session's public id."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List your sessions",
+        description="Your sessions, newest activity first, filtered by status.",
+        parameters=[
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=STATUS_FILTERS,
+                default="active",
+                description="Which sessions to list; `all` for every status.",
+            ),
+        ],
+        responses={
+            200: UserSessionSerializer(many=True),
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="An unknown `status`, or a `limit`/`offset` out of range; "
+                "the body maps the parameter to its messages.",
+            ),
+            401: _NOT_AUTHENTICATED,
+            403: _NOT_AUTHENTICATED,
+        },
+    ),
+    retrieve=extend_schema(
+        summary="One of your sessions",
+        parameters=[_ID],
+        responses={
+            200: UserSessionSerializer,
+            401: _NOT_AUTHENTICATED,
+            403: _NOT_AUTHENTICATED,
+            404: _NOT_FOUND,
+        },
+    ),
+    destroy=extend_schema(
+        summary="Revoke one of your sessions",
+        description="Signs that session out everywhere. The session making the request "
+        "cannot be revoked this way: log out instead.",
+        parameters=[_ID],
+        responses={
+            204: OpenApiResponse(description="Revoked (or had already ended)."),
+            400: OpenApiResponse(
+                _ERROR, description='It is the current session (`"code": "current_session"`).'
+            ),
+            401: _NOT_AUTHENTICATED,
+            403: _NOT_AUTHENTICATED,
+            404: _NOT_FOUND,
+        },
+    ),
+)
+class UserSessionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[UserSession],
+):
+    """The requesting user's own sessions.
+
+    Override ``serializer_class`` to change the JSON and ``get_queryset`` to
+    narrow what users see. Authentication is whatever the project configures.
+    """
+
+    serializer_class = UserSessionSerializer
+    pagination_class = UserSessionPagination
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "sessionmgr"
+    revoke_throttle_scope = "sessionmgr_revoke"
+    #: Actions that also count against ``revoke_throttle_scope``.
+    revoke_actions = frozenset({"destroy", "revoke_others"})
+
+    def get_queryset(self) -> UserSessionQuerySet:
+        """Every session of the requesting user, whatever its status."""
+        user = self.request.user
+        if not isinstance(user, AbstractBaseUser):  # schema generation runs anonymous
+            return UserSession.objects.none()
+        return UserSession.objects.filter(user_id=user.pk)
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        if self.action == "list":
+            queryset = queryset.with_status(self.get_status_filter())
+        return super().filter_queryset(queryset)
+
+    def get_status_filter(self) -> str:
+        value = self.request.query_params.get("status", "active")
+        if value not in STATUS_FILTERS:
+            raise ValidationError(
+                {
+                    "status": [
+                        _("Unknown status %(value)s; use one of: %(choices)s.")
+                        % {"value": repr(value), "choices": ", ".join(STATUS_FILTERS)}
+                    ]
+                }
+            )
+        return value
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        # The project's own throttles keep applying. Its ScopedRateThrottle, if
+        # any, is left out: ours reads the same scope and would count twice.
+        throttles = [t for t in super().get_throttles() if not isinstance(t, ScopedRateThrottle)]
+        throttles.append(OptionalScopedRateThrottle())
+        if self.action in self.revoke_actions:
+            throttles.append(RevokeRateThrottle())
+        return throttles
+
+    def _user(self) -> AbstractBaseUser:
+        user = self.request.user
+        assert isinstance(user, AbstractBaseUser)  # IsAuthenticated ran first
+        return user
+
+    def _http_request(self) -> HttpRequest:
+        return self.request._request
+
+    @extend_schema(
+        summary="The session making this request",
+        responses={
+            200: UserSessionSerializer,
+            401: _NOT_AUTHENTICATED,
+            403: _NOT_AUTHENTICATED,
+            404: OpenApiResponse(
+                _ERROR, description="The request is not authenticated by a tracked session."
+            ),
+        },
+    )
+    @action(detail=False)
+    def current(self, request: Request) -> Response:
+        row_id = session_row_id(self._http_request())
+        session = self.get_queryset().filter(pk=row_id).first() if row_id else None
+        if session is None:
+            raise NotFound(_("This request does not come from a signed-in browser session."))
+        return Response(self.get_serializer(session).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        session = self.get_object()
+        if is_current_session(session, self._http_request()):
+            return Response(
+                {
+                    "code": "current_session",
+                    "detail": _("This is the session you are using; log out instead."),
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        session.revoke(by=self._user(), reason=SELF_SERVICE_REVOKE_REASON)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Revoke all your other sessions",
+        description="Signs out every active session of yours except the one making the request.",
+        request=None,
+        responses={
+            200: inline_serializer(
+                name="RevokedCount", fields={"revoked": serializers.IntegerField(min_value=0)}
+            ),
+            401: _NOT_AUTHENTICATED,
+            403: _NOT_AUTHENTICATED,
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="revoke-others")
+    def revoke_others(self, request: Request) -> Response:
+        count = revoke_other_sessions(self.get_queryset(), self._http_request(), self._user())
+        return Response({"revoked": count})

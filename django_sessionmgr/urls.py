@@ -1,0 +1,13 @@
+"""HTML pages: mount with ``path("account/sessions/", include("django_sessionmgr.urls"))``."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "sessionmgr"
+
+urlpatterns = [
+    path("", views.SessionListView.as_view(), name="list"),
+    path("<uuid:pk>/revoke/", views.SessionRevokeView.as_view(), name="revoke"),
+    path("revoke-others/", views.SessionRevokeOthersView.as_view(), name="revoke_others"),
+]

@@ -1,0 +1,130 @@
+"""HTML pages where a signed-in user sees and revokes their sessions.
+
+Mount with ``path("account/sessions/", include("django_sessionmgr.urls"))``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import BooleanField, Case, Value, When
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.generic import ListView, View
+
+from .models import UserSession, UserSessionQuerySet
+from .tracking import session_row_id
+
+#: ``revoke_reason`` recorded when users sign out their own sessions.
+SELF_SERVICE_REVOKE_REASON = "user"
+
+
+def is_current_session(session: UserSession, request: HttpRequest) -> bool:
+    """Whether ``session`` is the one serving ``request``."""
+    return session_row_id(request) == str(session.pk)
+
+
+def revoke_other_sessions(
+    sessions: UserSessionQuerySet, request: HttpRequest, user: AbstractBaseUser
+) -> int:
+    """Revoke the active sessions in ``sessions`` except the one serving ``request``."""
+    current = session_row_id(request)
+    if current is not None:
+        sessions = sessions.exclude(pk=current)
+    return sessions.revoke(by=user, reason=SELF_SERVICE_REVOKE_REASON)
+
+
+class SessionViewMixin(LoginRequiredMixin):
+    """The signed-in user's sessions; override ``get_queryset`` to narrow them."""
+
+    request: HttpRequest
+
+    def get_queryset(self) -> UserSessionQuerySet:
+        return UserSession.objects.filter(user_id=self.get_user().pk)
+
+    def get_user(self) -> AbstractBaseUser:
+        user = self.request.user
+        assert isinstance(user, AbstractBaseUser)  # LoginRequiredMixin ran first
+        return user
+
+
+class SessionListView(SessionViewMixin, ListView):
+    """The user's active sessions, the current one first."""
+
+    template_name = "django_sessionmgr/session_list.html"
+    context_object_name = "sessions"
+    #: Sessions shown per page; a user with more gets page links.
+    paginate_by = 50
+
+    def get_queryset(self) -> UserSessionQuerySet:
+        current = session_row_id(self.request)
+        return (
+            super()
+            .get_queryset()
+            .active()
+            .annotate(
+                is_current=Case(
+                    When(pk=current, then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanField(),
+                )
+                if current
+                else Value(False, output_field=BooleanField())
+            )
+            .order_by("-is_current", "-last_activity_at")
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        tracked = 1 if session_row_id(self.request) else 0
+        context["has_other_sessions"] = context["paginator"].count > tracked
+        return context
+
+
+class SessionRevokeView(SessionViewMixin, View):
+    """POST: revoke one of the user's other sessions, then back to the list."""
+
+    http_method_names = ["post"]
+    success_url: str | None = None
+
+    def get_success_url(self) -> str:
+        return self.success_url or reverse("sessionmgr:list")
+
+    def post(self, request: HttpRequest, pk: Any) -> HttpResponse:
+        session = get_object_or_404(self.get_queryset(), pk=pk)
+        if is_current_session(session, request):
+            messages.error(
+                request,
+                _("This is the session you are using. To end it, sign out."),
+            )
+        elif session.revoke(by=self.get_user(), reason=SELF_SERVICE_REVOKE_REASON):
+            messages.success(
+                request,
+                _("Signed out %(device)s.") % {"device": session.device_summary},
+            )
+        else:
+            messages.info(request, _("That session had already ended."))
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class SessionRevokeOthersView(SessionRevokeView):
+    """POST: revoke all the user's sessions except this one, then back to the list."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        count = revoke_other_sessions(self.get_queryset(), request, self.get_user())
+        if count:
+            message = ngettext(
+                "Signed out %(count)d other session.",
+                "Signed out %(count)d other sessions.",
+                count,
+            ) % {"count": count}
+            messages.success(request, message)
+        else:
+            messages.info(request, _("There were no other sessions to sign out."))
+        return HttpResponseRedirect(self.get_success_url())
