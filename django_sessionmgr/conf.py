@@ -27,23 +27,23 @@ class AppSettings:
         return self.user_settings.get(name, DEFAULTS[name])
 
     @property
-    def ACTIVITY_UPDATE_INTERVAL(self) -> int:  # noqa: N802 - mirrors the setting's name
+    def ACTIVITY_UPDATE_INTERVAL(self) -> int:
         return int(self.get("ACTIVITY_UPDATE_INTERVAL"))
 
     @property
-    def TRUSTED_PROXY_COUNT(self) -> int:  # noqa: N802
+    def TRUSTED_PROXY_COUNT(self) -> int:
         return int(self.get("TRUSTED_PROXY_COUNT"))
 
     @property
-    def REVOKE_ON_PASSWORD_CHANGE(self) -> bool:  # noqa: N802
+    def REVOKE_ON_PASSWORD_CHANGE(self) -> bool:
         return bool(self.get("REVOKE_ON_PASSWORD_CHANGE"))
 
     @property
-    def RETENTION_DAYS(self) -> int:  # noqa: N802
+    def RETENTION_DAYS(self) -> int:
         return int(self.get("RETENTION_DAYS"))
 
     @property
-    def USER_ADMIN_INTEGRATION(self) -> bool:  # noqa: N802
+    def USER_ADMIN_INTEGRATION(self) -> bool:
         return bool(self.get("USER_ADMIN_INTEGRATION"))
 
 

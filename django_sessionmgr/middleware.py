@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.contrib.auth.models import AnonymousUser
@@ -66,7 +66,7 @@ class UserSessionMiddleware:
         token = current_session_id.set(None)
         try:
             self.process_request(request)
-            response = self.get_response(request)  # type: ignore[misc]
+            response = cast("HttpResponseBase", self.get_response(request))
             self.process_response(request, response)
         finally:
             current_session_id.reset(token)
@@ -74,11 +74,11 @@ class UserSessionMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> Any:
         if not self._has_session(request):
-            return await self.get_response(request)  # type: ignore[misc]
+            return await cast("Awaitable[HttpResponseBase]", self.get_response(request))
         token = current_session_id.set(None)
         try:
             await sync_to_async(self.process_request)(request)
-            response = await self.get_response(request)  # type: ignore[misc]
+            response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
             await sync_to_async(self.process_response)(request, response)
         finally:
             current_session_id.reset(token)
@@ -166,6 +166,6 @@ class UserSessionMiddleware:
         async def anonymous() -> AnonymousUser:
             return AnonymousUser()
 
-        request.auser = anonymous  # type: ignore[attr-defined]
+        request.auser = anonymous
         state.ended = True
         current_session_id.set(None)

@@ -50,20 +50,6 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
         return revoke_sessions(self, by=by, reason=reason)
 
 
-class UserSessionManager(models.Manager["UserSession"]):
-    def get_queryset(self) -> UserSessionQuerySet:
-        return UserSessionQuerySet(self.model, using=self._db)
-
-    def active(self) -> UserSessionQuerySet:
-        return self.get_queryset().active()
-
-    def expired(self) -> UserSessionQuerySet:
-        return self.get_queryset().expired()
-
-    def with_status(self, status: str) -> UserSessionQuerySet:
-        return self.get_queryset().with_status(status)
-
-
 class UserSession(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -123,7 +109,7 @@ class UserSession(models.Model):
     # address exactly them without carrying their ids around.
     revoke_batch = models.UUIDField(null=True, blank=True, editable=False)
 
-    objects = UserSessionManager()
+    objects = UserSessionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("user session")

@@ -39,7 +39,7 @@ def revoke_on_password_change(
         return
     from .models import UserSession
 
-    others = UserSession.objects.filter(user=instance)
+    others = UserSession.objects.filter(user_id=instance.pk)
     if current := current_session_id.get():
         others = others.exclude(pk=current)
     others.revoke(reason="password_change")

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from importlib import import_module
 from itertools import islice
+from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
@@ -48,7 +49,7 @@ def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
-def delete_stored_sessions(session_keys: QuerySet[object, str]) -> None:
+def delete_stored_sessions(session_keys: QuerySet[Any, str]) -> None:
     """End the stored sessions whose keys ``session_keys`` (a flat values query) yields.
 
     Database-backed engines delete with one statement driven by the subquery;

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import SESSION_KEY
 from django.utils import timezone
 
-from .conf import app_settings
 from .devices import USER_AGENT_MAX_LENGTH, parse_user_agent
 from .network import get_client_ip, locate_ip
 from .signals import session_started
@@ -110,13 +109,13 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
     if state is not None and state.row_id and (marker is None or marker[0] != state.row_id):
         # The session that came in was flushed to log another user in.
         end_session_row(state.row_id)
-    if server_side := is_server_side(session):
-        if session.session_key is None:
-            # login() flushed the session; give it its key now so the row has it.
-            session.save()
+    server_side = is_server_side(session)
+    if server_side and session.session_key is None:
+        # login() flushed the session; give it its key now so the row has it.
+        session.save()
     if marker is not None:
         reused = UserSession.objects.filter(
-            pk=marker[0], user=user, status=UserSession.Status.ACTIVE
+            pk=marker[0], user_id=user.pk, status=UserSession.Status.ACTIVE
         ).update(
             session_key=session.session_key if server_side else "",
             last_activity_at=now,
@@ -128,7 +127,7 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
                 state.row_id, state.session_key = marker[0], session.session_key
             return None
     row = UserSession.objects.create(
-        user=user,
+        user_id=user.pk,
         session_key=stored_key(session),
         created_at=now,
         last_activity_at=now,
