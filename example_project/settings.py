@@ -5,6 +5,9 @@ Environment:
   (default: SQLite at example_project/db.sqlite3)
 - ``SESSION_ENGINE``: a stock engine, by short name (``db``, ``cached_db``,
   ``cache``, ``file``, ``signed_cookies``) or dotted path (default: ``db``)
+- ``REDIS_URL``: the default cache on Redis, ``redis://host:port/db``, through
+  Django's own ``RedisCache`` (default: local memory); the ``cache`` and
+  ``cached_db`` session engines keep sessions there
 - ``DJANGO_DEBUG`` (default on) and ``DJANGO_SECRET_KEY``
 """
 
@@ -98,6 +101,11 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if redis_url := os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    }
 
 SESSION_ENGINE = session_engine(os.environ.get("SESSION_ENGINE", "db"))
 
