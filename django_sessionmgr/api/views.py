@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -148,6 +149,20 @@ class UserSessionViewSet(
         if not isinstance(user, AbstractBaseUser):  # schema generation runs anonymous
             return UserSession.objects.none()
         return UserSession.objects.filter(user_id=user.pk)
+
+    def get_object(self) -> UserSession:
+        # One answer for another user's, unknown and malformed ids, so the
+        # response tells nothing about which sessions exist.
+        not_found = NotFound(_("No such session."))
+        try:
+            pk = uuid.UUID(str(self.kwargs[self.lookup_field]))
+        except ValueError:
+            raise not_found from None
+        session = self.get_queryset().filter(pk=pk).first()
+        if session is None:
+            raise not_found
+        self.check_object_permissions(self.request, session)
+        return session
 
     def filter_queryset(self, queryset: Any) -> Any:
         if self.action == "list":
