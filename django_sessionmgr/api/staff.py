@@ -1,7 +1,299 @@
-"""Staff endpoints (placeholder until the staff issue lands)."""
+"""Staff endpoints: any user's sessions, under ``api/admin/sessions/``.
 
-from rest_framework import viewsets
+Reading needs ``view_usersession`` and revoking ``revoke_usersession`` (see
+``permissions.StaffSessionPermission``). Every revoke goes through the one
+bulk path, ``UserSessionQuerySet.revoke``, with the staff user as
+``revoked_by``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
+
+from ..models import REASON_MAX_LENGTH, UserSession, UserSessionQuerySet
+from .permissions import StaffSessionPermission
+from .schema import (
+    OpenApiParameter,
+    OpenApiResponse,
+    OpenApiTypes,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from .serializers import StaffUserSessionSerializer
+
+#: Most ids or users one bulk revoke accepts.
+BULK_REVOKE_MAX = 500
+#: ``revoke_reason`` when the staff user gives none.
+API_REVOKE_REASON = "api"
+STATUS_CHOICES = [*UserSession.Status.values, "all"]
 
 
-class StaffUserSessionViewSet(viewsets.ViewSet):
-    pass
+class UserPkField(serializers.Field):
+    """A primary key of ``AUTH_USER_MODEL``, whatever its type."""
+
+    default_error_messages = {"invalid": _("Not a valid user id.")}
+
+    def to_internal_value(self, data: Any) -> Any:
+        pk = get_user_model()._meta.pk
+        assert pk is not None
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        try:
+            value = pk.to_python(data)
+            # Range checks, so an out-of-range integer is a 400 rather than a database error.
+            pk.run_validators(value)
+        except DjangoValidationError:
+            self.fail("invalid")
+        return value
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class StaffSessionFilterSerializer(serializers.Serializer[Any]):
+    """The list's query parameters; a bad value is a 400 naming the parameter."""
+
+    user = UserPkField(required=False)
+    status = serializers.ChoiceField(choices=STATUS_CHOICES, default="all")
+    ip = serializers.IPAddressField(required=False)
+
+
+class RevokeReasonSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(
+        allow_blank=True, max_length=REASON_MAX_LENGTH, default=API_REVOKE_REASON
+    )
+
+
+class BulkRevokeSerializer(RevokeReasonSerializer):
+    """``{"ids": [...]}`` or ``{"users": [...]}``, with an optional ``reason``."""
+
+    ids = serializers.ListField(
+        child=serializers.UUIDField(), required=False, min_length=1, max_length=BULK_REVOKE_MAX
+    )
+    users = serializers.ListField(
+        child=UserPkField(), required=False, min_length=1, max_length=BULK_REVOKE_MAX
+    )
+
+    def validate_ids(self, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        found = set(UserSession.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        return self._all_known(ids, found, gettext("Unknown session ids: %(ids)s."))
+
+    def validate_users(self, users: list[Any]) -> list[Any]:
+        user_model = get_user_model()
+        found = set(user_model._default_manager.filter(pk__in=users).values_list("pk", flat=True))
+        return self._all_known(users, found, gettext("Unknown users: %(ids)s."))
+
+    @staticmethod
+    def _all_known(wanted: list[Any], found: set[Any], message: str) -> list[Any]:
+        unknown = [str(value) for value in dict.fromkeys(wanted) if value not in found]
+        if unknown:
+            raise serializers.ValidationError(message % {"ids": ", ".join(unknown)})
+        return wanted
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("ids" in attrs) == ("users" in attrs):
+            raise serializers.ValidationError(
+                {"ids": [_('Give either "ids" or "users" (not both).')]}
+            )
+        return attrs
+
+
+class CreatedCursorPagination(BasePagination):
+    """Keyset pages over ``(created_at, id)``, newest first, with no count.
+
+    The cursor is the position of the page's edge row, so a page costs one
+    indexed query however deep it is, and rows created meanwhile never shift
+    a page. Sessions created in the same instant are told apart by id.
+    """
+
+    cursor_query_param = "cursor"
+    page_size = 50
+
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: APIView | None = None
+    ) -> list[Any]:
+        self.request = request
+        cursor = self.decode_cursor(request)
+        newest_first = ("-created_at", "-id")
+        if cursor is None:
+            backwards, rows = False, list(queryset.order_by(*newest_first)[: self.page_size + 1])
+        else:
+            backwards, created_at, pk = cursor
+            if backwards:
+                newer = Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk)
+                rows = list(
+                    queryset.filter(created_at__gte=created_at)
+                    .filter(newer)
+                    .order_by("created_at", "id")[: self.page_size + 1]
+                )
+            else:
+                older = Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk)
+                rows = list(
+                    queryset.filter(created_at__lte=created_at)
+                    .filter(older)
+                    .order_by(*newest_first)[: self.page_size + 1]
+                )
+        more = len(rows) > self.page_size
+        page = rows[: self.page_size]
+        if backwards:
+            page.reverse()
+            has_newer, has_older = more, True
+        else:
+            has_newer, has_older = cursor is not None, more
+        self.next_cursor = self.encode_cursor(False, page[-1]) if has_older and page else None
+        self.previous_cursor = self.encode_cursor(True, page[0]) if has_newer and page else None
+        return page
+
+    def encode_cursor(self, backwards: bool, row: UserSession) -> str:
+        raw = f"{'p' if backwards else 'n'}|{row.created_at.isoformat()}|{row.pk}"
+        token = base64.urlsafe_b64encode(raw.encode()).decode()
+        return replace_query_param(
+            self.request.build_absolute_uri(), self.cursor_query_param, token
+        )
+
+    def decode_cursor(self, request: Request) -> tuple[bool, datetime, uuid.UUID] | None:
+        token = request.query_params.get(self.cursor_query_param)
+        if token is None:
+            return None
+        try:
+            direction, created_at, pk = base64.urlsafe_b64decode(token).decode().split("|")
+            if direction not in ("n", "p"):
+                raise ValueError(direction)
+            position = datetime.fromisoformat(created_at)
+            if position.tzinfo is None:
+                raise ValueError(created_at)
+            return direction == "p", position, uuid.UUID(pk)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise ValidationError({self.cursor_query_param: [_("Invalid cursor.")]}) from None
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response(
+            OrderedDict(
+                [("next", self.next_cursor), ("previous", self.previous_cursor), ("results", data)]
+            )
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {"next": link, "previous": link, "results": schema},
+        }
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": str(_("The pagination cursor value.")),
+                "schema": {"type": "string"},
+            }
+        ]
+
+
+ERRORS = {
+    400: OpenApiResponse(description=_("Bad parameters or body; the answer names the field.")),
+    403: OpenApiResponse(description=_("Not a staff user with the model permission.")),
+}
+NOT_FOUND = {404: OpenApiResponse(description=_("No session with this id."))}
+REVOKE_BODY = inline_serializer(
+    "StaffRevokeReason",
+    {"reason": serializers.CharField(required=False, max_length=REASON_MAX_LENGTH)},
+)
+REVOKED = inline_serializer("StaffRevoked", {"revoked": serializers.IntegerField()})
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("All users' sessions, newest first"),
+        parameters=[
+            OpenApiParameter("user", OpenApiTypes.STR, description=_("A user's primary key.")),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=STATUS_CHOICES, default="all"),
+            OpenApiParameter("ip", OpenApiTypes.STR, description=_("An exact IP address.")),
+        ],
+        responses={200: StaffUserSessionSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary=_("One session"),
+        responses={200: StaffUserSessionSerializer, 403: ERRORS[403], **NOT_FOUND},
+    ),
+    destroy=extend_schema(
+        summary=_("Revoke one session"),
+        request=REVOKE_BODY,
+        responses={204: None, **ERRORS, **NOT_FOUND},
+    ),
+)
+class StaffUserSessionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[UserSession],
+):
+    """Any user's sessions, for staff with the model permissions."""
+
+    serializer_class = StaffUserSessionSerializer
+    permission_classes = [StaffSessionPermission]
+    pagination_class = CreatedCursorPagination
+
+    def get_queryset(self) -> UserSessionQuerySet:
+        return UserSession.objects.select_related("user", "revoked_by")
+
+    def filter_queryset(self, queryset: UserSessionQuerySet) -> UserSessionQuerySet:  # type: ignore[override]
+        if self.action != "list":
+            return queryset
+        params = StaffSessionFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        filters: dict[str, Any] = params.validated_data
+        queryset = queryset.with_status(filters["status"])
+        if "user" in filters:
+            queryset = queryset.filter(user_id=filters["user"])
+        if "ip" in filters:
+            queryset = queryset.filter(ip_address=filters["ip"])
+        return queryset
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        row = self.get_object()
+        body = RevokeReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row.revoke(by=request.user, reason=body.validated_data["reason"])  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary=_("Revoke sessions by id, or all sessions of some users"),
+        request=BulkRevokeSerializer,
+        responses={200: REVOKED, **ERRORS},
+    )
+    @action(detail=False, methods=["post"])
+    def revoke(self, request: Request) -> Response:
+        body = BulkRevokeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data: dict[str, Any] = body.validated_data
+        sessions = UserSession.objects.all()
+        if "ids" in data:
+            sessions = sessions.filter(pk__in=data["ids"])
+        else:
+            sessions = sessions.filter(user__in=data["users"])
+        count = sessions.revoke(by=request.user, reason=data["reason"])  # type: ignore[arg-type]
+        return Response({"revoked": count})
