@@ -1,0 +1,323 @@
+"""The bundled HTML pages, through the test client and real session engines."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from django_sessionmgr.models import UserSession
+from django_sessionmgr.templatetags.sessionmgr_tags import time_ago
+
+from .conftest import FIREFOX, IPHONE, PASSWORD, logged_in_client, make_client, whoami
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/account/sessions/"
+REVOKE_OTHERS = "/account/sessions/revoke-others/"
+
+
+def revoke_url(pk: Any) -> str:
+    return f"/account/sessions/{pk}/revoke/"
+
+
+def page_text(client: Client, path: str = LIST) -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def add_row(user: Any, **fields: Any) -> UserSession:
+    fields.setdefault("expires_at", timezone.now() + timedelta(days=1))
+    return UserSession.objects.create(user=user, **fields)
+
+
+def messages_of(response: Any) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_url_names():
+    pk = uuid.uuid4()
+
+    assert reverse("sessionmgr:list") == LIST
+    assert reverse("sessionmgr:revoke", args=[pk]) == revoke_url(pk)
+    assert reverse("sessionmgr:revoke_others") == REVOKE_OTHERS
+
+
+@pytest.mark.parametrize("path", [LIST, REVOKE_OTHERS, revoke_url(uuid.uuid4())])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_anonymous_users_go_to_the_login_page(user, path, method):
+    logged_in_client(user)
+
+    response = getattr(make_client(), method)(path)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={path}"
+    assert UserSession.objects.active().count() == 1
+
+
+def test_list_shows_the_users_active_sessions(user, other_user, settings):
+    settings.GEOIP_PATH = str(settings.GEOIP_TEST_PATH)
+    client = logged_in_client(user, user_agent=FIREFOX, ip="81.2.69.142")
+    logged_in_client(user, user_agent=IPHONE, ip="89.160.20.112")
+    logged_in_client(other_user, user_agent="Bob's Browser/1.0", ip="175.16.199.1")
+    add_row(user, status=UserSession.Status.REVOKED, user_agent="Revoked/1.0")
+    add_row(user, expires_at=timezone.now() - timedelta(minutes=1), user_agent="Lapsed/1.0")
+    phone = UserSession.objects.get(user_agent=IPHONE)
+
+    html = page_text(client)
+
+    assert "<h1>Where you're signed in</h1>" in html
+    assert html.count('class="sessionmgr-session') == 2
+    current, other = html.split('<li class="sessionmgr-session')[1:3]
+    assert "sessionmgr-session--current" in current
+    assert "This device" in current and "This device" not in other
+    assert "Firefox 128 on Ubuntu" in current and "Desktop" in current
+    assert "London, GB" in current and "81.2.69.142" in current
+    assert "Mobile Safari 17 on iOS 17.0" in other and "Mobile" in other
+    assert "Linköping, SE" in other and "89.160.20.112" in other
+    assert "just now" in other
+    assert f'action="{revoke_url(phone.pk)}"' in other
+    assert "/revoke/" not in current
+    assert "Sign out all other sessions" in html
+    assert "Bob" not in html and "Revoked/1.0" not in html and "Lapsed" not in html
+
+
+def test_no_revoke_buttons_when_alone(user):
+    client = logged_in_client(user)
+
+    html = page_text(client)
+
+    assert "This device" in html
+    assert "/revoke" not in html
+    assert "Sign out all other sessions" not in html
+
+
+def test_relative_times(user):
+    client = logged_in_client(user)
+    now = timezone.now()
+    add_row(
+        user,
+        created_at=now - timedelta(days=3, hours=1),
+        last_activity_at=now - timedelta(hours=2, minutes=5),
+    )
+
+    html = page_text(client)
+
+    assert ">3 days ago</time>" in html
+    assert ">2 hours ago</time>" in html
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (-30, "just now"),
+        (59, "just now"),
+        (60, "1 minute ago"),
+        (3599, "59 minutes ago"),
+        (3600, "1 hour ago"),
+        (86399, "23 hours ago"),
+        (86400, "1 day ago"),
+        (86400 * 45, "45 days ago"),
+    ],
+)
+def test_time_ago(seconds, text):
+    assert time_ago(timezone.now() - timedelta(seconds=seconds)) == text
+
+
+def test_time_ago_of_nothing_is_empty():
+    assert time_ago(None) == ""
+
+
+def test_the_session_key_never_appears(server_engine, user):
+    client = logged_in_client(user)
+    logged_in_client(user, user_agent=IPHONE)
+
+    html = page_text(client)
+
+    for key in UserSession.objects.values_list("session_key", flat=True):
+        assert key and key not in html
+
+
+def test_list_paginates(user):
+    client = logged_in_client(user)
+    for _ in range(50):
+        add_row(user)
+
+    first = page_text(client)
+    second = page_text(client, LIST + "?page=2")
+
+    assert first.count('class="sessionmgr-session') == 50
+    assert "This device" in first and "Page 1 of 2" in first
+    assert second.count('class="sessionmgr-session') == 1
+
+
+def test_list_page_runs_a_fixed_number_of_queries(user, django_assert_num_queries):
+    client = logged_in_client(user)
+    for _ in range(30):
+        add_row(user)
+    client.get(LIST)
+
+    # Session, user, COUNT, the page of rows, and the messages storage (none here).
+    with django_assert_num_queries(4):
+        client.get(LIST)
+
+
+def test_revoke_signs_the_other_session_out(engine, user):
+    client = logged_in_client(user, user_agent=FIREFOX)
+    phone = logged_in_client(user, user_agent=IPHONE)
+    row = UserSession.objects.get(user_agent=IPHONE)
+
+    response = client.post(revoke_url(row.pk), follow=True)
+
+    assert response.redirect_chain == [(LIST, 302)]
+    assert messages_of(response) == ["Signed out Mobile Safari 17 on iOS 17.0."]
+    row.refresh_from_db()
+    assert row.status == UserSession.Status.REVOKED
+    assert (row.revoked_by, row.revoke_reason) == (user, "user")
+    assert whoami(phone) is None
+    assert whoami(client) == "alice"
+    assert "This device" in response.content.decode()
+
+
+def test_revoking_the_current_session_is_refused(engine, user):
+    client = logged_in_client(user)
+    row = UserSession.objects.get()
+
+    response = client.post(revoke_url(row.pk), follow=True)
+
+    assert messages_of(response) == ["This is the session you are using. To end it, sign out."]
+    row.refresh_from_db()
+    assert row.status == UserSession.Status.ACTIVE
+    assert whoami(client) == "alice"
+
+
+def test_revoking_an_ended_session_says_so(user):
+    client = logged_in_client(user)
+    ended = add_row(user, status=UserSession.Status.ENDED, ended_at=timezone.now())
+
+    response = client.post(revoke_url(ended.pk), follow=True)
+
+    assert messages_of(response) == ["That session had already ended."]
+    ended.refresh_from_db()
+    assert ended.status == UserSession.Status.ENDED
+
+
+@pytest.mark.parametrize("target", ["foreign", "unknown", "malformed"])
+def test_revoking_anything_but_an_own_session_is_a_404(user, other_user, target):
+    client = logged_in_client(user)
+    bob = logged_in_client(other_user)
+    foreign = UserSession.objects.get(user=other_user)
+    path = {
+        "foreign": revoke_url(foreign.pk),
+        "unknown": revoke_url(uuid.uuid4()),
+        "malformed": "/account/sessions/not-a-uuid/revoke/",
+    }[target]
+
+    response = client.post(path)
+
+    assert response.status_code == 404
+    assert whoami(bob) == "bob"
+    assert UserSession.objects.active().count() == 2
+
+
+@pytest.mark.parametrize(
+    ("others", "message"),
+    [
+        (0, "There were no other sessions to sign out."),
+        (1, "Signed out 1 other session."),
+        (3, "Signed out 3 other sessions."),
+    ],
+)
+def test_revoke_others(engine, user, other_user, others, message):
+    client = logged_in_client(user)
+    phones = [logged_in_client(user, user_agent=IPHONE) for _ in range(others)]
+    bob = logged_in_client(other_user)
+
+    response = client.post(REVOKE_OTHERS, follow=True)
+
+    assert response.redirect_chain == [(LIST, 302)]
+    assert messages_of(response) == [message]
+    assert [whoami(phone) for phone in phones] == [None] * others
+    assert whoami(client) == "alice"
+    assert whoami(bob) == "bob"
+    assert UserSession.objects.filter(status=UserSession.Status.REVOKED).count() == others
+
+
+@pytest.mark.parametrize("path", [REVOKE_OTHERS, "revoke-one"])
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_state_changes_are_post_only(user, path, method):
+    client = logged_in_client(user)
+    logged_in_client(user, user_agent=IPHONE)
+    if path == "revoke-one":
+        path = revoke_url(UserSession.objects.get(user_agent=IPHONE).pk)
+
+    response = getattr(client, method)(path)
+
+    assert response.status_code == 405
+    assert UserSession.objects.active().count() == 2
+
+
+def csrf_login(user: Any) -> Client:
+    client = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=FIREFOX)
+    client.get("/accounts/login/")
+    response = client.post(
+        "/accounts/login/",
+        {
+            "username": user.get_username(),
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+        },
+    )
+    assert response.status_code == 302
+    return client
+
+
+def form_token(html: str, action: str) -> str:
+    form = re.search(rf'action="{re.escape(action)}">(.*?)</form>', html, re.S)
+    assert form is not None
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(1))
+    assert token is not None
+    return token.group(1)
+
+
+@pytest.mark.parametrize("which", ["one", "others"])
+def test_posts_need_the_csrf_token(user, which):
+    client = csrf_login(user)
+    logged_in_client(user, user_agent=IPHONE)
+    phone = UserSession.objects.get(user_agent=IPHONE)
+    action = revoke_url(phone.pk) if which == "one" else REVOKE_OTHERS
+
+    refused = client.post(action)
+    forged = client.post(action, {"csrfmiddlewaretoken": "x" * 64})
+
+    assert (refused.status_code, forged.status_code) == (403, 403)
+    assert UserSession.objects.active().count() == 2
+    token = form_token(page_text(client), action)
+    accepted = client.post(action, {"csrfmiddlewaretoken": token})
+    assert accepted.status_code == 302
+    phone.refresh_from_db()
+    assert phone.status == UserSession.Status.REVOKED
+
+
+def test_base_template_can_be_overridden(user, settings, tmp_path: Path):
+    override = tmp_path / "django_sessionmgr" / "base.html"
+    override.parent.mkdir()
+    override.write_text(
+        "<div id='project-layout'>{% block sessionmgr_content %}{% endblock %}</div>"
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
+    client = logged_in_client(user)
+
+    html = page_text(client)
+
+    assert html.startswith("<div id='project-layout'>")
+    assert "This device" in html
+    assert "sessionmgr.css" not in html
