@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test import Client
 from django.urls import reverse
@@ -69,8 +69,9 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Created {created} sessions for alice from {len(DEVICES)} devices.")
         )
 
-    def ensure_user(self, username: str, *, superuser: bool) -> AbstractBaseUser:
+    def ensure_user(self, username: str, *, superuser: bool) -> User:
         """The user, with password = username; created if missing."""
+        user: User
         user, created = get_user_model().objects.get_or_create(
             username=username,
             defaults={"is_staff": superuser, "is_superuser": superuser},
@@ -83,7 +84,7 @@ class Command(BaseCommand):
             self.stdout.write(f"User {username}/{username} already exists.")
         return user
 
-    def log_in(self, user: AbstractBaseUser, user_agent: str, ip: str) -> None:
+    def log_in(self, user: User, user_agent: str, ip: str) -> None:
         # A real POST to the login view, so the request carries the device's
         # user agent and address (Client.login() builds a bare request).
         client = Client(HTTP_USER_AGENT=user_agent, REMOTE_ADDR=ip, SERVER_NAME="localhost")
