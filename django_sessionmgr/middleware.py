@@ -25,6 +25,7 @@ from django.utils import timezone
 from .conf import app_settings
 from .stores import is_server_side
 from .tracking import (
+    NO_ROW,
     RequestState,
     current_session_id,
     end_session_row,
@@ -61,28 +62,30 @@ class UserSessionMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        if not self._has_session(request):
-            return self.get_response(request)
-        token = current_session_id.set(None)
+        # Scope the current row to this request (a login without a session
+        # cookie included), so it never leaks into the thread's next request.
+        token = current_session_id.set(NO_ROW)
         try:
+            if not self._has_session(request):
+                return self.get_response(request)
             self.process_request(request)
             response = cast("HttpResponseBase", self.get_response(request))
             self.process_response(request, response)
+            return response
         finally:
             current_session_id.reset(token)
-        return response
 
     async def __acall__(self, request: HttpRequest) -> Any:
-        if not self._has_session(request):
-            return await cast("Awaitable[HttpResponseBase]", self.get_response(request))
-        token = current_session_id.set(None)
+        token = current_session_id.set(NO_ROW)
         try:
+            if not self._has_session(request):
+                return await cast("Awaitable[HttpResponseBase]", self.get_response(request))
             await sync_to_async(self.process_request)(request)
             response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
             await sync_to_async(self.process_response)(request, response)
+            return response
         finally:
             current_session_id.reset(token)
-        return response
 
     @staticmethod
     def _has_session(request: HttpRequest) -> bool:
@@ -168,4 +171,4 @@ class UserSessionMiddleware:
 
         request.auser = anonymous
         state.ended = True
-        current_session_id.set(None)
+        current_session_id.set(NO_ROW)

@@ -25,7 +25,11 @@ def record_logout(sender: Any, request: HttpRequest | None, **kwargs: Any) -> No
 
 
 def revoke_on_password_change(
-    sender: Any, instance: AbstractBaseUser, created: bool, **kwargs: Any
+    sender: Any,
+    instance: AbstractBaseUser,
+    created: bool,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
 ) -> None:
     """After ``set_password()`` and save, revoke the user's other sessions.
 
@@ -35,6 +39,8 @@ def revoke_on_password_change(
     """
     if created or getattr(instance, "_password", None) is None:
         return
+    if update_fields is not None and "password" not in update_fields:
+        return  # the new hash was not written
     if not app_settings.REVOKE_ON_PASSWORD_CHANGE:
         return
     from .models import UserSession

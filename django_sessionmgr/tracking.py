@@ -32,8 +32,11 @@ if TYPE_CHECKING:
 SESSION_MARKER = "_sessionmgr"
 
 #: The row of the session serving the current request, so a password change
-#: made by that request can spare it.
+#: made by that request can spare it. ``NO_ROW`` while the middleware serves a
+#: request without one; ``None`` outside the middleware (scripts, ``Client.login``),
+#: where no session is "current" and a login must not make one so.
 current_session_id: ContextVar[str | None] = ContextVar("sessionmgr_current", default=None)
+NO_ROW = ""
 
 
 @dataclass
@@ -137,7 +140,8 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
     write_marker(session, str(row.pk), int(time.time()))
     if state is not None:
         state.row_id, state.session_key, state.ended = str(row.pk), session.session_key, False
-    current_session_id.set(str(row.pk))
+    if current_session_id.get() is not None:
+        current_session_id.set(str(row.pk))
     session_started.send(sender=UserSession, session=row, request=request)
     return row
 
