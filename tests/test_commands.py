@@ -1,0 +1,188 @@
+"""The management commands, run through ``call_command`` against real sessions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from django_sessionmgr.management.commands import sessionmgr_prune
+from django_sessionmgr.models import UserSession
+from django_sessionmgr.signals import session_revoked
+
+from .conftest import logged_in_client, stored_session_exists, whoami
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: Any) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def row(user: Any, status: str = "active", **fields: Any) -> UserSession:
+    fields.setdefault("expires_at", timezone.now() + timedelta(days=1))
+    return UserSession.objects.create(user=user, status=status, **fields)
+
+
+# sessionmgr_revoke
+
+
+def test_revoke_signs_the_user_out_everywhere(engine, user, other_user):
+    phone, laptop = logged_in_client(user), logged_in_client(user)
+    bob = logged_in_client(other_user)
+    key = phone.session.session_key
+    calls: list[dict[str, Any]] = []
+    session_revoked.connect(lambda sender, **kw: calls.append(kw), weak=False, dispatch_uid="c")
+    try:
+        output = run("sessionmgr_revoke", "alice", "--reason", "offboarding")
+    finally:
+        session_revoked.disconnect(dispatch_uid="c")
+
+    assert output == "Revoked 2 session(s) of alice.\n"
+    assert whoami(phone) is None
+    assert whoami(laptop) is None
+    assert whoami(bob) == "bob"
+    if engine != "signed_cookies":
+        assert not stored_session_exists(key)
+    rows = UserSession.objects.filter(user=user)
+    assert {(r.status, r.revoked_by, r.revoke_reason) for r in rows} == {
+        ("revoked", None, "offboarding")
+    }
+    assert len(calls) == 1
+    assert (calls[0]["count"], calls[0]["revoked_by"], calls[0]["reason"]) == (
+        2,
+        None,
+        "offboarding",
+    )
+
+
+def test_revoke_default_reason_and_nothing_to_do(user):
+    logged_in_client(user)
+    assert run("sessionmgr_revoke", "alice") == "Revoked 1 session(s) of alice.\n"
+    assert UserSession.objects.get().revoke_reason == "command"
+    assert run("sessionmgr_revoke", "alice") == "Revoked 0 session(s) of alice.\n"
+
+
+def test_revoke_unknown_user():
+    with pytest.raises(CommandError, match="No user with username 'nobody'"):
+        run("sessionmgr_revoke", "nobody")
+
+
+# sessionmgr_prune
+
+
+@pytest.fixture
+def aged(user: Any) -> dict[str, UserSession]:
+    """One row of each kind, either finished long ago or recently."""
+    now = timezone.now()
+    old, recent = now - timedelta(days=100), now - timedelta(days=10)
+    return {
+        "ended_old": row(user, "ended", ended_at=old),
+        "ended_recent": row(user, "ended", ended_at=recent),
+        # Dated by when it was revoked, not when it would have expired.
+        "revoked_old": row(user, "revoked", revoked_at=old, expires_at=recent),
+        "revoked_recent": row(user, "revoked", revoked_at=recent, expires_at=old),
+        "expired_old": row(user, "expired", expires_at=old),
+        "expired_recent": row(user, "expired", expires_at=recent),
+        "lapsed_old": row(user, "active", expires_at=old),
+        "lapsed_recent": row(user, "active", expires_at=recent),
+        "active_old_login": row(user, created_at=old),
+    }
+
+
+def remaining() -> set[Any]:
+    return set(UserSession.objects.values_list("pk", flat=True))
+
+
+def test_prune_deletes_rows_finished_before_retention(aged):
+    output = run("sessionmgr_prune")
+    assert output == "Deleted 4 session row(s) older than 90 days.\n"
+    kept = {name for name, r in aged.items() if r.pk in remaining()}
+    assert kept == {
+        "ended_recent",
+        "revoked_recent",
+        "expired_recent",
+        "lapsed_recent",
+        "active_old_login",
+    }
+
+
+def test_prune_days_option_and_setting(aged):
+    with override_settings(SESSIONMGR={"RETENTION_DAYS": 200}):
+        assert run("sessionmgr_prune") == "Deleted 0 session row(s) older than 200 days.\n"
+    assert run("sessionmgr_prune", "--days", "5") == "Deleted 8 session row(s) older than 5 days.\n"
+    assert remaining() == {aged["active_old_login"].pk}
+
+
+def test_prune_dry_run_changes_nothing(aged):
+    before = remaining()
+    assert run("sessionmgr_prune", "--dry-run") == (
+        "Would delete 4 session row(s) older than 90 days.\n"
+    )
+    assert remaining() == before
+
+
+@pytest.mark.parametrize("days", ["0", "-3"])
+def test_prune_days_must_be_positive(aged, days):
+    with pytest.raises(CommandError, match="at least 1"):
+        run("sessionmgr_prune", "--days", days)
+    assert len(remaining()) == len(aged)
+
+
+def test_prune_rejects_a_non_number():
+    with pytest.raises(CommandError):
+        run("sessionmgr_prune", "--days", "many")
+
+
+def test_prune_works_in_batches(user, monkeypatch):
+    monkeypatch.setattr(sessionmgr_prune, "BATCH_SIZE", 7)
+    old = timezone.now() - timedelta(days=100)
+    UserSession.objects.bulk_create(
+        UserSession(user=user, status="ended", ended_at=old, expires_at=old) for _ in range(30)
+    )
+    keep = row(user)
+    with CaptureQueriesContext(connection) as captured:
+        assert run("sessionmgr_prune") == "Deleted 30 session row(s) older than 90 days.\n"
+    deletes = [q for q in captured if q["sql"].startswith("DELETE")]
+    assert len(deletes) == 5  # 7 + 7 + 7 + 7 + 2
+    assert remaining() == {keep.pk}
+
+
+def test_pruning_a_lapsed_row_does_not_revive_its_session(user):
+    client = logged_in_client(user)
+    UserSession.objects.update(expires_at=timezone.now() - timedelta(days=100))
+    run("sessionmgr_prune")
+    assert not UserSession.objects.exists()
+    with override_settings(SESSIONMGR={"ACTIVITY_UPDATE_INTERVAL": 0}):
+        assert whoami(client) is None
+
+
+# sessionmgr_expire
+
+
+def test_expire_marks_lapsed_rows_in_one_statement(user):
+    now = timezone.now()
+    lapsed = [row(user, expires_at=now - timedelta(minutes=i + 1)) for i in range(3)]
+    live = row(user)
+    ended = row(user, "ended", ended_at=now, expires_at=now - timedelta(days=1))
+
+    with CaptureQueriesContext(connection) as captured:
+        assert run("sessionmgr_expire") == "Marked 3 session(s) as expired.\n"
+
+    assert len(captured) == 1
+    assert set(UserSession.objects.filter(status="expired").values_list("pk", flat=True)) == {
+        r.pk for r in lapsed
+    }
+    live.refresh_from_db()
+    ended.refresh_from_db()
+    assert (live.status, ended.status) == ("active", "ended")
+    assert run("sessionmgr_expire") == "Marked 0 session(s) as expired.\n"
