@@ -1,0 +1,133 @@
+"""``manage.py check`` names each misconfiguration with its exact id."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.checks import run_checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from django_sessionmgr.middleware import UserSessionMiddleware
+
+OURS = "django_sessionmgr.middleware.UserSessionMiddleware"
+AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
+
+
+class ProjectSessionMiddleware(UserSessionMiddleware):
+    """A project's own subclass counts as the middleware."""
+
+
+def our_ids() -> list[str]:
+    return [m.id for m in run_checks() if m.id and m.id.startswith("django_sessionmgr.")]
+
+
+def test_the_test_project_passes() -> None:
+    assert our_ids() == []
+    call_command("check", stdout=StringIO())
+
+
+def test_missing_middleware_is_e001(settings: Any) -> None:
+    settings.MIDDLEWARE = [SESSIONS, AUTH]
+
+    assert our_ids() == ["django_sessionmgr.E001"]
+    with pytest.raises(SystemCheckError, match=r"django_sessionmgr\.E001"):
+        call_command("check", stdout=StringIO(), stderr=StringIO())
+
+
+def test_middleware_before_authentication_is_e002(settings: Any) -> None:
+    settings.MIDDLEWARE = [SESSIONS, OURS, AUTH]
+
+    assert our_ids() == ["django_sessionmgr.E002"]
+
+
+def test_middleware_without_authentication_is_e002(settings: Any) -> None:
+    settings.MIDDLEWARE = [SESSIONS, OURS]
+
+    assert our_ids() == ["django_sessionmgr.E002"]
+
+
+@pytest.mark.parametrize(
+    "middleware",
+    [
+        [SESSIONS, AUTH, f"{__name__}.ProjectSessionMiddleware"],
+        [SESSIONS, "tests.no_such_module.Middleware", AUTH, OURS],
+    ],
+    ids=["subclass", "unimportable-entry"],
+)
+def test_middleware_found_by_subclass_and_past_broken_entries(
+    settings: Any, middleware: list[str]
+) -> None:
+    settings.MIDDLEWARE = middleware
+
+    assert our_ids() == []
+
+
+@pytest.mark.parametrize("value", [[], "ACTIVITY_UPDATE_INTERVAL=60", None])
+def test_sessionmgr_not_a_dict_is_e003(settings: Any, value: Any) -> None:
+    settings.SESSIONMGR = value
+
+    assert our_ids() == ["django_sessionmgr.E003"]
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("ACTIVITY_UPDATE_INTERVAL", "60"),
+        ("ACTIVITY_UPDATE_INTERVAL", -1),
+        ("ACTIVITY_UPDATE_INTERVAL", 1.5),
+        ("TRUSTED_PROXY_COUNT", True),
+        ("TRUSTED_PROXY_COUNT", -2),
+        ("RETENTION_DAYS", 0),
+        ("RETENTION_DAYS", None),
+    ],
+)
+def test_bad_numbers_are_e004(settings: Any, key: str, value: Any) -> None:
+    settings.SESSIONMGR = {key: value}
+
+    messages = [m for m in run_checks() if m.id == "django_sessionmgr.E004"]
+    assert our_ids() == ["django_sessionmgr.E004"]
+    assert key in messages[0].msg
+    assert messages[0].hint
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("REVOKE_ON_PASSWORD_CHANGE", "yes"), ("REVOKE_ON_PASSWORD_CHANGE", 1)],
+)
+def test_bad_booleans_are_e005(settings: Any, key: str, value: Any) -> None:
+    settings.SESSIONMGR = {key: value}
+
+    assert our_ids() == ["django_sessionmgr.E005"]
+
+
+def test_unknown_key_is_w001(settings: Any) -> None:
+    settings.SESSIONMGR = {"ACTIVITY_INTERVAL": 5}
+
+    messages = [m for m in run_checks() if m.id == "django_sessionmgr.W001"]
+    assert our_ids() == ["django_sessionmgr.W001"]
+    assert "ACTIVITY_INTERVAL" in messages[0].msg
+
+
+def test_every_problem_is_reported_at_once(settings: Any) -> None:
+    settings.SESSIONMGR = {"RETENTION_DAYS": "90", "REVOKE_ON_PASSWORD_CHANGE": "no", "X": 1}
+
+    assert sorted(our_ids()) == [
+        "django_sessionmgr.E004",
+        "django_sessionmgr.E005",
+        "django_sessionmgr.W001",
+    ]
+
+
+def test_a_full_valid_configuration_passes(settings: Any) -> None:
+    settings.SESSIONMGR = {
+        "ACTIVITY_UPDATE_INTERVAL": 0,
+        "TRUSTED_PROXY_COUNT": 2,
+        "REVOKE_ON_PASSWORD_CHANGE": False,
+        "RETENTION_DAYS": 1,
+    }
+
+    assert our_ids() == []
