@@ -1,0 +1,151 @@
+"""The ASGI path: ``alogin`` and the middleware's async mode, on every engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.test import AsyncClient, override_settings
+
+from django_sessionmgr.models import UserSession
+
+from .conftest import FIREFOX, PASSWORD, logged_in_client, stored_session_exists
+from .core_helpers import current_row_id, session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+needs_alogin = pytest.mark.skipif(
+    django.VERSION < (5, 0), reason="alogin() and aauthenticate() arrived in Django 5.0"
+)
+
+
+def async_client() -> AsyncClient:
+    return AsyncClient()
+
+
+async def async_whoami(client: AsyncClient) -> str | None:
+    response = await client.get("/async-whoami/")
+    assert response.status_code == 200
+    username: str | None = response.json()["user"]
+    return username
+
+
+async def async_login(client: AsyncClient, username: str) -> None:
+    response = await client.post(
+        "/async-login/",
+        {"username": username, "password": PASSWORD},
+        headers={"user-agent": FIREFOX},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"user": username}
+
+
+async def logged_in_async_client(user: Any) -> AsyncClient:
+    """An async client holding a session that logged in through the sync login view."""
+    client = async_client()
+    sync_client = await sync_to_async(logged_in_client)(user)
+    client.cookies[settings.SESSION_COOKIE_NAME] = session_cookie(sync_client)
+    return client
+
+
+async def rows_of(user: Any) -> list[UserSession]:
+    return [row async for row in UserSession.objects.filter(user=user)]
+
+
+@needs_alogin
+async def test_alogin_records_one_active_current_row(engine: str, user: Any) -> None:
+    client = async_client()
+
+    await async_login(client, "alice")
+
+    [row] = await rows_of(user)
+    assert row.is_active
+    assert row.device_browser == "Firefox 128"
+    assert await sync_to_async(current_row_id)(client) == str(row.pk)
+    assert await async_whoami(client) == "alice"
+    assert (await client.get("/whoami/")).json() == {"user": "alice"}
+
+
+@needs_alogin
+async def test_alogin_again_keeps_the_row_and_another_user_ends_it(
+    engine: str, user: Any, other_user: Any
+) -> None:
+    client = async_client()
+    await async_login(client, "alice")
+    [first] = await rows_of(user)
+
+    await async_login(client, "alice")
+    assert [row.pk for row in await rows_of(user)] == [first.pk]
+
+    await async_login(client, "bob")
+    await first.arefresh_from_db()
+    assert first.status == UserSession.Status.ENDED
+    assert first.ended_at is not None
+    [bob_row] = await rows_of(other_user)
+    assert bob_row.is_active
+    assert await async_whoami(client) == "bob"
+
+
+async def test_async_requests_refresh_activity_at_most_once_per_interval(
+    engine: str, user: Any
+) -> None:
+    client = await logged_in_async_client(user)
+    [row] = await rows_of(user)
+
+    with override_settings(SESSIONMGR={"ACTIVITY_UPDATE_INTERVAL": 3600}):
+        assert await async_whoami(client) == "alice"
+    [unchanged] = await rows_of(user)
+    with override_settings(SESSIONMGR={"ACTIVITY_UPDATE_INTERVAL": 0}):
+        assert await async_whoami(client) == "alice"
+    [refreshed] = await rows_of(user)
+
+    assert unchanged.last_activity_at == row.last_activity_at
+    assert refreshed.last_activity_at > row.last_activity_at
+    assert refreshed.is_active
+
+
+async def test_async_requests_of_a_revoked_session_are_anonymous(engine: str, user: Any) -> None:
+    due = await logged_in_async_client(user)
+    not_due = await logged_in_async_client(user)
+    cookies = [c.cookies[settings.SESSION_COOKIE_NAME].value for c in (due, not_due)]
+    assert await async_whoami(due) == "alice"
+
+    assert await sync_to_async(UserSession.objects.all().revoke)() == 2
+
+    with override_settings(SESSIONMGR={"ACTIVITY_UPDATE_INTERVAL": 0}):
+        assert await async_whoami(due) is None
+    assert await async_whoami(not_due) is None
+    assert (await not_due.get("/whoami/")).json() == {"user": None}
+    if engine != "signed_cookies":
+        for cookie in cookies:
+            assert not await sync_to_async(stored_session_exists)(cookie)
+
+
+async def test_async_password_change_spares_the_changing_session(engine: str, user: Any) -> None:
+    changer = await logged_in_async_client(user)
+    other = await logged_in_async_client(user)
+    changer_row = await sync_to_async(current_row_id)(changer)
+
+    new = "a brand new passphrase 42"
+    response = await changer.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+
+    assert await async_whoami(changer) == "alice"
+    assert await async_whoami(other) is None
+    statuses = {str(row.pk): (row.status, row.revoke_reason) for row in await rows_of(user)}
+    assert statuses.pop(changer_row) == ("active", "")
+    assert list(statuses.values()) == [("revoked", "password_change")]
+
+
+async def test_async_anonymous_request_gets_no_session(engine: str) -> None:
+    response = await async_client().get("/async-whoami/")
+
+    assert response.json() == {"user": None}
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert not await UserSession.objects.aexists()
