@@ -1,5 +1,6 @@
 """Settings for the test suite. The database comes from ``DATABASE_URL`` (SQLite by default)."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -80,3 +81,9 @@ GEOIP_PATH = None
 GEOIP_CITY = "GeoLite2-City-Test.mmdb"
 GEOIP_COUNTRY = "GeoLite2-Country-Test.mmdb"
 GEOIP_TEST_PATH = BASE_DIR / "data" / "geoip"
+
+# As a project using the ``openapi`` extra configures it. drf-spectacular's
+# decorators bind the schema class when the views are imported, so it has to
+# be set here rather than overridden in a test.
+if importlib.util.find_spec("drf_spectacular") is not None:
+    REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
