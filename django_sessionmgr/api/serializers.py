@@ -8,6 +8,23 @@ from rest_framework import serializers
 
 from ..models import UserSession
 from ..tracking import session_row_id
+from .schema import extend_schema_field
+
+
+class DeviceSerializer(serializers.Serializer[Any]):
+    """Documents the ``device`` object in the OpenAPI schema."""
+
+    browser = serializers.CharField()
+    os = serializers.CharField()
+    device = serializers.CharField()
+    type = serializers.ChoiceField(choices=UserSession.DeviceType.choices)
+
+
+class LocationSerializer(serializers.Serializer[Any]):
+    """Documents the ``location`` object in the OpenAPI schema."""
+
+    city = serializers.CharField()
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2 code.")
 
 
 class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
@@ -36,6 +53,7 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(serializers.ChoiceField(choices=UserSession.Status.choices))
     def get_status(self, obj: UserSession) -> str:
         return obj.effective_status
 
@@ -43,6 +61,7 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
         request = self.context.get("request")
         return request is not None and session_row_id(request) == str(obj.pk)
 
+    @extend_schema_field(DeviceSerializer)
     def get_device(self, obj: UserSession) -> dict[str, str]:
         return {
             "browser": obj.device_browser,
@@ -51,6 +70,7 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
             "type": obj.device_type,
         }
 
+    @extend_schema_field(LocationSerializer(allow_null=True))
     def get_location(self, obj: UserSession) -> dict[str, str] | None:
         if not (obj.location_city or obj.location_country):
             return None

@@ -64,6 +64,13 @@ _ERROR = inline_serializer(
         "code": serializers.CharField(required=False),
     },
 )
+_BAD_QUERY = inline_serializer(
+    name="SessionListQueryError",
+    fields={
+        name: serializers.ListField(child=serializers.CharField(), required=False)
+        for name in ("status", "limit", "offset")
+    },
+)
 _NOT_AUTHENTICATED = OpenApiResponse(_ERROR, description="Not signed in.")
 _NOT_FOUND = OpenApiResponse(
     _ERROR, description="No such session of yours: unknown, malformed or another user's id."
@@ -90,9 +97,9 @@ _ID = OpenApiParameter(
         responses={
             200: UserSessionSerializer(many=True),
             400: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description="An unknown `status`, or a `limit`/`offset` out of range; "
-                "the body maps the parameter to its messages.",
+                _BAD_QUERY,
+                description="An unknown `status`, or a `limit` (1 to 500) or `offset` "
+                "out of range; the body maps the parameter to its messages.",
             ),
             401: _NOT_AUTHENTICATED,
             403: _NOT_AUTHENTICATED,
@@ -100,6 +107,7 @@ _ID = OpenApiParameter(
     ),
     retrieve=extend_schema(
         summary="One of your sessions",
+        description="Any of your sessions, whatever its status.",
         parameters=[_ID],
         responses={
             200: UserSessionSerializer,
@@ -201,6 +209,7 @@ class UserSessionViewSet(
 
     @extend_schema(
         summary="The session making this request",
+        description="Only for requests authenticated by a browser session.",
         responses={
             200: UserSessionSerializer,
             401: _NOT_AUTHENTICATED,
