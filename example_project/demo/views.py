@@ -15,5 +15,5 @@ async def worker(request: HttpRequest) -> JsonResponse:
     Async, so under ASGI the whole middleware chain runs on its async path.
     Mounted only when ``SESSIONMGR_TEST_PID_VIEW=1``.
     """
-    username = await sync_to_async(request.user.get_username)()
+    username = await sync_to_async(lambda: request.user.get_username())()
     return JsonResponse({"pid": os.getpid(), "user": username or None})
