@@ -16,9 +16,12 @@ def _valid_ip(value: str | None) -> str | None:
     if not value:
         return None
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        address = ipaddress.ip_address(value.strip())
     except ValueError:
         return None
+    # An IPv6 zone ("%eth0") names an interface of the sender's host: meaningless
+    # here, unbounded in length, and rejected by PostgreSQL's inet type.
+    return str(address).partition("%")[0]
 
 
 def get_client_ip(request: HttpRequest) -> str | None:
