@@ -127,14 +127,13 @@ class UserSessionMiddleware:
             return
         session: SessionBase = request.session
         marker = read_marker(session)
-        if marker is None or marker[0] != state.row_id:
-            if marker is None:
-                # Flushed without a logout signal (e.g. a stale auth hash).
-                end_session_row(state.row_id)
+        if marker is None:
+            # Flushed without a logout signal (e.g. a stale auth hash).
+            end_session_row(state.row_id)
             return
         key_changed = stored_key(session) not in ("", state.session_key)
         if key_changed or session.get(EXPIRY_KEY) != state.expiry:
-            self._record_activity(session, state.row_id, activity=False)
+            self._record_activity(session, marker[0], activity=False)
 
     @staticmethod
     def _record_activity(session: SessionBase, row_id: str, activity: bool = True) -> bool:

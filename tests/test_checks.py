@@ -131,3 +131,15 @@ def test_a_full_valid_configuration_passes(settings: Any) -> None:
     }
 
     assert our_ids() == []
+
+
+def test_settings_are_read_live(settings: Any) -> None:
+    from django_sessionmgr.conf import app_settings
+
+    assert app_settings.RETENTION_DAYS == 90
+    assert app_settings.ACTIVITY_UPDATE_INTERVAL == 60
+    settings.SESSIONMGR = {"RETENTION_DAYS": 7, "ACTIVITY_UPDATE_INTERVAL": 5}
+    assert app_settings.RETENTION_DAYS == 7
+    assert app_settings.ACTIVITY_UPDATE_INTERVAL == 5
+    settings.SESSIONMGR = ["not", "a", "dict"]  # E003 reports it; the defaults still apply
+    assert app_settings.RETENTION_DAYS == 90

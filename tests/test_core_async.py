@@ -8,18 +8,30 @@ import django
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.http import HttpRequest, JsonResponse
 from django.test import AsyncClient, override_settings
+from django.urls import path
 
 from django_sessionmgr.models import UserSession
 
 from .conftest import FIREFOX, PASSWORD, logged_in_client, stored_session_exists
 from .core_helpers import current_row_id, session_cookie
+from .urls import urlpatterns as project_urlpatterns
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 needs_alogin = pytest.mark.skipif(
     django.VERSION < (5, 0), reason="alogin() and aauthenticate() arrived in Django 5.0"
 )
+
+
+async def auser_whoami(request: HttpRequest) -> JsonResponse:
+    """An async view that reads the user the async way (Django 5.0+)."""
+    user = await request.auser()
+    return JsonResponse({"user": user.get_username() or None})
+
+
+urlpatterns = [path("auser-whoami/", auser_whoami), *project_urlpatterns]
 
 
 def async_client() -> AsyncClient:
@@ -149,3 +161,14 @@ async def test_async_anonymous_request_gets_no_session(engine: str) -> None:
     assert response.json() == {"user": None}
     assert settings.SESSION_COOKIE_NAME not in response.cookies
     assert not await UserSession.objects.aexists()
+
+
+@needs_alogin
+@pytest.mark.urls(__name__)
+async def test_request_auser_of_a_revoked_session_is_anonymous(engine: str, user: Any) -> None:
+    client = await logged_in_async_client(user)
+    assert (await client.get("/auser-whoami/")).json() == {"user": "alice"}
+
+    await sync_to_async(UserSession.objects.all().revoke)()
+
+    assert (await client.get("/auser-whoami/")).json() == {"user": None}

@@ -211,3 +211,67 @@ def test_logout_ends_the_row(engine: str, user: Any) -> None:
     replay = make_client()
     replay.cookies[settings.SESSION_COOKIE_NAME] = cookie
     assert whoami(replay) is None
+
+
+def test_a_row_reads_as_its_device_and_status(engine: str, user: Any) -> None:
+    logged_in_client(user)
+    row = only_active_row(user)
+    assert str(row) == "Firefox 128 on Ubuntu (Active)"
+
+    row.revoke()
+    row.refresh_from_db()
+    assert str(row) == "Firefox 128 on Ubuntu (Revoked)"
+    UserSession.objects.update(device_browser="", device_os="")
+    assert str(UserSession.objects.get()) == "Unknown device (Revoked)"
+
+
+def test_logging_in_again_after_a_revoke_starts_a_new_row(engine: str, user: Any) -> None:
+    client = make_client()
+    client.force_login(user)
+    revoked = only_active_row(user)
+    revoked.revoke()
+
+    assert client.login(username="alice", password=PASSWORD)
+
+    fresh = UserSession.objects.active().get()
+    assert fresh.pk != revoked.pk
+    assert UserSession.objects.get(pk=revoked.pk).status == UserSession.Status.REVOKED
+    assert current_row_id(client) == str(fresh.pk)
+    assert whoami(client) == "alice"
+
+
+def test_client_logout_ends_the_row(engine: str, user: Any) -> None:
+    client = make_client()
+    client.force_login(user)
+    row = only_active_row(user)
+
+    client.logout()
+
+    row.refresh_from_db()
+    assert row.status == UserSession.Status.ENDED
+    assert row.ended_at is not None
+
+
+def test_logging_out_an_anonymous_session_changes_nothing(engine: str, user: Any) -> None:
+    logged_in_client(user)
+    client = make_client()
+    session = client.session  # an anonymous session with a cookie
+    session["theme"] = "dark"
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key or ""
+
+    assert client.post("/accounts/logout/").status_code in (200, 302)
+
+    assert only_active_row(user).ended_at is None
+
+
+def test_signals_sent_without_a_session_record_nothing(engine: str, user: Any) -> None:
+    """Token logins and hand-sent signals (no request, or no session) are not sessions."""
+    from django.contrib.auth.signals import user_logged_in, user_logged_out
+
+    user_logged_in.send(sender=type(user), request=None, user=user)
+    user_logged_in.send(sender=type(user), request=HttpRequest(), user=user)
+    user_logged_out.send(sender=type(user), request=None, user=user)
+    user_logged_out.send(sender=type(user), request=HttpRequest(), user=user)
+
+    assert not UserSession.objects.exists()
