@@ -15,11 +15,14 @@ Per authenticated request it:
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.contrib.auth.models import AnonymousUser
+from django.db import connections, router
 from django.utils import timezone
 
 from .conf import app_settings
@@ -43,6 +46,16 @@ if TYPE_CHECKING:
 EXPIRY_KEY = "_session_expiry"
 #: Row statuses a session that still loads may have.
 LIVE_STATUSES = ("active", "expired")
+
+
+@lru_cache(maxsize=8)
+def _live_row_sql(alias: str) -> str:
+    from .models import UserSession
+
+    quote = connections[alias].ops.quote_name
+    meta = UserSession._meta
+    table, pk, status = meta.db_table, meta.pk.column, meta.get_field("status").column
+    return f"SELECT 1 FROM {quote(table)} WHERE {quote(pk)} = %s AND {quote(status)} IN (%s, %s)"
 
 
 class UserSessionMiddleware:
@@ -155,9 +168,16 @@ class UserSessionMiddleware:
 
     @staticmethod
     def _is_active(row_id: str) -> bool:
+        """One primary-key read. Raw SQL: on every request of a signed-cookie
+        session, building the ORM query would cost more than running it."""
         from .models import UserSession
 
-        return UserSession.objects.filter(pk=row_id, status__in=LIVE_STATUSES).exists()
+        alias = router.db_for_read(UserSession)
+        connection = connections[alias]
+        pk = UserSession._meta.pk.get_db_prep_value(uuid.UUID(row_id), connection)
+        with connection.cursor() as cursor:
+            cursor.execute(_live_row_sql(alias), [pk, *LIVE_STATUSES])
+            return cursor.fetchone() is not None
 
     @staticmethod
     def _refuse(request: HttpRequest, state: RequestState) -> None:
