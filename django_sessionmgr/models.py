@@ -117,9 +117,14 @@ class UserSession(models.Model):
         ordering = ["-last_activity_at"]
         permissions = [("revoke_usersession", _("Can revoke user session"))]
         indexes = [
+            # A user's list, newest first, by status; expires_at rides along so
+            # counting and filtering active rows never has to read the table.
             models.Index(
-                fields=["user", "status", "-last_activity_at"], name="sessionmgr_user_status"
+                fields=["user", "status", "-last_activity_at", "expires_at"],
+                name="sessionmgr_user_status_expiry",
             ),
+            # A user's list across every status (?status=all), newest first.
+            models.Index(fields=["user", "-last_activity_at"], name="sessionmgr_user_activity"),
             models.Index(fields=["-last_activity_at"], name="sessionmgr_activity"),
             models.Index(fields=["created_at", "id"], name="sessionmgr_created"),
             models.Index(fields=["status", "expires_at"], name="sessionmgr_status_expiry"),
