@@ -53,9 +53,8 @@ def _live_row_sql(alias: str) -> str:
     from .models import UserSession
 
     quote = connections[alias].ops.quote_name
-    meta = UserSession._meta
-    table, pk, status = meta.db_table, meta.pk.column, meta.get_field("status").column
-    return f"SELECT 1 FROM {quote(table)} WHERE {quote(pk)} = %s AND {quote(status)} IN (%s, %s)"
+    table, pk, status = quote(UserSession._meta.db_table), quote("id"), quote("status")
+    return f"SELECT 1 FROM {table} WHERE {pk} = %s AND {status} IN (%s, %s)"
 
 
 class UserSessionMiddleware:
