@@ -128,6 +128,8 @@ class UserSession(models.Model):
             models.Index(fields=["-last_activity_at"], name="sessionmgr_activity"),
             models.Index(fields=["created_at", "id"], name="sessionmgr_created"),
             models.Index(fields=["status", "expires_at"], name="sessionmgr_status_expiry"),
+            # Staff lists (admin changelist, staff API) filtered by status, newest first.
+            models.Index(fields=["status", "created_at", "id"], name="sessionmgr_status_created"),
             models.Index(fields=["ip_address"], name="sessionmgr_ip"),
             models.Index(
                 fields=["revoke_batch"],
