@@ -10,7 +10,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db.models import BooleanField, Case, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -55,7 +54,7 @@ class SessionViewMixin(LoginRequiredMixin):
 
 
 class SessionListView(SessionViewMixin, ListView):
-    """The user's active sessions, the current one first."""
+    """The user's active sessions: this device first, then the others by latest activity."""
 
     template_name = "django_sessionmgr/session_list.html"
     context_object_name = "sessions"
@@ -63,27 +62,20 @@ class SessionListView(SessionViewMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self) -> UserSessionQuerySet:
+        return super().get_queryset().active().order_by("-last_activity_at")
+
+    def get_current_session(self) -> UserSession | None:
         current = session_row_id(self.request)
-        return (
-            super()
-            .get_queryset()
-            .active()
-            .annotate(
-                is_current=Case(
-                    When(pk=current, then=Value(True)),
-                    default=Value(False),
-                    output_field=BooleanField(),
-                )
-                if current
-                else Value(False, output_field=BooleanField())
-            )
-            .order_by("-is_current", "-last_activity_at")
-        )
+        return self.get_queryset().filter(pk=current).first() if current else None
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # The pages list every active session, this one included, so that
+        # counting and paging stay on the index; the template skips it there
+        # and shows it on top instead.
         context = super().get_context_data(**kwargs)
-        tracked = 1 if session_row_id(self.request) else 0
-        context["has_other_sessions"] = context["paginator"].count > tracked
+        current = self.get_current_session()
+        context["current_session"] = current
+        context["has_other_sessions"] = context["paginator"].count > (1 if current else 0)
         return context
 
 

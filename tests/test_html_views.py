@@ -146,17 +146,20 @@ def test_the_session_key_never_appears(server_engine, user):
         assert key and key not in html
 
 
-def test_list_paginates(user):
+def test_list_paginates_with_this_device_on_every_page(user):
     client = logged_in_client(user)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
     for _ in range(50):
-        add_row(user)
+        add_row(user, last_activity_at=an_hour_ago)
 
     first = page_text(client)
     second = page_text(client, LIST + "?page=2")
 
+    # Page 1 lists this device and 49 others, page 2 the last other one.
     assert first.count('class="sessionmgr-session') == 50
-    assert "This device" in first and "Page 1 of 2" in first
-    assert second.count('class="sessionmgr-session') == 1
+    assert second.count('class="sessionmgr-session') == 2
+    assert "Page 1 of 2" in first and "Page 2 of 2" in second
+    assert first.count("This device") == 1 and second.count("This device") == 1
 
 
 def test_list_page_runs_a_fixed_number_of_queries(user, django_assert_num_queries):
@@ -165,8 +168,8 @@ def test_list_page_runs_a_fixed_number_of_queries(user, django_assert_num_querie
         add_row(user)
     client.get(LIST)
 
-    # Session, user, COUNT, the page of rows, and the messages storage (none here).
-    with django_assert_num_queries(4):
+    # Session, user, this device's row, COUNT, and the page of rows.
+    with django_assert_num_queries(5):
         client.get(LIST)
 
 
