@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import django
 import pytest
+import pytest_asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.test import AsyncClient, override_settings
 from django.urls import path
@@ -32,6 +35,13 @@ async def auser_whoami(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [path("auser-whoami/", auser_whoami), *project_urlpatterns]
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def close_worker_connections() -> AsyncIterator[None]:
+    """Close what the ORM opened in asgiref's worker thread, so the test DB can be dropped."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 def async_client() -> AsyncClient:
