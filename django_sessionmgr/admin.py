@@ -13,13 +13,16 @@ the stock ``django.contrib.auth.admin.UserAdmin`` gets both without a line of co
 from __future__ import annotations
 
 import ipaddress
+import operator
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
+from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -108,7 +111,14 @@ class UserSessionAdmin(SessionDisplayMixin, SessionModelAdmin):
     )
     list_filter = (StatusListFilter, "created_at", "last_activity_at", "expires_at")
     search_help_text = _("Username, email address, or an exact IP address.")
-    list_select_related = ("user",)
+    # Users come in one extra query (prefetch) rather than a JOIN: with a JOIN,
+    # the planner may start from the user table and sort a million sessions
+    # instead of walking the (status,) created_at index for one page.
+    list_select_related = ()
+    # Newest first along the (created_at, id) index; the admin adds the id
+    # tie-break itself, and an index-backed order is what keeps a page of a
+    # huge table from sorting all of it.
+    ordering = ("-created_at",)
     # COUNT(*) over millions of rows is the slow part of a big changelist.
     show_full_result_count = False
     actions = ["revoke_sessions", "revoke_all_user_sessions"]
@@ -137,25 +147,41 @@ class UserSessionAdmin(SessionDisplayMixin, SessionModelAdmin):
         *AUDIT_FIELDS,
     )
 
-    def get_search_fields(self, request: HttpRequest) -> list[str]:
+    @staticmethod
+    def user_search_fields() -> list[str]:
         user_model = get_user_model()
-        return [
-            f"user__{user_model.USERNAME_FIELD}",
-            f"user__{user_model.get_email_field_name()}",
-        ]
+        return [user_model.USERNAME_FIELD, user_model.get_email_field_name()]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return [f"user__{name}" for name in self.user_search_fields()]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[UserSession], search_term: str
     ) -> tuple[QuerySet[UserSession], bool]:
-        # An IP address is looked up exactly, so the ip_address index serves it.
+        """An IP address matches exactly; other words match usernames and emails.
+
+        Both shapes let the database start from an index (the IP, or the few
+        matching users) instead of walking a huge table in list order.
+        """
+        term = search_term.strip()
+        if not term:
+            return queryset, False
         try:
-            ip = ipaddress.ip_address(search_term.strip())
+            ip = ipaddress.ip_address(term)
         except ValueError:
-            return super().get_search_results(request, queryset, search_term)
-        return queryset.filter(ip_address=str(ip)), False
+            pass
+        else:
+            return queryset.filter(ip_address=str(ip)), False
+        users = get_user_model()._default_manager.all()
+        for bit in smart_split(term):
+            if bit[0] in "\"'" and bit[-1] == bit[0]:
+                bit = unescape_string_literal(bit)
+            matches = [Q(**{f"{name}__icontains": bit}) for name in self.user_search_fields()]
+            users = users.filter(reduce(operator.or_, matches))
+        return queryset.filter(user__in=users.values("pk")), False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[UserSession]:
-        return super().get_queryset(request).select_related("revoked_by")
+        return super().get_queryset(request).prefetch_related("user")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

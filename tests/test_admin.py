@@ -95,6 +95,18 @@ def test_changelist_shows_sessions_and_never_keys(user, admin_user_client):
     assert response.context["cl"].show_full_result_count is False
 
 
+def test_changelist_query_count_does_not_grow_with_rows(django_user_model, admin_user_client):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_user_client.get(CHANGELIST).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for i in range(20):
+        make_rows(django_user_model.objects.create_user(f"u{i}"), 2)
+    assert queries() == few
+
+
 def test_change_page_shows_the_audit_trail_and_never_the_key(user, superuser, admin_user_client):
     victim = logged_in_client(user)
     row = row_of(victim)
@@ -142,6 +154,10 @@ def test_search_by_username_email_and_exact_ip(user, other_user, admin_user_clie
     assert users("bob@example") == {"bob"}
     assert users("81.2.69.142") == {"alice"}
     assert users(" 2001:DB8:0::1 ") == {"bob"}
+    assert users('"alice"') == {"alice"}
+    assert users("alice example.com") == {"alice"}
+    assert users("alice bob") == set()
+    assert users("   ") == {"alice", "bob", "root"}
     assert users("81.2.69") == set()
     assert users("1:2:zz") == set()
 
