@@ -173,9 +173,8 @@ class UserSessionViewSet(
         return session
 
     def filter_queryset(self, queryset: Any) -> Any:
-        if self.action == "list":
-            queryset = queryset.with_status(self.get_status_filter())
-        return super().filter_queryset(queryset)
+        """The list's ``?status=`` filter (single sessions are looked up unfiltered)."""
+        return super().filter_queryset(queryset.with_status(self.get_status_filter()))
 
     def get_status_filter(self) -> str:
         value = self.request.query_params.get("status", "active")
