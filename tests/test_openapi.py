@@ -10,20 +10,7 @@ import pytest
 
 from django_sessionmgr.api import schema as schema_shim
 
-SESSION_FIELDS = {
-    "id",
-    "status",
-    "is_current",
-    "ip_address",
-    "user_agent",
-    "device",
-    "location",
-    "created_at",
-    "last_activity_at",
-    "expires_at",
-    "ended_at",
-    "revoked_at",
-}
+from .test_api_self import SESSION_FIELDS
 
 
 @pytest.fixture
