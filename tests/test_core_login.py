@@ -56,6 +56,12 @@ urlpatterns = [
 ]
 
 
+def assert_current(client: Any, row: UserSession, username: str = "alice") -> None:
+    """The client is signed in, and its session is the one behind ``row``."""
+    assert current_row_id(client) == str(row.pk)
+    assert whoami(client) == username
+
+
 def only_active_row(user: Any) -> UserSession:
     rows = list(UserSession.objects.filter(user=user))
     assert len(rows) == 1
@@ -81,8 +87,7 @@ def test_client_login(engine: str, user: Any) -> None:
 
     row = only_active_row(user)
     assert row.ip_address is None  # Client.login builds its request without META
-    assert current_row_id(client) == str(row.pk)
-    assert whoami(client) == "alice"
+    assert_current(client, row)
 
 
 def test_client_force_login(engine: str, user: Any) -> None:
@@ -90,8 +95,7 @@ def test_client_force_login(engine: str, user: Any) -> None:
     client.force_login(user)
 
     row = only_active_row(user)
-    assert current_row_id(client) == str(row.pk)
-    assert whoami(client) == "alice"
+    assert_current(client, row)
 
 
 def test_admin_login(engine: str, admin_user: Any) -> None:
@@ -133,8 +137,7 @@ def test_third_party_view_calling_login(engine: str, user: Any) -> None:
 
     row = only_active_row(user)
     assert str(row.ip_address) == "203.0.113.9"
-    assert current_row_id(client) == str(row.pk)
-    assert whoami(client) == "alice"
+    assert_current(client, row)
 
 
 @pytest.mark.urls(__name__)
@@ -146,8 +149,7 @@ def test_drf_view_calling_login(engine: str, user: Any) -> None:
     assert response.status_code == 200
 
     row = only_active_row(user)
-    assert current_row_id(client) == str(row.pk)
-    assert whoami(client) == "alice"
+    assert_current(client, row)
 
 
 def test_logging_in_again_in_the_same_session_keeps_one_row(engine: str, user: Any) -> None:
@@ -160,8 +162,7 @@ def test_logging_in_again_in_the_same_session_keeps_one_row(engine: str, user: A
     assert client.login(username="alice", password=PASSWORD)
 
     assert only_active_row(user).pk == first.pk
-    assert current_row_id(client) == str(first.pk)
-    assert whoami(client) == "alice"
+    assert_current(client, first)
 
 
 def test_logging_in_as_another_user_ends_the_first_users_row(
@@ -236,8 +237,7 @@ def test_logging_in_again_after_a_revoke_starts_a_new_row(engine: str, user: Any
     fresh = UserSession.objects.active().get()
     assert fresh.pk != revoked.pk
     assert UserSession.objects.get(pk=revoked.pk).status == UserSession.Status.REVOKED
-    assert current_row_id(client) == str(fresh.pk)
-    assert whoami(client) == "alice"
+    assert_current(client, fresh)
 
 
 def test_client_logout_ends_the_row(engine: str, user: Any) -> None:
