@@ -406,3 +406,43 @@ def test_superuser_may_do_everything(django_user_model, user):
     assert client.get(URL).status_code == 200
     assert post_json(client, f"{URL}revoke/", {"users": [user.pk]}).json() == {"revoked": 1}
     assert whoami(victim) is None
+
+
+# OpenAPI
+
+
+def test_openapi_documents_the_staff_endpoints():
+    pytest.importorskip("drf_spectacular", reason="the openapi extra is not installed")
+    from drf_spectacular.drainage import GENERATOR_STATS
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.validation import validate_schema
+
+    GENERATOR_STATS.reset()
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    validate_schema(schema)
+    problems = [
+        message
+        for message in [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
+        if "Staff" in message
+    ]
+    GENERATOR_STATS.reset()
+    assert problems == []
+
+    paths = schema["paths"]
+    listing = paths["/api/admin/sessions/"]["get"]
+    assert set(listing["responses"]) == {"200", "400", "403"}
+    assert {p["name"] for p in listing["parameters"]} == {"cursor", "user", "status", "ip"}
+    page = schema["components"]["schemas"]["PaginatedStaffUserSessionList"]
+    assert set(page["properties"]) == {"next", "previous", "results"}
+    assert set(paths["/api/admin/sessions/{id}/"]["get"]["responses"]) == {"200", "403", "404"}
+    assert set(paths["/api/admin/sessions/{id}/"]["delete"]["responses"]) == {
+        "204",
+        "400",
+        "403",
+        "404",
+    }
+    revoke = paths["/api/admin/sessions/revoke/"]["post"]
+    assert set(revoke["responses"]) == {"200", "400", "403"}
+    body = schema["components"]["schemas"]["BulkRevoke"]["properties"]
+    assert body["ids"]["maxItems"] == 500
+    assert body["users"]["maxItems"] == 500

@@ -37,6 +37,7 @@ from .schema import (
     OpenApiResponse,
     OpenApiTypes,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
     inline_serializer,
 )
@@ -49,6 +50,7 @@ API_REVOKE_REASON = "api"
 STATUS_CHOICES = [*UserSession.Status.values, "all"]
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
 class UserPkField(serializers.Field):
     """A primary key of ``AUTH_USER_MODEL``, whatever its type."""
 
