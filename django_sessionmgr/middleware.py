@@ -145,7 +145,11 @@ class UserSessionMiddleware:
             return
         key_changed = stored_key(session) not in ("", state.session_key)
         if key_changed or session.get(EXPIRY_KEY) != state.expiry:
-            self._record_activity(session, marker[0], activity=False)
+            alive = self._record_activity(session, marker[0], activity=False)
+            if not alive:
+                # Revoked while this request ran: the key it rotated to would
+                # otherwise outlive the revoke until the next activity write.
+                session.flush()
 
     @staticmethod
     def _record_activity(session: SessionBase, row_id: str, activity: bool = True) -> bool:

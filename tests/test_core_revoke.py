@@ -8,14 +8,18 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest, JsonResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import path
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
+from django_sessionmgr.tracking import session_row_id
 
 from .conftest import logged_in_client, make_client, stored_session_exists, whoami
 from .core_helpers import current_row_id, session_cookie
+from .urls import urlpatterns as project_urlpatterns
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +194,32 @@ def test_queryset_revoke_uses_a_fixed_number_of_queries(
         assert whoami(replay(cookie)) is None
         if engine != "signed_cookies":
             assert not stored_session_exists(cookie)
+
+
+def revoke_own_session(request: HttpRequest) -> JsonResponse:
+    """A request during which its own session is revoked (by another process, say)."""
+    UserSession.objects.filter(pk=session_row_id(request)).revoke()
+    if request.GET.get("then") == "rotate":
+        request.session.cycle_key()
+    else:
+        request.session["cart"] = ["book"]
+    return JsonResponse({"user": request.user.get_username()})
+
+
+urlpatterns = [path("revoke-own/", revoke_own_session), *project_urlpatterns]
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize("then", ["rotate", "write"])
+def test_a_session_revoked_mid_request_is_not_saved_back(engine: str, user: Any, then: str) -> None:
+    client = logged_in_client(user)
+    cookie = session_cookie(client)
+
+    response = client.get(f"/revoke-own/?then={then}")
+
+    # Server-side engines refuse to update a deleted session (400); a rotated
+    # key or a signed cookie would carry it on.
+    assert response.status_code in (200, 400)
+    assert whoami(client) is None
+    assert whoami(replay(cookie)) is None
+    assert UserSession.objects.get().status == UserSession.Status.REVOKED
