@@ -242,6 +242,14 @@ def test_bulk_revoke_is_post_only(staff_client):
     assert staff_client.get(f"{URL}revoke/").status_code == 405
 
 
+def test_user_ids_echo_as_given(user):
+    from django_sessionmgr.api.staff import StaffSessionFilterSerializer
+
+    params = StaffSessionFilterSerializer(data={"user": str(user.pk), "status": "active"})
+    assert params.is_valid()
+    assert params.data["user"] == user.pk
+
+
 # Reading
 
 
