@@ -41,14 +41,11 @@ def admin_user_client(superuser: Any) -> Client:
 
 
 def staff_client_with(django_user_model: Any, *codenames: str) -> Client:
+    """A staff user with exactly these permissions (codenames are unique here)."""
     member = django_user_model.objects.create_user(
         "erin", "erin@example.com", PASSWORD, is_staff=True
     )
-    member.user_permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="django_sessionmgr", codename__in=codenames
-        )
-    )
+    member.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     return logged_in_client(member)
 
 
@@ -315,6 +312,16 @@ def test_user_changelist_action_revokes_all_sessions_of_selected_users(
     assert set(UserSession.objects.filter(user=user).values_list("revoked_by", flat=True)) == {
         superuser.pk
     }
+
+
+def test_user_page_hides_sessions_without_the_permissions(django_user_model, user):
+    client = staff_client_with(django_user_model, "view_user")
+    logged_in_client(user, ip="81.2.69.142")
+
+    page = client.get(f"/admin/auth/user/{user.pk}/change/")
+    assert page.status_code == 200
+    assert "81.2.69.142" not in page.content.decode()
+    assert "revoke_user_sessions" not in client.get("/admin/auth/user/").content.decode()
 
 
 def test_integration_replaces_only_the_stock_user_admin(django_user_model):
