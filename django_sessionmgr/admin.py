@@ -1,8 +1,9 @@
 """Django admin: staff find any user's sessions and revoke them.
 
 Rows are read-only: the app writes them, and the admin only revokes. There is
-no delete either, because deleting a row would not end its session (the
-session would just carry on untracked); revoking does both.
+no delete either: deleting a row would erase its audit trail and leave its
+session signed in until the middleware next checks the row, while a revoke
+ends the session at once and keeps the record.
 
 ``UserSessionInline`` and ``UserSessionsAdminMixin`` put a user's sessions and a
 "Revoke all sessions of selected users" action on a project's own ``UserAdmin``.
@@ -50,14 +51,13 @@ def can_revoke(request: HttpRequest) -> bool:
 
 def revoke_and_report(
     model_admin: admin.ModelAdmin[Any], request: HttpRequest, sessions: UserSessionQuerySet
-) -> int:
+) -> None:
     """Revoke ``sessions`` through the one bulk path and tell the staff user how many."""
     count = sessions.revoke(by=request.user, reason=ADMIN_REVOKE_REASON)  # type: ignore[arg-type]
     message = ngettext("Revoked %(count)d session.", "Revoked %(count)d sessions.", count) % {
         "count": count
     }
     model_admin.message_user(request, message, messages.SUCCESS if count else messages.WARNING)
-    return count
 
 
 class SessionDisplayMixin:
