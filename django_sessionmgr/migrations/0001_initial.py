@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,35 +17,145 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='UserSession',
+            name="UserSession",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('ended', 'Ended'), ('expired', 'Expired'), ('revoked', 'Revoked')], default='active', max_length=16, verbose_name='status')),
-                ('session_key', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('user_agent', models.CharField(blank=True, default='', max_length=512, verbose_name='user agent')),
-                ('device_browser', models.CharField(blank=True, default='', max_length=64, verbose_name='browser')),
-                ('device_os', models.CharField(blank=True, default='', max_length=64, verbose_name='operating system')),
-                ('device_family', models.CharField(blank=True, default='', max_length=64, verbose_name='device')),
-                ('device_type', models.CharField(choices=[('desktop', 'Desktop'), ('mobile', 'Mobile'), ('tablet', 'Tablet'), ('bot', 'Bot'), ('other', 'Other')], default='other', max_length=16, verbose_name='device type')),
-                ('location_city', models.CharField(blank=True, default='', max_length=128, verbose_name='city')),
-                ('location_country', models.CharField(blank=True, default='', max_length=2, verbose_name='country')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('last_activity_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='last activity at')),
-                ('expires_at', models.DateTimeField(verbose_name='expires at')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended at')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
-                ('revoke_reason', models.CharField(blank=True, default='', max_length=255, verbose_name='revoke reason')),
-                ('revoke_batch', models.UUIDField(blank=True, editable=False, null=True)),
-                ('revoked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='revoked by')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='user_sessions', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("ended", "Ended"),
+                            ("expired", "Expired"),
+                            ("revoked", "Revoked"),
+                        ],
+                        default="active",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "session_key",
+                    models.CharField(blank=True, default="", editable=False, max_length=64),
+                ),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address"),
+                ),
+                (
+                    "user_agent",
+                    models.CharField(
+                        blank=True, default="", max_length=512, verbose_name="user agent"
+                    ),
+                ),
+                (
+                    "device_browser",
+                    models.CharField(blank=True, default="", max_length=64, verbose_name="browser"),
+                ),
+                (
+                    "device_os",
+                    models.CharField(
+                        blank=True, default="", max_length=64, verbose_name="operating system"
+                    ),
+                ),
+                (
+                    "device_family",
+                    models.CharField(blank=True, default="", max_length=64, verbose_name="device"),
+                ),
+                (
+                    "device_type",
+                    models.CharField(
+                        choices=[
+                            ("desktop", "Desktop"),
+                            ("mobile", "Mobile"),
+                            ("tablet", "Tablet"),
+                            ("bot", "Bot"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=16,
+                        verbose_name="device type",
+                    ),
+                ),
+                (
+                    "location_city",
+                    models.CharField(blank=True, default="", max_length=128, verbose_name="city"),
+                ),
+                (
+                    "location_country",
+                    models.CharField(blank=True, default="", max_length=2, verbose_name="country"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "last_activity_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="last activity at"
+                    ),
+                ),
+                ("expires_at", models.DateTimeField(verbose_name="expires at")),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended at")),
+                (
+                    "revoked_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="revoked at"),
+                ),
+                (
+                    "revoke_reason",
+                    models.CharField(
+                        blank=True, default="", max_length=255, verbose_name="revoke reason"
+                    ),
+                ),
+                ("revoke_batch", models.UUIDField(blank=True, editable=False, null=True)),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="revoked by",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="user_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user session',
-                'verbose_name_plural': 'user sessions',
-                'ordering': ['-last_activity_at'],
-                'permissions': [('revoke_usersession', 'Can revoke user session')],
-                'indexes': [models.Index(fields=['user', 'status', '-last_activity_at'], name='sessionmgr_user_status'), models.Index(fields=['-last_activity_at'], name='sessionmgr_activity'), models.Index(fields=['created_at', 'id'], name='sessionmgr_created'), models.Index(fields=['status', 'expires_at'], name='sessionmgr_status_expiry'), models.Index(fields=['ip_address'], name='sessionmgr_ip'), models.Index(condition=models.Q(('revoke_batch__isnull', False)), fields=['revoke_batch'], name='sessionmgr_revoke_batch')],
+                "verbose_name": "user session",
+                "verbose_name_plural": "user sessions",
+                "ordering": ["-last_activity_at"],
+                "permissions": [("revoke_usersession", "Can revoke user session")],
+                "indexes": [
+                    models.Index(
+                        fields=["user", "status", "-last_activity_at"],
+                        name="sessionmgr_user_status",
+                    ),
+                    models.Index(fields=["-last_activity_at"], name="sessionmgr_activity"),
+                    models.Index(fields=["created_at", "id"], name="sessionmgr_created"),
+                    models.Index(fields=["status", "expires_at"], name="sessionmgr_status_expiry"),
+                    models.Index(fields=["ip_address"], name="sessionmgr_ip"),
+                    models.Index(
+                        condition=models.Q(("revoke_batch__isnull", False)),
+                        fields=["revoke_batch"],
+                        name="sessionmgr_revoke_batch",
+                    ),
+                ],
             },
         ),
     ]
