@@ -296,7 +296,7 @@ def main() -> None:
         command = 'eval "$(scripts/services.sh start)" && ' + command
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(results, args, command.strip()))
-    (HERE / "results.json").write_text(json.dumps(results, indent=2))
+    (HERE / "compare_results.json").write_text(json.dumps(results, indent=2))
     log(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
 
 
