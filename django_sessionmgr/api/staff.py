@@ -230,6 +230,26 @@ REVOKE_BODY = inline_serializer(
     {"reason": serializers.CharField(required=False, max_length=REASON_MAX_LENGTH)},
 )
 REVOKED = inline_serializer("StaffRevoked", {"revoked": serializers.IntegerField()})
+# Written out because a serializer cannot say "exactly one of ids and users".
+BULK_REVOKE_BODY = {
+    "type": "object",
+    "properties": {
+        "ids": {
+            "type": "array",
+            "items": {"type": "string", "format": "uuid"},
+            "minItems": 1,
+            "maxItems": BULK_REVOKE_MAX,
+        },
+        "users": {
+            "type": "array",
+            "items": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+            "minItems": 1,
+            "maxItems": BULK_REVOKE_MAX,
+        },
+        "reason": {"type": "string", "maxLength": REASON_MAX_LENGTH},
+    },
+    "oneOf": [{"required": ["ids"]}, {"required": ["users"]}],
+}
 
 
 @extend_schema_view(
@@ -289,7 +309,7 @@ class StaffUserSessionViewSet(
 
     @extend_schema(
         summary=_("Revoke sessions by id, or all sessions of some users"),
-        request=BulkRevokeSerializer,
+        request={"application/json": BULK_REVOKE_BODY},
         responses={200: REVOKED, **ERRORS},
     )
     @action(detail=False, methods=["post"])
