@@ -91,6 +91,7 @@ class StaffUserSessionSerializer(UserSessionSerializer):
         return {"id": obj.user_id, "username": obj.user.get_username()}
 
     def get_revoked_by(self, obj: UserSession) -> dict[str, Any] | None:
-        if obj.revoked_by_id is None:
+        revoked_by = obj.revoked_by
+        if revoked_by is None:
             return None
-        return {"id": obj.revoked_by_id, "username": obj.revoked_by.get_username()}
+        return {"id": revoked_by.pk, "username": revoked_by.get_username()}
