@@ -5,7 +5,9 @@ Run the scripts from the repository root, e.g. ``python benchmarks/staff_bulk.py
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -20,9 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def setup_django() -> Path:
-    """Configure the test settings on a fresh SQLite file and migrate it."""
+    """Configure the test settings on a fresh SQLite file (removed at exit) and migrate it."""
     sys.path.insert(0, str(ROOT))
-    workdir = Path(tempfile.mkdtemp(prefix="sessionmgr-bench-"))
+    workdir = Path(tempfile.mkdtemp(prefix="sessionmgr-staff-bench-"))
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     os.environ["DATABASE_URL"] = f"sqlite://{workdir / 'bench.sqlite3'}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     import django
