@@ -154,8 +154,12 @@ class UserSession(models.Model):
 
     @property
     def device_summary(self) -> str:
-        parts = [p for p in (self.device_browser, self.device_os) if p]
-        return " on ".join(parts) if parts else str(_("Unknown device"))
+        if self.device_browser and self.device_os:
+            return str(_("%(browser)s on %(os)s")) % {
+                "browser": self.device_browser,
+                "os": self.device_os,
+            }
+        return self.device_browser or self.device_os or str(_("Unknown device"))
 
     def revoke(self, by: AbstractBaseUser | None = None, reason: str = "") -> bool:
         """Revoke this session; return whether it was active."""

@@ -43,6 +43,7 @@ def test_list_page_renders_in_german(user, german):
     assert '<html lang="de">' in html
     assert "<h1>Wo Sie angemeldet sind</h1>" in html
     assert "Dieses Gerät" in html
+    assert "Firefox 128 auf Ubuntu" in html
     assert "Mobilgerät" in html
     assert "Zuletzt aktiv" in html and "gerade eben" in html
     assert ">Abmelden</button>" in html
