@@ -270,6 +270,30 @@ def benchmark_engine(engine: str, rounds: int, count: int) -> dict[str, Any]:
     return result
 
 
+class PassThroughMiddleware:
+    """A middleware that does nothing: the price of any extra layer."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request)
+
+
+def benchmark_extra_layer(rounds: int, count: int) -> tuple[float, float]:
+    """Stock against stock plus a pass-through middleware, on the cache engine."""
+    with override_settings(SESSION_ENGINE="django.contrib.sessions.backends.cache"):
+        stock = Site(STOCK_MIDDLEWARE)
+        layered = Site([*STOCK_MIDDLEWARE, f"{__name__}.PassThroughMiddleware"])
+        cookie = logged_in_cookie(Site(APP_MIDDLEWARE))
+        return side_by_side(
+            lambda: stock.call("GET", "/whoami/", cookie),
+            lambda: layered.call("GET", "/whoami/", cookie),
+            rounds,
+            count,
+        )
+
+
 def benchmark_anonymous(rounds: int, count: int) -> dict[str, Any]:
     stock, app = Site(STOCK_MIDDLEWARE), Site(APP_MIDDLEWARE)
 
@@ -336,6 +360,11 @@ def main() -> None:
             f"{r['app_q'] - r['stock_q']:>+9}{r['own_us']:>8.1f}"
             f"   {r['write_us']:>9.0f}{r['write_q']:>9}"
         )
+    plain, layered = benchmark_extra_layer(args.rounds, args.requests)
+    print(
+        f"\nFor scale: a pass-through middleware (cache engine) costs {layered - plain:.0f} µs "
+        f"({layered / plain:.3f}x) by being one more layer"
+    )
     a = benchmark_anonymous(args.rounds, args.requests)
     print("\nAnonymous request, no session cookie")
     print(
