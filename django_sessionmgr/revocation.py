@@ -33,11 +33,12 @@ def revoke_sessions(
 
     batch = uuid.uuid4()
     revoked_by = by if by is not None and by.pk is not None else None
+    reason = (reason or "")[:REASON_MAX_LENGTH]  # receivers see what was stored
     count = sessions.active().update(
         status=UserSession.Status.REVOKED,
         revoked_at=timezone.now(),
         revoked_by=revoked_by,
-        revoke_reason=(reason or "")[:REASON_MAX_LENGTH],
+        revoke_reason=reason,
         revoke_batch=batch,
     )
     if not count:

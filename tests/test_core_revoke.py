@@ -223,3 +223,14 @@ def test_a_session_revoked_mid_request_is_not_saved_back(engine: str, user: Any,
     assert whoami(client) is None
     assert whoami(replay(cookie)) is None
     assert UserSession.objects.get().status == UserSession.Status.REVOKED
+
+
+def test_a_long_reason_is_cut_to_what_is_stored(
+    engine: str, user: Any, revoked_signals: list[dict[str, Any]]
+) -> None:
+    row = row_of(logged_in_client(user))
+
+    assert row.revoke(reason="x" * 300)
+
+    assert row.revoke_reason == "x" * 255
+    assert revoked_signals[0]["reason"] == "x" * 255
