@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from django.conf import settings
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.test import Client
@@ -234,3 +236,45 @@ def test_a_long_reason_is_cut_to_what_is_stored(
 
     assert row.revoke_reason == "x" * 255
     assert revoked_signals[0]["reason"] == "x" * 255
+
+
+class CountingCache(LocMemCache):
+    """A local-memory cache that counts the calls made to it (not those it makes to itself)."""
+
+    calls: ClassVar[Counter[str]] = Counter()
+    _inside_delete_many = False
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        if not self._inside_delete_many:
+            self.calls["delete"] += 1
+        return super().delete(key, version)
+
+    def delete_many(self, keys: Any, version: int | None = None) -> None:
+        self.calls["delete_many"] += 1
+        self._inside_delete_many = True
+        try:
+            super().delete_many(keys, version)
+        finally:
+            self._inside_delete_many = False
+
+
+@pytest.mark.parametrize("cache_engine", ["cache", "cached_db"])
+def test_queryset_revoke_uses_a_fixed_number_of_cache_calls(
+    settings: Any, user: Any, other_user: Any, cache_engine: str
+) -> None:
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{cache_engine}"
+    settings.CACHES = {"default": {"BACKEND": f"{__name__}.CountingCache"}}
+    counts = []
+    for owner, sessions in ((user, 5), (other_user, 50)):
+        cookies = []
+        for _ in range(sessions):
+            client = make_client()
+            client.force_login(owner)
+            cookies.append(session_cookie(client))
+        CountingCache.calls.clear()
+
+        assert UserSession.objects.filter(user=owner).revoke() == sessions
+
+        counts.append(dict(CountingCache.calls))
+        assert not any(stored_session_exists(cookie) for cookie in cookies)
+    assert counts == [{"delete_many": 1}, {"delete_many": 1}]
