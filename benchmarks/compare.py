@@ -248,9 +248,9 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, command: str
             f"| staff API `/api/admin/sessions/` | {staff['/api/admin/sessions/']['ms']:,.1f} ms"
             f" | {staff['/api/admin/sessions/']['queries']:.0f} | |",
         ]
-        for key in ("revoke_small", "revoke_large", "prune"):
+        for key in ("revoke_small", "revoke_large", "prune_small", "prune_large"):
             action = staff[key]
-            what = "prune (`sessionmgr_prune`)" if key == "prune" else "bulk revoke"
+            what = "bulk revoke" if key.startswith("revoke") else "prune (`sessionmgr_prune`)"
             lines.append(
                 f"| {what} of {action['result']:,} sessions | {action['seconds']:,.2f} s"
                 f" | {action['queries']:,} | {action['peak_kib']:,.0f} KiB |"
@@ -259,8 +259,9 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, command: str
             "",
             "Bulk revoke is `UserSession.objects.filter(user__in=...).revoke()`, the code path",
             "behind the admin actions, the staff API and `sessionmgr_revoke`; it also deletes",
-            "the stored sessions. Memory is tracemalloc's peak during the action: it",
-            "stays flat as the count grows tenfold.",
+            "the stored sessions. Prune deletes the revoked rows once they are past",
+            "`RETENTION_DAYS`. Memory is tracemalloc's peak during the action: it stays",
+            "flat as the count grows tenfold.",
             "",
         ]
     return "\n".join(lines)
