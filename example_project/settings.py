@@ -13,6 +13,7 @@ Environment:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,20 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_sessionmgr",
 ]
+
+# The API schema and an offline Swagger UI (the `demo` extra installs both).
+if importlib.util.find_spec("drf_spectacular_sidecar") is not None:
+    INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+    REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+    SPECTACULAR_SETTINGS = {
+        "TITLE": "django-sessionmgr demo API",
+        "DESCRIPTION": "Your sessions, and (for staff) everyone's.",
+        "VERSION": "0.1.0",
+        # Served from static files: no CDN needed.
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+    }
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

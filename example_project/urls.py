@@ -1,5 +1,6 @@
 import os
 
+from django.apps import apps
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
@@ -12,6 +13,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("account/sessions/", include("django_sessionmgr.urls")),  # HTML pages
     path("api/", include("django_sessionmgr.api.urls")),  # DRF endpoints
 ]
+
+if apps.is_installed("drf_spectacular"):
+    from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+    urlpatterns += [
+        path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+        path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    ]
 
 # For tests/test_multiprocess.py: which worker process served a request.
 if os.environ.get("SESSIONMGR_TEST_PID_VIEW") == "1":

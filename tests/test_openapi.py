@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import pytest
+from django.contrib.staticfiles import finders
 
 from django_sessionmgr.api import schema as schema_shim
 
@@ -154,3 +155,36 @@ def test_with_drf_spectacular_the_annotations_are_the_real_ones():
     drf_spectacular_utils = pytest.importorskip("drf_spectacular.utils")
 
     assert schema_shim.extend_schema is drf_spectacular_utils.extend_schema
+
+
+@pytest.fixture
+def example_project_docs(settings):
+    """The example project's URLs and its drf-spectacular settings, over the test settings."""
+    pytest.importorskip("drf_spectacular_sidecar", reason="the demo extra is not installed")
+    from drf_spectacular.settings import patched_settings
+
+    from example_project import settings as example
+
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, *example.INSTALLED_APPS[-2:]]
+    # Its URLs mount the docs only when drf-spectacular is installed: import them afresh.
+    sys.modules.pop("example_project.urls", None)
+    settings.ROOT_URLCONF = "example_project.urls"
+    # drf-spectacular reads its settings once, at import.
+    with patched_settings(example.SPECTACULAR_SETTINGS):
+        yield
+    sys.modules.pop("example_project.urls", None)
+
+
+@pytest.mark.django_db
+def test_example_project_serves_the_schema_and_offline_docs(example_project_docs, client):
+    schema = client.get("/api/schema/")
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200
+    assert b"/api/sessions/revoke-others/:" in schema.content
+    assert docs.status_code == 200
+    page = docs.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    # runserver serves it from the sidecar app's static files.
+    assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
