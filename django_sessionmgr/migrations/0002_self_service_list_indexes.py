@@ -5,23 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_sessionmgr', '0001_initial'),
+        ("django_sessionmgr", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='usersession',
-            name='sessionmgr_user_status',
+            model_name="usersession",
+            name="sessionmgr_user_status",
         ),
         migrations.AddIndex(
-            model_name='usersession',
-            index=models.Index(fields=['user', 'status', '-last_activity_at', 'expires_at'], name='sessionmgr_user_status_expiry'),
+            model_name="usersession",
+            index=models.Index(
+                fields=["user", "status", "-last_activity_at", "expires_at"],
+                name="sessionmgr_user_status_expiry",
+            ),
         ),
         migrations.AddIndex(
-            model_name='usersession',
-            index=models.Index(fields=['user', '-last_activity_at'], name='sessionmgr_user_activity'),
+            model_name="usersession",
+            index=models.Index(
+                fields=["user", "-last_activity_at"], name="sessionmgr_user_activity"
+            ),
         ),
     ]
