@@ -199,6 +199,7 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, command: str
         " time stands.",
         "",
     ]
+    lines += summary(results, args)
     for result in results:
         label = result["label"]
         lines += [
@@ -267,14 +268,50 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, command: str
     return "\n".join(lines)
 
 
+def summary(results: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    """The headline figures, each straight from the tables below."""
+    lines = ["## Summary", ""]
+    for result in results:
+        requests, label = result["requests"], result["label"]
+        mgr, stock = requests["sessionmgr"], requests["stock"]
+        peers = ", ".join(
+            f"{NAMES[name]} {requests[name]['ratio']:.2f} times"
+            f" ({requests[name]['queries']:.0f} queries)"
+            for name in ("user_sessions", "allauth")
+        )
+        staff, pages = result["staff"], result["lists"]
+        lines += [
+            f"- **{label}.** An authenticated request costs {mgr['ratio']:.3f} times stock's"
+            f" time (CPU {mgr['cpu_ratio']:.3f}) with {mgr['queries'] - stock['queries']:+.2f}"
+            f" queries ({mgr['queries']:.0f} against stock's {stock['queries']:.0f});"
+            f" peers: {peers}. A page of the user's {args.user_rows:,} sessions among"
+            f" {args.rows:,}: {pages['sessionmgr']['/api/sessions/']['ms']:,.0f} ms (API),"
+            f" {pages['sessionmgr']['/account/sessions/']['ms']:,.0f} ms (HTML); the peers"
+            " list all of them: "
+            + ", ".join(
+                f"{NAMES[name]} {ms:,.0f} ms"
+                for name in ("user_sessions", "allauth")
+                for ms in [next(iter(pages[name].values()))["ms"]]
+            )
+            + f". Revoking {staff['revoke_large']['result']:,} sessions takes"
+            f" {staff['revoke_large']['seconds']:.1f} s in {staff['revoke_large']['queries']}"
+            f" queries with a {staff['revoke_large']['peak_kib']:,.0f} KiB memory peak"
+            f" ({staff['revoke_small']['peak_kib']:,.0f} KiB for"
+            f" {staff['revoke_small']['result']:,}).",
+        ]
+    return [*lines, ""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="sessions in the big table")
     parser.add_argument("--user-rows", type=int, default=10_000, help="the listing user's share")
     parser.add_argument("--revoke-rows", type=int, default=100_000, help="sessions bulk revoked")
-    parser.add_argument("--runs", type=int, default=5, help="rounds of requests and logins")
-    parser.add_argument("--requests", type=int, default=1000, help="requests per round")
-    parser.add_argument("--logins", type=int, default=50, help="logins per round")
+    # Many short rounds: a burst of load elsewhere on the machine then spoils a
+    # few rounds' ratios, which the median drops, instead of one competitor's figure.
+    parser.add_argument("--runs", type=int, default=21, help="rounds of requests and logins")
+    parser.add_argument("--requests", type=int, default=300, help="requests per round")
+    parser.add_argument("--logins", type=int, default=10, help="logins per round")
     parser.add_argument("--list-runs", type=int, default=3, help="loads of each page")
     parser.add_argument("--postgres", help="PostgreSQL server URL (default: POSTGRES_URL)")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")

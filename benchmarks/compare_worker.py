@@ -151,12 +151,12 @@ class Bench:
         """Time per authenticated request, and queries per request."""
         cookie, call = self.cookie, self.call
         result = timed(lambda: call("GET", "/page/", cookie), n)
-        result["queries"] = self.count_queries(lambda: call("GET", "/page/", cookie), 100)
+        result["queries"] = self.count_queries(lambda: call("GET", "/page/", cookie), 20)
         return result
 
     def login_cost(self, n: int) -> dict[str, Any]:
         result = timed(lambda: self.login("bench"), n)
-        result["queries"] = self.count_queries(lambda: self.login("bench"), 10)
+        result["queries"] = self.count_queries(lambda: self.login("bench"), 5)
         return result
 
     @staticmethod
