@@ -33,7 +33,8 @@ pg_bin() {
 # initdb and postgres refuse to run as root: run them as the postgres user then.
 as_pg() {
     if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
+        # From /, which postgres can read (the checkout may not be).
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi

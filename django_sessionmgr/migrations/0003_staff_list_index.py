@@ -5,15 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_sessionmgr', '0002_self_service_list_indexes'),
+        ("django_sessionmgr", "0002_self_service_list_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='usersession',
-            index=models.Index(fields=['status', 'created_at', 'id'], name='sessionmgr_status_created'),
+            model_name="usersession",
+            index=models.Index(
+                fields=["status", "created_at", "id"], name="sessionmgr_status_created"
+            ),
         ),
     ]
