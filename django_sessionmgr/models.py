@@ -169,3 +169,7 @@ class UserSession(models.Model):
                 fields=["status", "revoked_at", "revoked_by", "revoke_reason", "revoke_batch"]
             )
         return bool(revoked)
+
+
+#: What ``with_status()`` accepts: every status, and ``all`` for no filter.
+STATUS_FILTERS = [*UserSession.Status.values, "all"]

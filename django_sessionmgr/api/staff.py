@@ -30,7 +30,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from ..models import REASON_MAX_LENGTH, UserSession, UserSessionQuerySet
+from ..models import REASON_MAX_LENGTH, STATUS_FILTERS, UserSession, UserSessionQuerySet
 from .permissions import StaffSessionPermission
 from .schema import (
     OpenApiParameter,
@@ -47,7 +47,6 @@ from .serializers import StaffUserSessionSerializer
 BULK_REVOKE_MAX = 500
 #: ``revoke_reason`` when the staff user gives none.
 API_REVOKE_REASON = "api"
-STATUS_CHOICES = [*UserSession.Status.values, "all"]
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
@@ -79,7 +78,7 @@ class StaffSessionFilterSerializer(serializers.Serializer[Any]):
     """The list's query parameters; a bad value is a 400 naming the parameter."""
 
     user = UserPkField(required=False)
-    status = serializers.ChoiceField(choices=STATUS_CHOICES, default="all")
+    status = serializers.ChoiceField(choices=STATUS_FILTERS, default="all")
     ip = serializers.IPAddressField(required=False)
 
 
@@ -257,7 +256,7 @@ BULK_REVOKE_BODY = {
         summary=_("All users' sessions, newest first"),
         parameters=[
             OpenApiParameter("user", OpenApiTypes.STR, description=_("A user's primary key.")),
-            OpenApiParameter("status", OpenApiTypes.STR, enum=STATUS_CHOICES, default="all"),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=STATUS_FILTERS, default="all"),
             OpenApiParameter("ip", OpenApiTypes.STR, description=_("An exact IP address.")),
         ],
         responses={200: StaffUserSessionSerializer(many=True), **ERRORS},

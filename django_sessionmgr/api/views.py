@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
-from ..models import UserSession, UserSessionQuerySet
+from ..models import STATUS_FILTERS, UserSession, UserSessionQuerySet
 from ..tracking import session_row_id
 from ..views import SELF_SERVICE_REVOKE_REASON, is_current_session, revoke_other_sessions
 from .pagination import UserSessionPagination
@@ -30,9 +30,6 @@ from .schema import (
     inline_serializer,
 )
 from .serializers import UserSessionSerializer
-
-#: Values of the list's ``?status=`` filter; ``active`` is the default.
-STATUS_FILTERS = ["active", "ended", "expired", "revoked", "all"]
 
 
 class OptionalScopedRateThrottle(ScopedRateThrottle):
