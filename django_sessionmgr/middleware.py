@@ -1,15 +1,22 @@
 """``UserSessionMiddleware``: keeps each request's ``UserSession`` row true.
 
-Per authenticated request it:
+It costs nothing until the request reads the user or the session: the user
+is wrapped lazily, and the response step looks only at a session that was
+accessed. Once the user is read, the session's marker (see ``tracking``)
+decides, without a query, whether:
 
-- refuses revoked sessions on engines with no server-side store (signed
-  cookies) with one indexed read; server-side stores are deleted on revoke,
-  so those sessions arrive here already anonymous;
-- writes ``last_activity_at`` at most once per ``ACTIVITY_UPDATE_INTERVAL``,
-  deciding from the marker in the session data (no query in between);
-- follows key rotation (``cycle_key``, ``update_session_auth_hash``) and
-  expiry changes (``set_expiry``) made while serving the request;
-- adopts an authenticated session that has no row yet.
+- the session is past the expiry recorded on its row: it is refused, so the
+  row never says "expired" about a session that still loads;
+- an activity write is due (at most once per ``ACTIVITY_UPDATE_INTERVAL``);
+- the engine keeps no server-side store (signed cookies), so one indexed
+  read tells whether the session was revoked.
+
+On the way out it follows what the request did after loading or logging in
+(``cycle_key``, ``set_expiry``, ``update_session_auth_hash``), whatever the
+cookie state when the request came in. Under the ``cache`` and ``file``
+engines, whose save writes unconditionally, the session's final save is
+followed by a check of the row: a revoke that ran while the request was in
+flight then deletes what the save wrote, so nothing brings it back.
 """
 
 from __future__ import annotations
@@ -17,44 +24,87 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from functools import lru_cache
+from datetime import datetime
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.db import connections, router
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from .conf import app_settings
 from .stores import is_server_side
 from .tracking import (
-    NO_ROW,
     RequestState,
-    current_session_id,
+    adopt_session,
+    current_state,
     end_session_row,
+    expiry_changed,
     is_authenticated_session,
     read_marker,
-    start_session,
     stored_key,
     write_marker,
 )
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
     from django.contrib.sessions.backends.base import SessionBase
     from django.http import HttpRequest, HttpResponseBase
 
-EXPIRY_KEY = "_session_expiry"
-#: Row statuses a session that still loads may have.
-LIVE_STATUSES = ("active", "expired")
+    User = AbstractBaseUser | AnonymousUser
+
+ACTIVE = "active"
 
 
 @lru_cache(maxsize=8)
-def _live_row_sql(alias: str) -> str:
+def _active_row_sql(alias: str) -> str:
     from .models import UserSession
 
     quote = connections[alias].ops.quote_name
     table, pk, status = quote(UserSession._meta.db_table), quote("id"), quote("status")
-    return f"SELECT 1 FROM {table} WHERE {pk} = %s AND {status} IN (%s, %s)"
+    return f"SELECT 1 FROM {table} WHERE {pk} = %s AND {status} = %s"
+
+
+def row_is_active(row_id: str) -> bool:
+    """One primary-key read. Raw SQL: on every request of a signed-cookie
+    session, building the ORM query would cost more than running it."""
+    from .models import UserSession
+
+    alias = router.db_for_read(UserSession)
+    connection = connections[alias]
+    pk = UserSession._meta.pk.get_db_prep_value(uuid.UUID(row_id), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_active_row_sql(alias), [pk, ACTIVE])
+        return cursor.fetchone() is not None
+
+
+def sync_row(
+    session: SessionBase, row_id: str, *, activity: bool, expires_at: datetime | None = None
+) -> bool:
+    """Write the session's key and expiry (and activity) to its row.
+
+    The expiry is stamped into the marker now, unless ``expires_at`` says it
+    already was. False, writing nothing, when the row is no longer active.
+    """
+    from .models import UserSession
+
+    fields: dict[str, Any] = {"expires_at": expires_at or write_marker(session, row_id)}
+    if activity:
+        fields["last_activity_at"] = timezone.now()
+    if key := stored_key(session):
+        fields["session_key"] = key
+    rows = UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE)
+    return bool(rows.update(**fields))
+
+
+def _save_can_resurrect(session: SessionBase) -> bool:
+    """Whether the engine's save rewrites a deleted session (Django's ``db``
+    engine refuses to: its save is an UPDATE that fails on a deleted row)."""
+    return is_server_side(session) and not isinstance(session, DBStore)
 
 
 class UserSessionMiddleware:
@@ -74,123 +124,184 @@ class UserSessionMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        # Scope the current row to this request (a login without a session
-        # cookie included), so it never leaks into the thread's next request.
-        token = current_session_id.set(NO_ROW)
+        state = self._begin(request)
+        token = current_state.set(state)
         try:
-            if not self._has_session(request):
-                return self.get_response(request)
-            self.process_request(request)
             response = cast("HttpResponseBase", self.get_response(request))
-            self.process_response(request, response)
+            if work := self._finish(request, state):
+                work()
             return response
         finally:
-            current_session_id.reset(token)
+            current_state.reset(token)
 
     async def __acall__(self, request: HttpRequest) -> Any:
-        token = current_session_id.set(NO_ROW)
+        state = self._begin(request)
+        token = current_state.set(state)
         try:
-            if not self._has_session(request):
-                return await cast("Awaitable[HttpResponseBase]", self.get_response(request))
-            await sync_to_async(self.process_request)(request)
             response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
-            await sync_to_async(self.process_response)(request, response)
+            if work := self._finish(request, state):
+                await sync_to_async(work)()
             return response
         finally:
-            current_session_id.reset(token)
+            current_state.reset(token)
 
-    @staticmethod
-    def _has_session(request: HttpRequest) -> bool:
-        """Anonymous visitors without a session cookie cost nothing."""
-        session = getattr(request, "session", None)
-        return session is not None and session.session_key is not None
-
-    def process_request(self, request: HttpRequest) -> None:
-        session: SessionBase = request.session
-        marker = read_marker(session)
-        state = RequestState(
-            row_id=marker[0] if marker else None,
-            session_key=session.session_key,
-            expiry=session.get(EXPIRY_KEY),
-        )
+    def _begin(self, request: HttpRequest) -> RequestState:
+        """Wrap ``request.user`` and ``request.auser``; read nothing yet."""
+        session: SessionBase | None = getattr(request, "session", None)
+        state = RequestState(known_key=session.session_key if session is not None else None)
         request._sessionmgr = state  # type: ignore[attr-defined]
-        if marker is None:
-            if is_authenticated_session(session) and request.user.is_authenticated:
-                start_session(request, request.user)  # adopt a session from before install
-            return
-        row_id, last_write = marker
-        current_session_id.set(row_id)
-        now = int(time.time())
-        due = now - last_write >= app_settings.ACTIVITY_UPDATE_INTERVAL
-        if due:
-            alive = self._record_activity(session, row_id)
-            if alive:
-                write_marker(session, row_id, now)
-        elif not is_server_side(session):
-            alive = self._is_active(row_id)
-        else:
-            return
-        if not alive:
-            self._refuse(request, state)
+        if session is None or session.session_key is None or not hasattr(request, "user"):
+            return state  # no cookie: nothing to check until a login creates a row
+        self._track_flush(session, state)
+        user = request.user
+        request.user = SimpleLazyObject(partial(self._checked_user, request, state, user))
+        auser = getattr(request, "auser", None)
+        if auser is not None:
+            request.auser = partial(self._achecked_user, request, state, auser)
+        return state
 
-    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> None:
-        state: RequestState | None = getattr(request, "_sessionmgr", None)
-        if state is None or state.row_id is None or state.ended:
-            return
+    @staticmethod
+    def _track_flush(session: SessionBase, state: RequestState) -> None:
+        """Learn the row of a session that ``login()`` or a stale auth hash
+        flushes, from data already loaded, so that row can be ended."""
+        flush, aflush = session.flush, session.aflush
+
+        def remember_row() -> None:
+            if state.row_id is None and hasattr(session, "_session_cache"):
+                marker = read_marker(session)
+                state.row_id = marker[0] if marker else None
+
+        def tracked_flush() -> None:
+            remember_row()
+            flush()
+
+        async def tracked_aflush() -> None:
+            remember_row()
+            await aflush()
+
+        session.flush = tracked_flush  # type: ignore[method-assign]
+        session.aflush = tracked_aflush  # type: ignore[method-assign]
+
+    # The user, checked against the session's row.
+
+    def _checked_user(self, request: HttpRequest, state: RequestState, user: Any) -> User:
+        if state.checked_user is not None:
+            return cast("User", state.checked_user)
+        if user.is_authenticated:  # evaluates stock Django's lazy user
+            user = getattr(user, "_wrapped", user)
+        plan = self._plan(request, state, user)
+        if plan is not None and not plan():
+            return self._refuse(request, state)
+        state.checked_user = user
+        return cast("User", user)
+
+    async def _achecked_user(
+        self, request: HttpRequest, state: RequestState, auser: Callable[[], Awaitable[Any]]
+    ) -> User:
+        if state.checked_user is not None:
+            return cast("User", state.checked_user)
+        user = await auser()
+        plan = self._plan(request, state, user)
+        if plan is not None and not await sync_to_async(plan)():
+            return await sync_to_async(self._refuse)(request, state)
+        state.checked_user = user
+        return cast("User", user)
+
+    def _plan(
+        self, request: HttpRequest, state: RequestState, user: Any
+    ) -> Callable[[], bool] | None:
+        """Decide from the session data alone; return the database work, if any.
+
+        The work returns False when the session must be refused.
+        """
         session: SessionBase = request.session
         marker = read_marker(session)
         if marker is None:
-            # Flushed without a logout signal (e.g. a stale auth hash).
-            end_session_row(state.row_id)
-            return
-        key_changed = stored_key(session) not in ("", state.session_key)
-        if key_changed or session.get(EXPIRY_KEY) != state.expiry:
-            alive = self._record_activity(session, marker[0], activity=False)
-            if not alive:
-                # Revoked while this request ran: the key it rotated to would
-                # otherwise outlive the revoke until the next activity write.
-                session.flush()
+            if user.is_authenticated and is_authenticated_session(session):
+                return lambda: adopt_session(request, user) is not None
+            return None
+        row_id, last_write, expiry = marker
+        state.row_id = row_id
+        now = int(time.time())
+        if expiry is not None and now >= expiry:
+            return partial(self._expire, row_id)
+        interval = app_settings.ACTIVITY_UPDATE_INTERVAL
+        due = expiry is None or now - last_write >= interval or expiry - now <= interval
+        if due:
+            return partial(sync_row, session, row_id, activity=True)
+        if not is_server_side(session):
+            return partial(row_is_active, row_id)
+        return None
 
     @staticmethod
-    def _record_activity(session: SessionBase, row_id: str, activity: bool = True) -> bool:
-        """Sync the row with the session; False when the row is no longer active."""
+    def _expire(row_id: str) -> bool:
         from .models import UserSession
 
-        # A session that still loads is alive, even if a cleanup already
-        # guessed "expired" from a lagging expires_at: bring it back.
-        fields: dict[str, Any] = {
-            "expires_at": session.get_expiry_date(),
-            "status": UserSession.Status.ACTIVE,
-        }
-        if activity:
-            fields["last_activity_at"] = timezone.now()
-        if key := stored_key(session):
-            fields["session_key"] = key
-        updated = UserSession.objects.filter(pk=row_id, status__in=LIVE_STATUSES).update(**fields)
-        return bool(updated)
+        UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(
+            status=UserSession.Status.EXPIRED
+        )
+        return False
 
     @staticmethod
-    def _is_active(row_id: str) -> bool:
-        """One primary-key read. Raw SQL: on every request of a signed-cookie
-        session, building the ORM query would cost more than running it."""
-        from .models import UserSession
-
-        alias = router.db_for_read(UserSession)
-        connection = connections[alias]
-        pk = UserSession._meta.pk.get_db_prep_value(uuid.UUID(row_id), connection)
-        with connection.cursor() as cursor:
-            cursor.execute(_live_row_sql(alias), [pk, *LIVE_STATUSES])
-            return cursor.fetchone() is not None
-
-    @staticmethod
-    def _refuse(request: HttpRequest, state: RequestState) -> None:
-        """Serve a revoked (or vanished) session's request as anonymous."""
+    def _refuse(request: HttpRequest, state: RequestState) -> AnonymousUser:
+        """Serve a revoked, expired or vanished session's request as anonymous."""
         request.session.flush()
-        request.user = AnonymousUser()
+        anonymous = AnonymousUser()
+        request.user = anonymous
 
-        async def anonymous() -> AnonymousUser:
-            return AnonymousUser()
+        async def auser() -> AnonymousUser:
+            return anonymous
 
-        request.auser = anonymous
+        request.auser = auser
         state.ended = True
-        current_session_id.set(NO_ROW)
+        state.checked_user = anonymous
+        return anonymous
+
+    # The way out.
+
+    def _finish(self, request: HttpRequest, state: RequestState) -> Callable[[], Any] | None:
+        """Follow what the request did to its session; return the database work, if any."""
+        session: SessionBase | None = getattr(request, "session", None)
+        if session is None or not session.accessed or state.ended:
+            return None
+        marker = read_marker(session)
+        if marker is None:
+            if state.row_id is not None:
+                # Flushed without a logout signal (e.g. a stale auth hash).
+                return partial(end_session_row, state.row_id)
+            return None
+        row_id, last_write, expiry = marker
+        rotated = stored_key(session) != "" and session.session_key != state.known_key
+        if _save_can_resurrect(session) and self._will_save(session):
+            self._guard_save(session, row_id)
+        if rotated or expiry_changed(session, last_write, expiry):
+            return partial(self._sync_or_flush, session, row_id)
+        return None
+
+    @staticmethod
+    def _sync_or_flush(session: SessionBase, row_id: str) -> None:
+        if not sync_row(session, row_id, activity=False):
+            # Revoked while this request ran: the key it rotated to would
+            # otherwise outlive the revoke.
+            session.flush()
+
+    @staticmethod
+    def _will_save(session: SessionBase) -> bool:
+        return (session.modified or settings.SESSION_SAVE_EVERY_REQUEST) and not session.is_empty()
+
+    @staticmethod
+    def _guard_save(session: SessionBase, row_id: str) -> None:
+        """Check the row right after ``SessionMiddleware`` saves the session.
+
+        Any revoke that marked the row before this check finds it revoked here;
+        one that marks it after the check deletes the store after this save.
+        Either way the revoked session stays gone.
+        """
+        save = session.save
+
+        def guarded_save(must_create: bool = False) -> None:
+            save(must_create=must_create)
+            if not row_is_active(row_id):
+                session.delete()
+
+        session.save = guarded_save  # type: ignore[method-assign]

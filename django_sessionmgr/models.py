@@ -74,9 +74,10 @@ class UserSession(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
-    # Needed to delete the stored session on revoke. Never shown anywhere;
+    # Needed to delete the stored session on revoke. Never shown, filtered or
+    # ordered on anywhere; sealed under the cache and file engines (keys.py);
     # empty for engines that keep no server-side store (signed cookies).
-    session_key = models.CharField(max_length=64, blank=True, default="", editable=False)
+    session_key = models.CharField(max_length=128, blank=True, default="", editable=False)
 
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True, default="")

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
 from .conf import app_settings
-from .tracking import current_session_id, end_session, start_session
+from .tracking import current_state, end_session, start_session
 
 
 def record_login(
@@ -46,8 +46,9 @@ def revoke_on_password_change(
     from .models import UserSession
 
     others = UserSession.objects.filter(user_id=instance.pk)
-    if current := current_session_id.get():
-        others = others.exclude(pk=current)
+    state = current_state.get()
+    if state is not None and state.row_id is not None and not state.ended:
+        others = others.exclude(pk=state.row_id)
     others.revoke(reason="password_change")
 
 

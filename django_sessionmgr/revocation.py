@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
+from .exceptions import RevokeFailed
 from .signals import session_revoked
 from .stores import delete_stored_sessions
+
+logger = logging.getLogger("django_sessionmgr")
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -22,19 +26,27 @@ def revoke_sessions(
     by: AbstractBaseUser | None = None,
     reason: str = "",
 ) -> int:
-    """Revoke the active sessions among ``sessions``; return how many.
+    """Revoke the live sessions among ``sessions``; return how many.
 
-    One UPDATE marks the rows and tags them with a batch id; the stored
-    sessions behind exactly those rows are then deleted through the engine's
-    bulk operation, and ``session_revoked`` is sent once for the batch. The
-    query count does not grow with the number of rows.
+    Rows are chosen by status, not by their recorded expiry: every session
+    that still loads has an active row (the middleware ends a session at its
+    row's expiry), so nothing that loads escapes. One UPDATE marks the rows and
+    tags them with a batch id; the stored sessions behind exactly those rows
+    are then deleted through the engine's bulk operation, and
+    ``session_revoked`` is sent once for the batch. The query count does not
+    grow with the number of rows.
+
+    The mark comes first, so a request that rotates its key meanwhile finds
+    its row revoked and drops the new key. If the store cannot be cleared, the
+    rows are put back to active and ``RevokeFailed`` is raised: a retry then
+    reaches the same sessions.
     """
     from .models import REASON_MAX_LENGTH, UserSession
 
     batch = uuid.uuid4()
     revoked_by = by if by is not None and by.pk is not None else None
     reason = (reason or "")[:REASON_MAX_LENGTH]  # receivers see what was stored
-    count = sessions.active().update(
+    count = sessions.filter(status=UserSession.Status.ACTIVE).update(
         status=UserSession.Status.REVOKED,
         revoked_at=timezone.now(),
         revoked_by=revoked_by,
@@ -44,7 +56,18 @@ def revoke_sessions(
     if not count:
         return 0
     revoked = UserSession.objects.using(sessions.db).filter(revoke_batch=batch)
-    delete_stored_sessions(revoked.exclude(session_key="").values_list("session_key", flat=True))
+    try:
+        delete_stored_sessions(revoked.exclude(session_key="").values_list("session_key", flat=True))
+    except RevokeFailed:
+        revoked.update(
+            status=UserSession.Status.ACTIVE,
+            revoked_at=None,
+            revoked_by=None,
+            revoke_reason="",
+            revoke_batch=None,
+        )
+        logger.error("Revoking %d session(s) failed: the session store could not be cleared", count)
+        raise
     session_revoked.send(
         sender=UserSession, sessions=revoked, count=count, revoked_by=revoked_by, reason=reason
     )

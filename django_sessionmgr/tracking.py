@@ -1,22 +1,37 @@
 """Keeping a ``UserSession`` row true to its Django session.
 
-The row's id and the time of its last activity write travel inside the
-session data (under ``SESSION_MARKER``), which is loaded with the session
-anyway. That gives a stable identity across ``cycle_key()`` and lets the
-middleware decide whether to write without a query.
+The row's id, the time of its last activity write and the expiry written to
+the row travel inside the session data (under ``SESSION_MARKER``), which is
+loaded with the session anyway. That gives a stable identity across
+``cycle_key()``, lets the middleware decide whether to write without a query,
+and lets it end the session at the row's recorded expiry on every engine, so
+the row never claims a session is over while it still loads.
+
+What the middleware learns about a request travels in one ``RequestState``,
+kept on the request. Receivers of ``post_save`` get no request, so the
+middleware also publishes the same object through ``current_state``; it is set
+before the view runs and only ever mutated afterwards, so it reaches receivers
+run by ``Signal.asend`` in a copied context too.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime, timezone as dt_timezone
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import SESSION_KEY
+from django.db import DatabaseError, IntegrityError, router, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.views.decorators.debug import sensitive_variables
 
 from .devices import USER_AGENT_MAX_LENGTH, parse_user_agent
+from .keys import seal
 from .network import get_client_ip, locate_ip
 from .signals import session_started
 from .stores import is_server_side
@@ -28,36 +43,46 @@ if TYPE_CHECKING:
 
     from .models import UserSession
 
-#: Session data key holding ``[row id, unix time of the last activity write]``.
-SESSION_MARKER = "_sessionmgr"
+logger = logging.getLogger("django_sessionmgr")
 
-#: The row of the session serving the current request, so a password change
-#: made by that request can spare it. ``NO_ROW`` while the middleware serves a
-#: request without one; ``None`` outside the middleware (scripts, ``Client.login``),
-#: where no session is "current" and a login must not make one so.
-current_session_id: ContextVar[str | None] = ContextVar("sessionmgr_current", default=None)
-NO_ROW = ""
+#: Session data key holding ``[row id, unix time of the last row write, unix expiry]``.
+SESSION_MARKER = "_sessionmgr"
+#: Where Django keeps a custom expiry (``set_expiry``) in the session data.
+EXPIRY_KEY = "_session_expiry"
 
 
 @dataclass
 class RequestState:
-    """What the middleware saw when the request came in."""
+    """What the middleware knows about the session serving one request."""
 
-    row_id: str | None
-    session_key: str | None
-    expiry: Any
+    #: The row of the session serving the request, once known (or logged in).
+    row_id: str | None = None
+    #: The session key the row is known to hold (rotation is detected against it).
+    known_key: str | None = None
+    #: The session ended in this request (logout, or refused as revoked).
     ended: bool = False
+    #: The user once checked against the row (shared by ``user`` and ``auser()``).
+    checked_user: Any = None
 
 
-def read_marker(session: SessionBase) -> tuple[str, int] | None:
+#: The state of the request being served, for receivers that get no request.
+current_state: ContextVar[RequestState | None] = ContextVar("sessionmgr_state", default=None)
+
+
+def request_state(request: HttpRequest | None) -> RequestState | None:
+    return getattr(request, "_sessionmgr", None) if request is not None else None
+
+
+def read_marker(session: SessionBase) -> tuple[str, int, int | None] | None:
+    """``(row id, last write, expiry)``; expiry is None in markers written by 0.1."""
     marker = session.get(SESSION_MARKER)
     if (
         isinstance(marker, list)
-        and len(marker) == 2
+        and len(marker) in (2, 3)
         and isinstance(marker[0], str)
-        and isinstance(marker[1], int)
+        and all(isinstance(value, int) for value in marker[1:])
     ):
-        return marker[0], marker[1]
+        return marker[0], marker[1], marker[2] if len(marker) == 3 else None
     return None
 
 
@@ -68,15 +93,50 @@ def session_row_id(request: HttpRequest) -> str | None:
     return marker[0] if marker else None
 
 
-def write_marker(session: SessionBase, row_id: str, now: int) -> None:
-    session[SESSION_MARKER] = [row_id, now]
+def write_marker(session: SessionBase, row_id: str) -> datetime:
+    """Stamp the session with its row and return the expiry to record on the row.
+
+    Whole seconds, so the row and the marker hold exactly the same instant.
+    """
+    now = int(time.time())
+    written = datetime.fromtimestamp(now, tz=dt_timezone.utc)
+    expiry = int(session.get_expiry_date(modification=written).timestamp())
+    session[SESSION_MARKER] = [row_id, now, expiry]
+    return datetime.fromtimestamp(expiry, tz=dt_timezone.utc)
 
 
+def marker_expiry(session: SessionBase) -> datetime | None:
+    marker = read_marker(session)
+    if marker is None or marker[2] is None:
+        return None
+    return datetime.fromtimestamp(marker[2], tz=dt_timezone.utc)
+
+
+def expiry_changed(session: SessionBase, last_write: int, expiry: int | None) -> bool:
+    """Whether ``set_expiry`` moved the expiry since the marker was written."""
+    if expiry is None:
+        return True
+    written = datetime.fromtimestamp(last_write, tz=dt_timezone.utc)
+    return int(session.get_expiry_date(modification=written).timestamp()) != expiry
+
+
+@sensitive_variables("session")
 def stored_key(session: SessionBase) -> str:
-    """The key to keep on the row: only engines with a server-side store have one."""
-    if not is_server_side(session):
+    """The key to keep on the row, protected as the engine needs (see ``keys``)."""
+    if not is_server_side(session) or not session.session_key:
         return ""
-    return session.session_key or ""
+    return seal(session.session_key)
+
+
+@sensitive_variables("session_key")
+def adopted_row_id(session_key: str) -> str:
+    """A stable row id for a session that predates its row.
+
+    Derived from the key with the project's secret, so every replay of one
+    pre-install signed cookie maps to the same row, and the id reveals nothing.
+    """
+    digest = salted_hmac("django_sessionmgr.adopt", session_key, algorithm="sha256").digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def _device_fields(request: HttpRequest) -> dict[str, Any]:
@@ -99,51 +159,109 @@ def _device_fields(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession | None:
-    """Record a login: reuse the session's row if it has one for this user, else create one."""
+def _ensure_key(session: SessionBase) -> None:
+    """``login()`` flushed the session: give it its key now, so the row holds it."""
+    if is_server_side(session) and session.session_key is None:
+        session.save()
+
+
+def _reuse_row(session: SessionBase, row_id: str, user: AbstractBaseUser) -> bool:
+    """Logging in again inside the same session keeps its row (if still active)."""
     from .models import UserSession
 
-    session: SessionBase | None = getattr(request, "session", None)
-    if session is None:
-        return None
+    expires_at = write_marker(session, row_id)
+    return bool(
+        UserSession.objects.filter(
+            pk=row_id, user_id=user.pk, status=UserSession.Status.ACTIVE
+        ).update(session_key=stored_key(session), last_activity_at=timezone.now(), expires_at=expires_at)
+    )
+
+
+def _create_row(
+    request: HttpRequest, session: SessionBase, user: AbstractBaseUser, row_id: str
+) -> UserSession:
+    from .models import UserSession
+
     now = timezone.now()
-    marker = read_marker(session)
-    state: RequestState | None = getattr(request, "_sessionmgr", None)
-    if state is not None and state.row_id and (marker is None or marker[0] != state.row_id):
-        # The session that came in was flushed to log another user in.
-        end_session_row(state.row_id)
-    server_side = is_server_side(session)
-    if server_side and session.session_key is None:
-        # login() flushed the session; give it its key now so the row has it.
-        session.save()
-    if marker is not None:
-        reused = UserSession.objects.filter(
-            pk=marker[0], user_id=user.pk, status=UserSession.Status.ACTIVE
-        ).update(
-            session_key=session.session_key if server_side else "",
-            last_activity_at=now,
-            expires_at=session.get_expiry_date(),
-        )
-        if reused:
-            write_marker(session, marker[0], int(time.time()))
-            if state is not None:
-                state.row_id, state.session_key = marker[0], session.session_key
-            return None
-    row = UserSession.objects.create(
+    expires_at = write_marker(session, row_id)
+    return UserSession.objects.create(
+        id=row_id,
         user_id=user.pk,
         session_key=stored_key(session),
         created_at=now,
         last_activity_at=now,
-        expires_at=session.get_expiry_date(),
+        expires_at=expires_at,
         **_device_fields(request),
     )
-    write_marker(session, str(row.pk), int(time.time()))
-    if state is not None:
-        state.row_id, state.session_key, state.ended = str(row.pk), session.session_key, False
-    if current_session_id.get() is not None:
-        current_session_id.set(str(row.pk))
-    session_started.send(sender=UserSession, session=row, request=request)
+
+
+def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession | None:
+    """Record a login: reuse the session's row if it has one for this user, else create one.
+
+    A failure to record is logged and never fails the login.
+    """
+    session: SessionBase | None = getattr(request, "session", None)
+    if session is None:
+        return None
+    state = request_state(request)
+    marker = read_marker(session)
+    if state is not None and state.row_id and (marker is None or marker[0] != state.row_id):
+        # The session that came in was flushed to log another user in.
+        end_session_row(state.row_id)
+    _ensure_key(session)
+    try:
+        with transaction.atomic(using=_db_for_write()):
+            if marker is not None and _reuse_row(session, marker[0], user):
+                _follow(state, marker[0], session)
+                return None
+            row = _create_row(request, session, user, str(uuid.uuid4()))
+    except DatabaseError:
+        logger.exception("django-sessionmgr could not record a login; it goes on untracked")
+        session.pop(SESSION_MARKER, None)
+        return None
+    _follow(state, str(row.pk), session)
+    session_started.send(sender=type(row), session=row, request=request)
     return row
+
+
+def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession | None:
+    """Give an authenticated session from before the install its row, once.
+
+    Returns the row, or None when the session must be refused: its row was
+    already ended (a replayed pre-install signed cookie after a revoke).
+    """
+    from .models import UserSession
+
+    session: SessionBase = request.session
+    assert session.session_key is not None
+    row_id = adopted_row_id(session.session_key)
+    row = UserSession.objects.filter(pk=row_id).first()
+    if row is None:
+        try:
+            with transaction.atomic(using=_db_for_write()):
+                row = _create_row(request, session, user, row_id)
+        except IntegrityError:
+            row = UserSession.objects.filter(pk=row_id).first()  # adopted concurrently
+        else:
+            _follow(request_state(request), row_id, session)
+            session_started.send(sender=UserSession, session=row, request=request)
+            return row
+    if row is None or row.user_id != user.pk or row.status != UserSession.Status.ACTIVE:
+        return None
+    write_marker(session, row_id)
+    _follow(request_state(request), row_id, session)
+    return row
+
+
+def _follow(state: RequestState | None, row_id: str, session: SessionBase) -> None:
+    if state is not None:
+        state.row_id, state.known_key, state.ended = row_id, session.session_key, False
+
+
+def _db_for_write() -> str:
+    from .models import UserSession
+
+    return router.db_for_write(UserSession)
 
 
 def end_session_row(row_id: str) -> None:
@@ -161,7 +279,7 @@ def end_session(request: HttpRequest) -> None:
     if marker is None:
         return
     end_session_row(marker[0])
-    state: RequestState | None = getattr(request, "_sessionmgr", None)
+    state = request_state(request)
     if state is not None:
         state.ended = True
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import override_settings
 from django.utils import timezone
 
@@ -46,14 +47,17 @@ def test_expires_at_follows_set_expiry(engine: str, user: Any) -> None:
 
 @override_settings(SESSION_SAVE_EVERY_REQUEST=True, SESSIONMGR={"ACTIVITY_UPDATE_INTERVAL": 0})
 def test_expires_at_slides_with_every_saved_request(engine: str, user: Any) -> None:
-    client = logged_in_client(user)
-    client.get("/set-expiry/?seconds=300")
-    first = expires_at(user)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        client = logged_in_client(user)
+        client.get("/set-expiry/?seconds=300")
+        first = expires_at(user)
 
-    assert whoami(client) == "alice"
-    second = expires_at(user)
-    assert whoami(client) == "alice"
-    third = expires_at(user)
+        traveller.shift(2)
+        assert whoami(client) == "alice"
+        second = expires_at(user)
+        traveller.shift(2)
+        assert whoami(client) == "alice"
+        third = expires_at(user)
 
     assert first < second < third
     assert close_to(third, timezone.now() + timedelta(seconds=300))
@@ -77,12 +81,24 @@ def test_a_row_past_its_expiry_is_expired_not_active(engine: str, user: Any) -> 
     assert whoami(live) == "alice"
 
 
-def test_an_expired_session_cannot_be_revoked_again(engine: str, user: Any) -> None:
-    logged_in_client(user)
+def test_a_row_whose_recorded_expiry_lags_is_still_revocable(engine: str, user: Any) -> None:
+    """Revoke selects by status: a session that still loads is reached, whatever
+    its row claims about its expiry (issue 9, point 3)."""
+    client = logged_in_client(user)
     UserSession.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 
+    assert UserSession.objects.all().revoke() == 1
+    assert UserSession.objects.get().status == UserSession.Status.REVOKED
+    assert whoami(client) is None
+
+
+def test_a_revoked_or_ended_row_is_not_revoked_again(engine: str, user: Any) -> None:
+    client = logged_in_client(user)
+    client.post("/accounts/logout/")
+    logged_in_client(user)
+    assert UserSession.objects.all().revoke() == 1
+
     assert UserSession.objects.all().revoke() == 0
-    assert UserSession.objects.get().status == UserSession.Status.ACTIVE
 
 
 def test_with_status_filters_by_stored_status(engine: str, user: Any) -> None:
