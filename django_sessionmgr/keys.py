@@ -65,6 +65,8 @@ def unseal(stored: str) -> str | None:
         raw = base64.urlsafe_b64decode(stored[len(SEALED_PREFIX) :])
     except ValueError:
         return None
+    if len(raw) <= NONCE_SIZE:
+        return None
     nonce, sealed = raw[:NONCE_SIZE], raw[NONCE_SIZE:]
     for cipher in _ciphers():
         try:
