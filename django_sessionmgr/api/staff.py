@@ -18,6 +18,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
+from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, serializers, status, viewsets
@@ -76,11 +77,23 @@ class UserPkField(serializers.Field):
         return value
 
 
+def unknown_status_message() -> str:
+    return gettext("Unknown status; use one of: %(choices)s.") % {
+        "choices": ", ".join(STATUS_FILTERS)
+    }
+
+
 class StaffSessionFilterSerializer(serializers.Serializer[Any]):
     """The list's query parameters; a bad value is a 400 naming the parameter."""
 
     user = UserPkField(required=False)
-    status = serializers.ChoiceField(choices=STATUS_FILTERS, default="all")
+    # Error messages never echo the value: a right and a wrong guess of
+    # anything get the same bytes back.
+    status = serializers.ChoiceField(
+        choices=STATUS_FILTERS,
+        default="all",
+        error_messages={"invalid_choice": lazy(unknown_status_message, str)()},
+    )
     ip = serializers.IPAddressField(required=False)
 
 
@@ -193,13 +206,16 @@ class CreatedCursorPagination(BasePagination):
             direction, created_at, pk = base64.urlsafe_b64decode(token).decode().split("|")
             if direction not in ("n", "p"):
                 raise ValueError(direction)
-            position = datetime.fromisoformat(created_at)
-            if position.tzinfo is None:
+            position, row_id = datetime.fromisoformat(created_at), uuid.UUID(pk)
+            # Only the exact form encode_cursor writes: the parsers forgive
+            # more (a trailing NUL, underscores in hex) than a cursor needs.
+            if position.tzinfo is None or position.isoformat() != created_at:
                 raise ValueError(created_at)
+            if str(row_id) != pk:
+                raise ValueError(pk)
             # In UTC here, so that a time the database layer cannot convert
             # (year 9999 at UTC-5) is refused now rather than overflowing there.
-            position = position.astimezone(timezone.utc)
-            return direction == "p", position, uuid.UUID(pk)
+            return direction == "p", position.astimezone(timezone.utc), row_id
         except (ValueError, OverflowError, binascii.Error, UnicodeError):
             raise ValidationError({self.cursor_query_param: [_("Invalid cursor.")]}) from None
 

@@ -185,8 +185,10 @@ class UserSessionViewSet(
             raise ValidationError(
                 {
                     "status": [
-                        _("Unknown status %(value)s; use one of: %(choices)s.")
-                        % {"value": repr(value), "choices": ", ".join(STATUS_FILTERS)}
+                        # The value is not echoed: an answer never depends
+                        # on what was guessed, only on whether it is allowed.
+                        _("Unknown status; use one of: %(choices)s.")
+                        % {"choices": ", ".join(STATUS_FILTERS)}
                     ]
                 }
             )
