@@ -338,3 +338,16 @@ def test_query_strings_never_5xx_never_a_key(user, staff, viewer):
             assert again.content == response.content, query
 
     check()
+
+
+def test_staff_status_error_is_translated_per_request(settings, staff):
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[:2],
+        "django.middleware.locale.LocaleMiddleware",
+        *settings.MIDDLEWARE[2:],
+    ]
+    viewer = logged_in_client(staff)  # after the change: a client keeps its middleware
+    german = viewer.get(STAFF, {"status": "x"}, HTTP_ACCEPT_LANGUAGE="de")
+    english = viewer.get(STAFF, {"status": "x"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert german.json()["status"][0].startswith("Unbekannter Status; erlaubt sind: active")
+    assert english.json()["status"][0].startswith("Unknown status; use one of: active")
