@@ -277,6 +277,13 @@ ALICE: list[int] = []  # stands for [alice's pk] (the user exists only inside th
         ({"ids": [UNKNOWN], "users": ALICE}, "ids"),
         ({"users": ALICE, "reason": "x" * 300}, "reason"),
         ({"users": ALICE, "reason": ["x"]}, "reason"),
+        ({"users": ALICE, "reason": "a\x00b"}, "reason"),
+        ({"users": ALICE, "reason": None}, "reason"),
+        ({"ids": [None]}, "ids"),
+        ({"ids": ["\x00"]}, "ids"),
+        ({"users": ["1\x00"]}, "users"),
+        ({"users": [1.5]}, "users"),
+        ({"users": [{"pk": 1}]}, "users"),
         ([], "non_field_errors"),
     ],
 )
@@ -289,6 +296,33 @@ def test_bulk_revoke_bad_bodies(user, staff_client, body, field):
     assert field in response.json()
     assert whoami(victim) == "alice"
     assert not UserSession.objects.filter(status="revoked").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "field"),
+    [
+        ('{"reason": "a\\u0000b"}', "application/json", "reason"),
+        ('{"reason": 5}', "application/json", None),
+        ('{"reason": "' + "x" * 300 + '"}', "application/json", "reason"),
+        ("[]", "application/json", "non_field_errors"),
+        ('"text"', "application/json", "non_field_errors"),
+        ("{nope", "application/json", "detail"),
+        ("reason=a%00b", "application/x-www-form-urlencoded", "reason"),
+        ("\xff\xfe", "text/plain", "detail"),
+    ],
+)
+def test_destroy_bad_bodies_answer_400_and_revoke_nothing(
+    user, staff_client, body, content_type, field
+):
+    victim = logged_in_client(user)
+    row = row_of(victim)
+    response = staff_client.delete(f"{URL}{row.pk}/", body, content_type=content_type)
+    if field is None:  # a number is taken as its text, as DRF's CharField does
+        assert response.status_code == 204
+        return
+    assert response.status_code in (400, 415), response.content
+    assert field in response.json()
+    assert whoami(victim) == "alice"
 
 
 def test_bulk_revoke_with_one_unknown_id_revokes_none(user, staff_client):
