@@ -552,6 +552,9 @@ def test_openapi_documents_the_staff_endpoints():
     }
     revoke = paths["/api/admin/sessions/revoke/"]["post"]
     assert set(revoke["responses"]) == {"200", "400", "403"}
+    revoked = schema["components"]["schemas"]["StaffRevoked"]
+    assert set(revoked["properties"]) == {"revoked", "kept_current"}
+    assert revoked["required"] == ["revoked"]
     body = revoke["requestBody"]["content"]["application/json"]["schema"]
     assert body["oneOf"] == [{"required": ["ids"]}, {"required": ["users"]}]
     assert body["properties"]["ids"]["maxItems"] == 500
