@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Real tokens for the tests of requests not authenticated by the session.
+    "rest_framework.authtoken",
     "django_sessionmgr",
 ]
 

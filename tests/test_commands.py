@@ -77,6 +77,33 @@ def test_revoke_unknown_user():
         run("sessionmgr_revoke", "nobody")
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["alice", "--reason", "x" * 256], "256 characters long; at most 255"),
+        (["alice", "--reason", "bad\x00reason"], "printable"),
+        (["alice", "--reason", "two\nlines"], "printable"),
+        (["al\x00ice"], "Not a valid username"),
+        ([""], "Not a valid username"),
+        ([], "username"),
+        (["alice", "bob"], "unrecognized arguments"),
+        (["alice", "--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_revoke_refuses_bad_arguments_and_revokes_nothing(user, args, message):
+    client = logged_in_client(user)
+    with pytest.raises(CommandError, match=message):
+        run("sessionmgr_revoke", *args)
+    assert whoami(client) == "alice"
+    assert not UserSession.objects.filter(status="revoked").exists()
+
+
+def test_revoke_accepts_the_longest_reason(user):
+    logged_in_client(user)
+    assert run("sessionmgr_revoke", "alice", "--reason", "x" * 255).startswith("Revoked 1 ")
+    assert UserSession.objects.get().revoke_reason == "x" * 255
+
+
 # sessionmgr_prune
 
 
@@ -131,16 +158,48 @@ def test_prune_dry_run_changes_nothing(aged):
     assert remaining() == before
 
 
-@pytest.mark.parametrize("days", ["0", "-3"])
-def test_prune_days_must_be_positive(aged, days):
-    with pytest.raises(CommandError, match="at least 1"):
+@pytest.mark.parametrize("days", ["0", "-3", "36501", "1000000", str(10**30)])
+def test_prune_days_out_of_range(aged, days):
+    # 1000000 used to die in the date arithmetic with an OverflowError traceback.
+    with pytest.raises(CommandError, match=r"--days must be at least 1 and at most 36500"):
         run("sessionmgr_prune", "--days", days)
     assert len(remaining()) == len(aged)
 
 
-def test_prune_rejects_a_non_number():
-    with pytest.raises(CommandError):
-        run("sessionmgr_prune", "--days", "many")
+@pytest.mark.parametrize("days", ["many", "1.5", "", "0x10"])
+def test_prune_rejects_a_non_number(aged, days):
+    with pytest.raises(CommandError, match="--days"):
+        run("sessionmgr_prune", "--days", days)
+    assert len(remaining()) == len(aged)
+
+
+@pytest.mark.parametrize("days", [-1, 10**6, "7", 2.5, True])
+def test_prune_days_checked_when_passed_from_python(aged, days):
+    # call_command(days=...) skips argparse, so handle() checks the value itself.
+    with pytest.raises(CommandError, match="--days must be"):
+        call_command("sessionmgr_prune", days=days, stdout=StringIO())
+    assert len(remaining()) == len(aged)
+
+
+@pytest.mark.parametrize("retention", [0, -5, 10**6, "ninety", None])
+def test_prune_refuses_a_bad_retention_setting(aged, retention):
+    with (
+        override_settings(SESSIONMGR={"RETENTION_DAYS": retention}),
+        pytest.raises(CommandError, match=r'RETENTION_DAYS"\] must be'),
+    ):
+        run("sessionmgr_prune")
+    assert len(remaining()) == len(aged)
+
+
+def test_prune_longest_retention_runs(aged):
+    assert run("sessionmgr_prune", "--days", "36500") == (
+        "Deleted 0 session row(s) older than 36500 days.\n"
+    )
+
+
+def test_expire_takes_no_arguments():
+    with pytest.raises(CommandError, match="unrecognized arguments"):
+        run("sessionmgr_expire", "--days", "3")
 
 
 def test_prune_works_in_batches(user, monkeypatch):

@@ -71,7 +71,7 @@ def test_api_errors_are_german(user, german):
     current = client.delete(f"/api/sessions/{client.get('/api/sessions/current/').json()['id']}/")
 
     assert response.status_code == 400
-    assert response.json()["status"][0].startswith("Unbekannter Status 'bogus'")
+    assert response.json()["status"][0].startswith("Unbekannter Status; erlaubt sind: active")
     assert current.json()["detail"].startswith("Dies ist die Sitzung, die Sie gerade verwenden")
 
 

@@ -182,6 +182,73 @@ def test_bulk_revoke_query_count_does_not_grow(user, other_user, staff_client):
     assert UserSession.objects.filter(status="revoked").count() == 302
 
 
+# The acting staff member's own session is never revoked
+
+
+def test_destroy_of_own_current_session_is_refused(engine, staff, staff_client):
+    own = row_of(staff_client)
+
+    response = staff_client.delete(f"{URL}{own.pk}/")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "current_session"
+    assert str(own.pk) not in response.json()["detail"]
+    own.refresh_from_db()
+    assert own.status == UserSession.Status.ACTIVE
+    assert whoami(staff_client) == "carol"
+
+
+def test_destroy_of_own_other_session_is_allowed(staff, staff_client):
+    phone = logged_in_client(staff)
+    assert staff_client.delete(f"{URL}{row_of(phone).pk}/").status_code == 204
+    assert whoami(phone) is None
+    assert whoami(staff_client) == "carol"
+
+
+def test_bulk_revoke_by_users_keeps_the_acting_session(engine, user, staff, staff_client):
+    phone = logged_in_client(staff)
+    victim = logged_in_client(user)
+
+    response = post_json(staff_client, f"{URL}revoke/", {"users": [staff.pk, user.pk]})
+
+    assert response.status_code == 200
+    assert response.json() == {"revoked": 2, "kept_current": True}
+    assert whoami(staff_client) == "carol"
+    assert whoami(phone) is None
+    assert whoami(victim) is None
+    assert row_of(staff_client).status == UserSession.Status.ACTIVE
+
+
+def test_bulk_revoke_by_ids_keeps_the_acting_session(user, staff, staff_client):
+    victim = logged_in_client(user)
+    ids = [str(row_of(staff_client).pk), str(row_of(victim).pk)]
+
+    response = post_json(staff_client, f"{URL}revoke/", {"ids": ids})
+
+    assert response.json() == {"revoked": 1, "kept_current": True}
+    assert whoami(staff_client) == "carol"
+    assert whoami(victim) is None
+
+
+def test_bulk_revoke_without_the_acting_session_says_nothing_of_it(user, staff_client):
+    logged_in_client(user)
+    response = post_json(staff_client, f"{URL}revoke/", {"users": [user.pk]})
+    assert response.json() == {"revoked": 1}
+
+
+def test_bulk_revoke_under_basic_auth_has_no_session_to_keep(user, staff):
+    # Basic auth is in DRF's default authentication classes: no session acts here.
+    import base64
+
+    credentials = base64.b64encode(f"carol:{PASSWORD}".encode()).decode()
+    browser = logged_in_client(staff)
+    response = post_json(
+        Client(HTTP_AUTHORIZATION=f"Basic {credentials}"), f"{URL}revoke/", {"users": [staff.pk]}
+    )
+    assert response.json() == {"revoked": 1}
+    assert whoami(browser) is None
+
+
 # Bad bodies: 400 naming the field, nothing revoked
 
 UNKNOWN = str(uuid.uuid4())
@@ -210,6 +277,13 @@ ALICE: list[int] = []  # stands for [alice's pk] (the user exists only inside th
         ({"ids": [UNKNOWN], "users": ALICE}, "ids"),
         ({"users": ALICE, "reason": "x" * 300}, "reason"),
         ({"users": ALICE, "reason": ["x"]}, "reason"),
+        ({"users": ALICE, "reason": "a\x00b"}, "reason"),
+        ({"users": ALICE, "reason": None}, "reason"),
+        ({"ids": [None]}, "ids"),
+        ({"ids": ["\x00"]}, "ids"),
+        ({"users": ["1\x00"]}, "users"),
+        ({"users": [1.5]}, "users"),
+        ({"users": [{"pk": 1}]}, "users"),
         ([], "non_field_errors"),
     ],
 )
@@ -222,6 +296,33 @@ def test_bulk_revoke_bad_bodies(user, staff_client, body, field):
     assert field in response.json()
     assert whoami(victim) == "alice"
     assert not UserSession.objects.filter(status="revoked").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "field"),
+    [
+        ('{"reason": "a\\u0000b"}', "application/json", "reason"),
+        ('{"reason": 5}', "application/json", None),
+        ('{"reason": "' + "x" * 300 + '"}', "application/json", "reason"),
+        ("[]", "application/json", "non_field_errors"),
+        ('"text"', "application/json", "non_field_errors"),
+        ("{nope", "application/json", "detail"),
+        ("reason=a%00b", "application/x-www-form-urlencoded", "reason"),
+        ("\xff\xfe", "text/plain", "detail"),
+    ],
+)
+def test_destroy_bad_bodies_answer_400_and_revoke_nothing(
+    user, staff_client, body, content_type, field
+):
+    victim = logged_in_client(user)
+    row = row_of(victim)
+    response = staff_client.delete(f"{URL}{row.pk}/", body, content_type=content_type)
+    if field is None:  # a number is taken as its text, as DRF's CharField does
+        assert response.status_code == 204
+        return
+    assert response.status_code in (400, 415), response.content
+    assert field in response.json()
+    assert whoami(victim) == "alice"
 
 
 def test_bulk_revoke_with_one_unknown_id_revokes_none(user, staff_client):
@@ -451,6 +552,9 @@ def test_openapi_documents_the_staff_endpoints():
     }
     revoke = paths["/api/admin/sessions/revoke/"]["post"]
     assert set(revoke["responses"]) == {"200", "400", "403"}
+    revoked = schema["components"]["schemas"]["StaffRevoked"]
+    assert set(revoked["properties"]) == {"revoked", "kept_current"}
+    assert revoked["required"] == ["revoked"]
     body = revoke["requestBody"]["content"]["application/json"]["schema"]
     assert body["oneOf"] == [{"required": ["ids"]}, {"required": ["users"]}]
     assert body["properties"]["ids"]["maxItems"] == 500

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from ..models import UserSession
-from ..tracking import session_row_id
+from .authentication import authenticating_session_id
 from .schema import extend_schema_field
 
 
@@ -58,8 +58,10 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
         return obj.effective_status
 
     def get_is_current(self, obj: UserSession) -> bool:
+        # Only the session that authenticated this request is current, never
+        # a cookie that rode along with a token or basic-auth request.
         request = self.context.get("request")
-        return request is not None and session_row_id(request) == str(obj.pk)
+        return request is not None and authenticating_session_id(request) == str(obj.pk)
 
     @extend_schema_field(DeviceSerializer)
     def get_device(self, obj: UserSession) -> dict[str, str]:

@@ -12,12 +12,13 @@ import base64
 import binascii
 import uuid
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
+from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, serializers, status, viewsets
@@ -31,6 +32,8 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from ..models import REASON_MAX_LENGTH, STATUS_FILTERS, UserSession, UserSessionQuerySet
+from .authentication import authenticating_session_id
+from .pagination import keep_only, known_params
 from .permissions import StaffSessionPermission
 from .schema import (
     OpenApiParameter,
@@ -74,11 +77,23 @@ class UserPkField(serializers.Field):
         return value
 
 
+def unknown_status_message() -> str:
+    return gettext("Unknown status; use one of: %(choices)s.") % {
+        "choices": ", ".join(STATUS_FILTERS)
+    }
+
+
 class StaffSessionFilterSerializer(serializers.Serializer[Any]):
     """The list's query parameters; a bad value is a 400 naming the parameter."""
 
     user = UserPkField(required=False)
-    status = serializers.ChoiceField(choices=STATUS_FILTERS, default="all")
+    # Error messages never echo the value: a right and a wrong guess of
+    # anything get the same bytes back.
+    status = serializers.ChoiceField(
+        choices=STATUS_FILTERS,
+        default="all",
+        error_messages={"invalid_choice": lazy(unknown_status_message, str)()},
+    )
     ip = serializers.IPAddressField(required=False)
 
 
@@ -132,11 +147,14 @@ class CreatedCursorPagination(BasePagination):
 
     cursor_query_param = "cursor"
     page_size = 50
+    #: Longer cursors are refused unread; a real one is under 100 characters.
+    max_cursor_length = 200
 
     def paginate_queryset(
         self, queryset: Any, request: Request, view: APIView | None = None
     ) -> list[Any]:
         self.request = request
+        self.link_params = known_params(view, self.cursor_query_param)
         cursor = self.decode_cursor(request)
         newest_first = ("-created_at", "-id")
         if cursor is None:
@@ -173,23 +191,32 @@ class CreatedCursorPagination(BasePagination):
     def encode_cursor(self, backwards: bool, row: UserSession) -> str:
         raw = f"{'p' if backwards else 'n'}|{row.created_at.isoformat()}|{row.pk}"
         token = base64.urlsafe_b64encode(raw.encode()).decode()
-        return replace_query_param(
-            self.request.build_absolute_uri(), self.cursor_query_param, token
-        )
+        url = replace_query_param(self.request.build_absolute_uri(), self.cursor_query_param, token)
+        return keep_only(url, self.link_params) or url
 
     def decode_cursor(self, request: Request) -> tuple[bool, datetime, uuid.UUID] | None:
         token = request.query_params.get(self.cursor_query_param)
         if token is None:
             return None
+        # Whatever is wrong with a cursor, the answer is the same 400: it
+        # carries only a position (time and public id), never anything to test.
         try:
+            if len(token) > self.max_cursor_length:
+                raise ValueError("too long")
             direction, created_at, pk = base64.urlsafe_b64decode(token).decode().split("|")
             if direction not in ("n", "p"):
                 raise ValueError(direction)
-            position = datetime.fromisoformat(created_at)
-            if position.tzinfo is None:
+            position, row_id = datetime.fromisoformat(created_at), uuid.UUID(pk)
+            # Only the exact form encode_cursor writes: the parsers forgive
+            # more (a trailing NUL, underscores in hex) than a cursor needs.
+            if position.tzinfo is None or position.isoformat() != created_at:
                 raise ValueError(created_at)
-            return direction == "p", position, uuid.UUID(pk)
-        except (ValueError, binascii.Error, UnicodeDecodeError):
+            if str(row_id) != pk:
+                raise ValueError(pk)
+            # In UTC here, so that a time the database layer cannot convert
+            # (year 9999 at UTC-5) is refused now rather than overflowing there.
+            return direction == "p", position.astimezone(timezone.utc), row_id
+        except (ValueError, OverflowError, binascii.Error, UnicodeError):
             raise ValidationError({self.cursor_query_param: [_("Invalid cursor.")]}) from None
 
     def get_paginated_response(self, data: Any) -> Response:
@@ -228,7 +255,16 @@ REVOKE_BODY = inline_serializer(
     "StaffRevokeReason",
     {"reason": serializers.CharField(required=False, max_length=REASON_MAX_LENGTH)},
 )
-REVOKED = inline_serializer("StaffRevoked", {"revoked": serializers.IntegerField()})
+REVOKED = inline_serializer(
+    "StaffRevoked",
+    {
+        "revoked": serializers.IntegerField(min_value=0),
+        "kept_current": serializers.BooleanField(
+            required=False,
+            help_text=_("Present and true when your own current session was selected and kept."),
+        ),
+    },
+)
 # Written out because a serializer cannot say "exactly one of ids and users".
 BULK_REVOKE_BODY = {
     "type": "object",
@@ -268,7 +304,16 @@ BULK_REVOKE_BODY = {
     destroy=extend_schema(
         summary=_("Revoke one session"),
         request=REVOKE_BODY,
-        responses={204: None, **ERRORS, **NOT_FOUND},
+        responses={
+            204: None,
+            400: OpenApiResponse(
+                description=_(
+                    'A bad body, or your own current session (`"code": "current_session"`).'
+                )
+            ),
+            403: ERRORS[403],
+            **NOT_FOUND,
+        },
     ),
 )
 class StaffUserSessionViewSet(
@@ -277,11 +322,24 @@ class StaffUserSessionViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet[UserSession],
 ):
-    """Any user's sessions, for staff with the model permissions."""
+    """Every user's sessions, for staff: find them and sign them out."""
+
+    # The docstring above is what the browsable API shows; notes go here.
+    # Reading needs view_usersession, revoking revoke_usersession (see
+    # StaffSessionPermission). Every revoke goes through the one bulk path,
+    # UserSessionQuerySet.revoke, with the staff user as revoked_by, and
+    # never reaches the session the staff user is acting from.
 
     serializer_class = StaffUserSessionSerializer
     permission_classes = [StaffSessionPermission]
     pagination_class = CreatedCursorPagination
+    # No generic filter backends, whatever DEFAULT_FILTER_BACKENDS says: a
+    # lookup, search or ordering on any field (the session key above all)
+    # would be an oracle. The filters are the explicit, validated ones in
+    # StaffSessionFilterSerializer; other query parameters are ignored.
+    filter_backends: list[Any] = []
+    #: The query parameters the list reads (besides the cursor).
+    filter_params = ("user", "status", "ip")
 
     def get_queryset(self) -> UserSessionQuerySet:
         return UserSession.objects.select_related("user", "revoked_by")
@@ -301,6 +359,14 @@ class StaffUserSessionViewSet(
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         row = self.get_object()
+        if authenticating_session_id(request) == str(row.pk):
+            return Response(
+                {
+                    "code": "current_session",
+                    "detail": gettext("This is the session you are using; log out instead."),
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         body = RevokeReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         row.revoke(by=request.user, reason=body.validated_data["reason"])  # type: ignore[arg-type]
@@ -321,5 +387,12 @@ class StaffUserSessionViewSet(
             sessions = sessions.filter(pk__in=data["ids"])
         else:
             sessions = sessions.filter(user__in=data["users"])
+        answer: dict[str, Any] = {}
+        current = authenticating_session_id(request)
+        if current is not None:
+            # The acting staff member's own session is left out, and the answer says so.
+            if sessions.filter(pk=current).active().exists():
+                answer["kept_current"] = True
+            sessions = sessions.exclude(pk=current)
         count = sessions.revoke(by=request.user, reason=data["reason"])  # type: ignore[arg-type]
-        return Response({"revoked": count})
+        return Response({"revoked": count, **answer})

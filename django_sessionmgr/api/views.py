@@ -6,7 +6,6 @@ import uuid
 from typing import Any, cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -18,8 +17,8 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
 from ..models import STATUS_FILTERS, UserSession, UserSessionQuerySet
-from ..tracking import session_row_id
-from ..views import SELF_SERVICE_REVOKE_REASON, is_current_session, revoke_other_sessions
+from ..views import SELF_SERVICE_REVOKE_REASON
+from .authentication import authenticating_session_id
 from .pagination import UserSessionPagination
 from .schema import (
     OpenApiParameter,
@@ -134,14 +133,21 @@ class UserSessionViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[UserSession],
 ):
-    """The requesting user's own sessions.
+    """The places where you are signed in. You can sign out any of them except this one."""
 
-    Override ``serializer_class`` to change the JSON and ``get_queryset`` to
-    narrow what users see. Authentication is whatever the project configures.
-    """
+    # The docstring above is what the browsable API shows every user; notes
+    # for developers go here. Override ``serializer_class`` to change the JSON
+    # and ``get_queryset`` to narrow what users see. Authentication is
+    # whatever the project configures.
 
     serializer_class = UserSessionSerializer
     pagination_class = UserSessionPagination
+    # No generic filter backends, whatever DEFAULT_FILTER_BACKENDS says: a
+    # search or ordering on any field could be an oracle. The filters are
+    # the explicit ones below; other query parameters are ignored.
+    filter_backends: list[Any] = []
+    #: The query parameters the list reads (besides the paginator's).
+    filter_params = ("status",)
     permission_classes = [IsAuthenticated]
     throttle_scope = "sessionmgr"
     revoke_throttle_scope = "sessionmgr_revoke"
@@ -179,8 +185,10 @@ class UserSessionViewSet(
             raise ValidationError(
                 {
                     "status": [
-                        _("Unknown status %(value)s; use one of: %(choices)s.")
-                        % {"value": repr(value), "choices": ", ".join(STATUS_FILTERS)}
+                        # The value is not echoed: an answer never depends
+                        # on what was guessed, only on whether it is allowed.
+                        _("Unknown status; use one of: %(choices)s.")
+                        % {"choices": ", ".join(STATUS_FILTERS)}
                     ]
                 }
             )
@@ -200,9 +208,6 @@ class UserSessionViewSet(
         assert isinstance(user, AbstractBaseUser)  # IsAuthenticated ran first
         return user
 
-    def _http_request(self) -> HttpRequest:
-        return self.request._request
-
     @extend_schema(
         summary="The session making this request",
         description="Only for requests authenticated by a browser session.",
@@ -217,7 +222,7 @@ class UserSessionViewSet(
     )
     @action(detail=False)
     def current(self, request: Request) -> Response:
-        row_id = session_row_id(self._http_request())
+        row_id = authenticating_session_id(request)
         session = self.get_queryset().filter(pk=row_id).first() if row_id else None
         if session is None:
             raise NotFound(_("This request does not come from a signed-in browser session."))
@@ -225,7 +230,7 @@ class UserSessionViewSet(
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         session = self.get_object()
-        if is_current_session(session, self._http_request()):
+        if authenticating_session_id(request) == str(session.pk):
             return Response(
                 {
                     "code": "current_session",
@@ -250,5 +255,11 @@ class UserSessionViewSet(
     )
     @action(detail=False, methods=["post"], url_path="revoke-others")
     def revoke_others(self, request: Request) -> Response:
-        count = revoke_other_sessions(self.get_queryset(), self._http_request(), self._user())
+        # "Others" are all but the session that authenticated this request:
+        # under token or basic auth, every session is another one.
+        sessions = self.get_queryset()
+        current = authenticating_session_id(request)
+        if current is not None:
+            sessions = sessions.exclude(pk=current)
+        count = sessions.revoke(by=self._user(), reason=SELF_SERVICE_REVOKE_REASON)
         return Response({"revoked": count})

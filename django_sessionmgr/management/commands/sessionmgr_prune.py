@@ -14,6 +14,19 @@ from ...models import UserSession
 
 #: Rows deleted per statement; memory stays flat however many there are.
 BATCH_SIZE = 1000
+#: Longest retention accepted: 100 years. Far larger values overflow the date arithmetic.
+MAX_DAYS = 36500
+
+
+def checked_days(value: Any, source: str) -> int:
+    """``value`` as a retention in days, or a ``CommandError`` naming ``source``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CommandError(f"{source} must be a whole number of days; got {value!r}.")
+    if not 1 <= value <= MAX_DAYS:
+        raise CommandError(
+            f"{source} must be at least 1 and at most {MAX_DAYS} (100 years); got {value}."
+        )
+    return value
 
 
 def finished_before(cutoff: Any) -> Q:
@@ -43,11 +56,15 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Only count what would be deleted."
         )
 
-    def handle(self, *args: Any, days: int | None, dry_run: bool, **options: Any) -> None:
+    def handle(self, *args: Any, days: Any, dry_run: bool, **options: Any) -> None:
         if days is None:
-            days = app_settings.RETENTION_DAYS
-        if days < 1:
-            raise CommandError("--days must be at least 1.")
+            setting = 'SESSIONMGR["RETENTION_DAYS"]'
+            try:
+                days = checked_days(app_settings.RETENTION_DAYS, setting)
+            except (TypeError, ValueError, OverflowError):
+                raise CommandError(f"{setting} must be a whole number of days.") from None
+        else:
+            days = checked_days(days, "--days")
         prunable = UserSession.objects.filter(finished_before(timezone.now() - timedelta(days)))
         if dry_run:
             count = prunable.count()

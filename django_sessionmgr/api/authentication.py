@@ -1,0 +1,23 @@
+"""Which session, if any, authenticated an API request."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.request import Request
+
+from ..tracking import session_row_id
+
+
+def authenticating_session_id(request: Request | HttpRequest) -> str | None:
+    """The public id of the session that authenticated ``request``, or None.
+
+    A DRF request counts only when ``SessionAuthentication`` (or a subclass)
+    authenticated it: with a token or basic auth first in the list, the
+    browser's cookie may belong to someone else, and then it is not "current".
+    """
+    if isinstance(request, Request):
+        if not isinstance(request.successful_authenticator, SessionAuthentication):
+            return None
+        return session_row_id(request._request)
+    return session_row_id(request)
