@@ -154,10 +154,14 @@ class UserSessionMiddleware:
             return state  # no cookie: nothing to check until a login creates a row
         self._track_flush(session, state)
         user = request.user
-        request.user = SimpleLazyObject(partial(self._checked_user, request, state, user))
+        request.user = SimpleLazyObject(  # type: ignore[assignment]
+            partial(self._checked_user, request, state, user)
+        )
         auser = getattr(request, "auser", None)
         if auser is not None:
-            request.auser = partial(self._achecked_user, request, state, auser)
+            request.auser = partial(  # type: ignore[assignment]
+                self._achecked_user, request, state, auser
+            )
         return state
 
     @staticmethod

@@ -57,7 +57,9 @@ def revoke_sessions(
         return 0
     revoked = UserSession.objects.using(sessions.db).filter(revoke_batch=batch)
     try:
-        delete_stored_sessions(revoked.exclude(session_key="").values_list("session_key", flat=True))
+        delete_stored_sessions(
+            revoked.exclude(session_key="").values_list("session_key", flat=True)
+        )
     except RevokeFailed:
         revoked.update(
             status=UserSession.Status.ACTIVE,

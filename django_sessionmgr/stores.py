@@ -105,7 +105,7 @@ def _delete(store: type[SessionBase], stored_keys: QuerySet[Any, str]) -> None:
     if issubclass(store, FileStore):
         files = store()
         for key in _keys(stored_keys):
-            path = files._key_to_file(key)
+            path = files._key_to_file(key)  # type: ignore[attr-defined]
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
         return

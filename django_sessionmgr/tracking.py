@@ -21,7 +21,8 @@ import time
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import SESSION_KEY
@@ -173,7 +174,9 @@ def _reuse_row(session: SessionBase, row_id: str, user: AbstractBaseUser) -> boo
     return bool(
         UserSession.objects.filter(
             pk=row_id, user_id=user.pk, status=UserSession.Status.ACTIVE
-        ).update(session_key=stored_key(session), last_activity_at=timezone.now(), expires_at=expires_at)
+        ).update(
+            session_key=stored_key(session), last_activity_at=timezone.now(), expires_at=expires_at
+        )
     )
 
 

@@ -10,13 +10,14 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import ListView, View
 
+from .exceptions import RevokeFailed
 from .models import UserSession, UserSessionQuerySet
 from .tracking import session_row_id
 
@@ -87,6 +88,19 @@ class SessionRevokeView(SessionViewMixin, View):
 
     def get_success_url(self) -> str:
         return self.success_url or reverse("sessionmgr:list")
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except RevokeFailed:
+            messages.error(
+                request,
+                _(
+                    "Signing out failed: the session store is not answering, so nothing "
+                    "was changed. Please try again in a moment."
+                ),
+            )
+            return HttpResponseRedirect(self.get_success_url())
 
     def post(self, request: HttpRequest, pk: Any) -> HttpResponse:
         session = get_object_or_404(self.get_queryset(), pk=pk)

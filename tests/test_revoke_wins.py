@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -364,3 +365,62 @@ def test_a_revoke_with_redis_down_raises_and_the_retry_finishes_it(
     assert UserSession.objects.all().revoke() == 2
     assert set(UserSession.objects.values_list("status", flat=True)) == {"revoked"}
     assert [whoami(client) for client in clients] == [None, None]
+
+
+def test_the_api_answers_503_when_the_store_is_down_and_the_retry_finishes(
+    own_redis: Any, settings: Any, user: Any
+) -> None:
+    """Real fault: Redis stopped. The caller signs in with basic auth, so only
+    the revoke needs the store. Nothing is revoked; the retry reaches the session."""
+    import base64
+
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": own_redis.url,
+        }
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    victim = logged_in_client(user)
+    row = UserSession.objects.get()
+    credentials = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    api = make_client(HTTP_AUTHORIZATION=f"Basic {credentials}")
+
+    own_redis.stop()
+    response = api.delete(f"/api/sessions/{row.pk}/")
+    assert response.status_code == 503
+    assert response.json()["code"] == "store_unavailable"
+    row.refresh_from_db()
+    assert row.status == UserSession.Status.ACTIVE
+
+    caches["default"].close()
+    own_redis.start()
+    assert whoami(victim) == "alice"
+    assert api.delete(f"/api/sessions/{row.pk}/").status_code == 204
+    assert whoami(victim) is None
+
+
+def test_the_page_says_when_signing_out_failed(settings: Any, user: Any) -> None:
+    """Real fault: the file engine's folder refuses deletes. The page shows a
+    message, nothing is revoked, and the retry signs the others out."""
+    from django.contrib.sessions.backends.file import SessionStore
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.file"
+    me = logged_in_client(user)
+    other = logged_in_client(user)
+    folder = Path(SessionStore._get_storage_path())
+    _read_only(folder, True)
+    try:
+        response = me.post("/account/sessions/revoke-others/", follow=True)
+    finally:
+        _read_only(folder, False)
+    assert response.status_code == 200
+    assert "nothing was changed" in response.content.decode()
+    assert whoami(other) == "alice"
+    assert UserSession.objects.active().count() == 2
+
+    me.post("/account/sessions/revoke-others/")
+    assert whoami(other) is None
+    assert whoami(me) == "alice"

@@ -33,6 +33,7 @@ from rest_framework.views import APIView
 
 from ..models import REASON_MAX_LENGTH, STATUS_FILTERS, UserSession, UserSessionQuerySet
 from .authentication import authenticating_session_id
+from .errors import RevokeFailedMixin
 from .pagination import keep_only, known_params
 from .permissions import StaffSessionPermission
 from .schema import (
@@ -317,6 +318,7 @@ BULK_REVOKE_BODY = {
     ),
 )
 class StaffUserSessionViewSet(
+    RevokeFailedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,

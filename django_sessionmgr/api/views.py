@@ -19,6 +19,7 @@ from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from ..models import STATUS_FILTERS, UserSession, UserSessionQuerySet
 from ..views import SELF_SERVICE_REVOKE_REASON
 from .authentication import authenticating_session_id
+from .errors import RevokeFailedMixin
 from .pagination import UserSessionPagination
 from .schema import (
     OpenApiParameter,
@@ -129,6 +130,7 @@ _ID = OpenApiParameter(
     ),
 )
 class UserSessionViewSet(
+    RevokeFailedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[UserSession],
