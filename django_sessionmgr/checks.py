@@ -101,3 +101,37 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     return errors
+
+
+#: Cache backends whose data lives in one process only.
+PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",)
+
+
+def check_session_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A revoke deletes the session from the cache of the process that runs it:
+    with a process-local cache the other processes keep serving it."""
+    from django.contrib.sessions.backends.cache import SessionStore as CacheStore
+    from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+
+    from .stores import store_class
+
+    try:
+        store = store_class()
+    except ImportError:
+        return []  # Django's own checks report a broken SESSION_ENGINE
+    if not issubclass(store, CacheStore | CachedDBStore):
+        return []
+    alias = getattr(settings, "SESSION_CACHE_ALIAS", "default")
+    backend = (getattr(settings, "CACHES", {}).get(alias) or {}).get("BACKEND", "")
+    if backend not in PROCESS_LOCAL_CACHES:
+        return []
+    return [
+        Warning(
+            f"SESSION_ENGINE {settings.SESSION_ENGINE!r} keeps sessions in the cache "
+            f"{alias!r}, which is {backend.rsplit('.', 1)[-1]}: local to each process. "
+            "A revoke in one process cannot reach a session cached in another.",
+            hint="Use a shared cache (Redis, Memcached) for SESSION_CACHE_ALIAS, or the "
+            "'db' session engine.",
+            id="django_sessionmgr.W002",
+        )
+    ]

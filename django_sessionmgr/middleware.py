@@ -24,7 +24,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -33,7 +32,6 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.db import connections, router
-from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from .conf import app_settings
@@ -47,7 +45,7 @@ from .tracking import (
     is_authenticated_session,
     read_marker,
     stored_key,
-    write_marker,
+    sync_row,
 )
 
 if TYPE_CHECKING:
@@ -80,25 +78,6 @@ def row_is_active(row_id: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_active_row_sql(alias), [pk, ACTIVE])
         return cursor.fetchone() is not None
-
-
-def sync_row(
-    session: SessionBase, row_id: str, *, activity: bool, expires_at: datetime | None = None
-) -> bool:
-    """Write the session's key and expiry (and activity) to its row.
-
-    The expiry is stamped into the marker now, unless ``expires_at`` says it
-    already was. False, writing nothing, when the row is no longer active.
-    """
-    from .models import UserSession
-
-    fields: dict[str, Any] = {"expires_at": expires_at or write_marker(session, row_id)}
-    if activity:
-        fields["last_activity_at"] = timezone.now()
-    if key := stored_key(session):
-        fields["session_key"] = key
-    rows = UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE)
-    return bool(rows.update(**fields))
 
 
 def _save_can_resurrect(session: SessionBase) -> bool:
@@ -148,7 +127,9 @@ class UserSessionMiddleware:
     def _begin(self, request: HttpRequest) -> RequestState:
         """Wrap ``request.user`` and ``request.auser``; read nothing yet."""
         session: SessionBase | None = getattr(request, "session", None)
-        state = RequestState(known_key=session.session_key if session is not None else None)
+        state = RequestState(
+            known_key=session.session_key if session is not None else None, session=session
+        )
         request._sessionmgr = state  # type: ignore[attr-defined]
         if session is None or session.session_key is None or not hasattr(request, "user"):
             return state  # no cookie: nothing to check until a login creates a row
@@ -222,7 +203,7 @@ class UserSessionMiddleware:
         marker = read_marker(session)
         if marker is None:
             if user.is_authenticated and is_authenticated_session(session):
-                return lambda: adopt_session(request, user) is not None
+                return partial(adopt_session, request, user)
             return None
         row_id, last_write, expiry = marker
         state.row_id = row_id

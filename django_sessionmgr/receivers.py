@@ -47,8 +47,8 @@ def revoke_on_password_change(
 
     others = UserSession.objects.filter(user_id=instance.pk)
     state = current_state.get()
-    if state is not None and state.row_id is not None and not state.ended:
-        others = others.exclude(pk=state.row_id)
+    if state is not None and (current := state.current_row_id()):
+        others = others.exclude(pk=current)
     others.revoke(reason="password_change")
 
 

@@ -64,6 +64,17 @@ class RequestState:
     ended: bool = False
     #: The user once checked against the row (shared by ``user`` and ``auser()``).
     checked_user: Any = None
+    #: The request's session, to read the row from if the user was never checked.
+    session: Any = None
+
+    def current_row_id(self) -> str | None:
+        """The row of the session serving the request, unless it ended."""
+        if self.ended:
+            return None
+        if self.row_id is None and self.session is not None:
+            marker = read_marker(self.session)
+            return marker[0] if marker else None
+        return self.row_id
 
 
 #: The state of the request being served, for receivers that get no request.
@@ -227,33 +238,57 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
     return row
 
 
-def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession | None:
+def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
     """Give an authenticated session from before the install its row, once.
 
-    Returns the row, or None when the session must be refused: its row was
-    already ended (a replayed pre-install signed cookie after a revoke).
+    False when the session must be refused: its row was already ended (a
+    replayed pre-install signed cookie after a revoke).
     """
     from .models import UserSession
 
     session: SessionBase = request.session
     assert session.session_key is not None
     row_id = adopted_row_id(session.session_key)
-    row = UserSession.objects.filter(pk=row_id).first()
-    if row is None:
+    if not UserSession.objects.filter(pk=row_id).exists():
         try:
             with transaction.atomic(using=_db_for_write()):
                 row = _create_row(request, session, user, row_id)
         except IntegrityError:
-            row = UserSession.objects.filter(pk=row_id).first()  # adopted concurrently
+            pass  # adopted concurrently, or by sessionmgr_adopt
         else:
             _follow(request_state(request), row_id, session)
             session_started.send(sender=UserSession, session=row, request=request)
-            return row
-    if row is None or row.user_id != user.pk or row.status != UserSession.Status.ACTIVE:
-        return None
-    write_marker(session, row_id)
+            return True
+    if not sync_row(session, row_id, activity=True, user=user):
+        return False
     _follow(request_state(request), row_id, session)
-    return row
+    return True
+
+
+def sync_row(
+    session: SessionBase,
+    row_id: str,
+    *,
+    activity: bool,
+    expires_at: datetime | None = None,
+    user: AbstractBaseUser | None = None,
+) -> bool:
+    """Write the session's key and expiry (and activity) to its row.
+
+    The expiry is stamped into the marker now, unless ``expires_at`` says it
+    already was. False, writing nothing, when the row is no longer active.
+    """
+    from .models import UserSession
+
+    fields: dict[str, Any] = {"expires_at": expires_at or write_marker(session, row_id)}
+    if activity:
+        fields["last_activity_at"] = timezone.now()
+    if key := stored_key(session):
+        fields["session_key"] = key
+    rows = UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE)
+    if user is not None:
+        rows = rows.filter(user_id=user.pk)
+    return bool(rows.update(**fields))
 
 
 def _follow(state: RequestState | None, row_id: str, session: SessionBase) -> None:

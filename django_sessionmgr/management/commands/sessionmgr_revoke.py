@@ -1,4 +1,11 @@
-"""``manage.py sessionmgr_revoke USERNAME [--reason TEXT]``: sign a user out everywhere."""
+"""``manage.py sessionmgr_revoke USERNAME | --all [--reason TEXT]``: sign users out everywhere.
+
+``--all`` (after a breach) revokes every active session of every user in
+batches through the one revoke path, in bounded memory, printing progress. It
+selects by status, so a run that is interrupted resumes where it stopped when
+started again. Run from a request (``call_command`` in a view), it spares the
+session serving that request.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ...exceptions import RevokeFailed
 from ...models import REASON_MAX_LENGTH, UserSession
+from ...tracking import current_state
+
+BATCH_SIZE = 1000
+MAX_BATCH_SIZE = 10_000
 
 #: ``revoke_reason`` when none is given.
 COMMAND_REVOKE_REASON = "command"
@@ -26,18 +38,45 @@ def check_reason(reason: Any) -> None:
 
 
 class Command(BaseCommand):
-    help = "Revoke all active sessions of one user."
+    help = "Revoke all active sessions of one user, or of every user with --all."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("username", help="The user's username (USERNAME_FIELD).")
+        parser.add_argument("username", nargs="?", help="The user's username (USERNAME_FIELD).")
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            dest="everyone",
+            help="Revoke every active session of every user (after a breach).",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=BATCH_SIZE,
+            help=f"Sessions revoked per batch with --all (default {BATCH_SIZE}).",
+        )
         parser.add_argument(
             "--reason",
             default=COMMAND_REVOKE_REASON,
             help=f'Recorded as the revoke reason (default "{COMMAND_REVOKE_REASON}").',
         )
 
-    def handle(self, *args: Any, username: str, reason: str, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        username: str | None,
+        reason: str,
+        everyone: bool,
+        batch_size: int,
+        **options: Any,
+    ) -> None:
         check_reason(reason)
+        if everyone == (username is not None):
+            raise CommandError("Give either a username or --all, not both.")
+        if not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}.")
+        if everyone:
+            self._revoke_everyone(reason, batch_size)
+            return
         user_model = get_user_model()
         # A NUL byte would reach the database driver, which refuses it (PostgreSQL).
         if not isinstance(username, str) or not username or "\x00" in username:
@@ -46,5 +85,30 @@ class Command(BaseCommand):
             user = user_model._default_manager.get_by_natural_key(username)
         except user_model.DoesNotExist:
             raise CommandError(f"No user with username {username!r}.") from None
-        count = UserSession.objects.filter(user=user).revoke(reason=reason)
+        try:
+            count = _spare_current(UserSession.objects.filter(user=user)).revoke(reason=reason)
+        except RevokeFailed as error:
+            raise CommandError(f"{error} Nothing was revoked; try again.") from error
         self.stdout.write(f"Revoked {count} session(s) of {user.get_username()}.")
+
+    def _revoke_everyone(self, reason: str, batch_size: int) -> None:
+        active = _spare_current(UserSession.objects.filter(status=UserSession.Status.ACTIVE))
+        total = active.count()
+        done = 0
+        while ids := list(active.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+            try:
+                done += UserSession.objects.filter(pk__in=ids).revoke(reason=reason)
+            except RevokeFailed as error:
+                raise CommandError(
+                    f"{error} Revoked {done} so far; run the command again to go on."
+                ) from error
+            self.stdout.write(f"Revoked {done} of {total} session(s)...")
+        self.stdout.write(f"Revoked {done} session(s) of every user.")
+
+
+def _spare_current(sessions: Any) -> Any:
+    """Leave out the session serving the request that runs the command, if any."""
+    state = current_state.get()
+    if state is not None and (current := state.current_row_id()):
+        return sessions.exclude(pk=current)
+    return sessions

@@ -1,0 +1,135 @@
+"""``sessionmgr_adopt``, ``sessionmgr_revoke --all`` and the W002 check."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.core.checks import run_checks
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.http import HttpRequest, JsonResponse
+from django.test import override_settings
+from django.urls import path
+
+from django_sessionmgr.models import UserSession
+
+from .conftest import logged_in_client, make_client, whoami
+from .urls import urlpatterns as project_urlpatterns
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+
+
+def revoke_everyone(request: HttpRequest) -> JsonResponse:
+    out = StringIO()
+    call_command("sessionmgr_revoke", "--all", stdout=out)
+    return JsonResponse({"out": out.getvalue(), "user": request.user.get_username() or None})
+
+
+urlpatterns = [path("revoke-everyone/", revoke_everyone), *project_urlpatterns]
+
+
+def pre_install_session(user: Any) -> str:
+    """A session stock Django signed in before the app was installed."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    key: str = session.session_key
+    return key
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["db", "cached_db", "file"])
+def test_adopt_gives_pre_install_sessions_their_rows(
+    name: str, user: Any, other_user: Any, settings: Any, tmp_path: Any
+) -> None:
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{name}"
+    settings.SESSION_FILE_PATH = str(tmp_path)
+    keys = [pre_install_session(user), pre_install_session(other_user)]
+    logged_in_client(user)  # already has its row
+    anonymous = import_module(settings.SESSION_ENGINE).SessionStore()
+    anonymous["cart"] = [1]
+    anonymous.save()
+
+    assert "Would adopt 2 session(s)" in run("sessionmgr_adopt", "--dry-run")
+    assert UserSession.objects.count() == 1
+    assert "Adopted 2 session(s)" in run("sessionmgr_adopt")
+    assert UserSession.objects.count() == 3
+    assert "Adopted 0 session(s)" in run("sessionmgr_adopt")
+
+    # The next request of an adopted session maps to the same row...
+    client = make_client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = keys[0]
+    assert whoami(client) == "alice"
+    assert UserSession.objects.count() == 3
+    # ...and a revoke reaches it before it ever made a request.
+    assert UserSession.objects.filter(user=other_user).revoke() == 1
+    client = make_client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = keys[1]
+    assert whoami(client) is None
+
+
+@pytest.mark.parametrize("name", ["cache", "signed_cookies"])
+def test_adopt_says_why_it_cannot_list_the_store(name: str, settings: Any) -> None:
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{name}"
+    with pytest.raises(CommandError, match="next request"):
+        call_command("sessionmgr_adopt")
+
+
+def test_revoke_all_signs_everyone_out_in_batches(engine: str, user: Any, other_user: Any) -> None:
+    clients = [logged_in_client(u) for u in (user, other_user, user)]
+    output = run("sessionmgr_revoke", "--all", "--batch-size", "2", "--reason", "breach")
+
+    assert "Revoked 2 of 3" in output
+    assert output.rstrip().endswith("Revoked 3 session(s) of every user.")
+    assert [whoami(client) for client in clients] == [None, None, None]
+    assert set(UserSession.objects.values_list("revoke_reason", flat=True)) == {"breach"}
+    # Resumable: a second run finds nothing left.
+    assert "Revoked 0 session(s)" in run("sessionmgr_revoke", "--all")
+
+
+@pytest.mark.parametrize("args", [(), ("alice", "--all"), ("--all", "--batch-size", "0")], ids=str)
+def test_revoke_refuses_bad_arguments(args: tuple[str, ...], user: Any) -> None:
+    with pytest.raises(CommandError):
+        call_command("sessionmgr_revoke", *args)
+
+
+def test_revoke_all_from_a_request_spares_that_request(user: Any, other_user: Any) -> None:
+    me = logged_in_client(user)
+    other = logged_in_client(other_user)
+    response = me.get("/revoke-everyone/").json()
+
+    assert "Revoked 1 session(s)" in response["out"]
+    assert whoami(other) is None
+    assert whoami(me) == "alice"
+
+
+@pytest.mark.parametrize(
+    ("engine_name", "backend", "expected"),
+    [
+        ("cache", "django.core.cache.backends.locmem.LocMemCache", ["django_sessionmgr.W002"]),
+        ("cached_db", "django.core.cache.backends.locmem.LocMemCache", ["django_sessionmgr.W002"]),
+        ("cache", "django.core.cache.backends.redis.RedisCache", []),
+        ("db", "django.core.cache.backends.locmem.LocMemCache", []),
+    ],
+)
+def test_a_process_local_session_cache_is_a_warning(
+    engine_name: str, backend: str, expected: list[str]
+) -> None:
+    with override_settings(
+        SESSION_ENGINE=f"django.contrib.sessions.backends.{engine_name}",
+        CACHES={"default": {"BACKEND": backend, "LOCATION": "redis://127.0.0.1:1"}},
+    ):
+        ids = [m.id for m in run_checks() if (m.id or "").startswith("django_sessionmgr.")]
+    assert ids == expected
