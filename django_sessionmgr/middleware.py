@@ -35,6 +35,7 @@ from django.db import connections, router
 from django.utils.functional import SimpleLazyObject
 
 from .conf import app_settings
+from .safety import contained
 from .stores import is_server_side
 from .tracking import (
     RequestState,
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
     User = AbstractBaseUser | AnonymousUser
 
 ACTIVE = "active"
+CHECK = "check a session's row"
+FOLLOW = "record what the request did to its session"
 
 
 @lru_cache(maxsize=8)
@@ -78,6 +81,10 @@ def row_is_active(row_id: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_active_row_sql(alias), [pk, ACTIVE])
         return cursor.fetchone() is not None
+
+
+def _writes(plan: partial[bool]) -> bool:
+    return plan.func is not row_is_active
 
 
 def _save_can_resurrect(session: SessionBase) -> bool:
@@ -108,7 +115,7 @@ class UserSessionMiddleware:
         try:
             response = cast("HttpResponseBase", self.get_response(request))
             if work := self._finish(request, state):
-                work()
+                contained(work, default=None, what=FOLLOW)
             return response
         finally:
             current_state.reset(token)
@@ -119,7 +126,7 @@ class UserSessionMiddleware:
         try:
             response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
             if work := self._finish(request, state):
-                await sync_to_async(work)()
+                await sync_to_async(contained)(work, default=None, what=FOLLOW)
             return response
         finally:
             current_state.reset(token)
@@ -175,7 +182,7 @@ class UserSessionMiddleware:
         if user.is_authenticated:  # evaluates stock Django's lazy user
             user = getattr(user, "_wrapped", user)
         plan = self._plan(request, state, user)
-        if plan is not None and not plan():
+        if plan is not None and not contained(plan, default=True, what=CHECK, writes=_writes(plan)):
             return self._refuse(request, state)
         state.checked_user = user
         return cast("User", user)
@@ -187,14 +194,14 @@ class UserSessionMiddleware:
             return cast("User", state.checked_user)
         user = await auser()
         plan = self._plan(request, state, user)
-        if plan is not None and not await sync_to_async(plan)():
+        if plan is not None and not await sync_to_async(contained)(
+            plan, default=True, what=CHECK, writes=_writes(plan)
+        ):
             return await sync_to_async(self._refuse)(request, state)
         state.checked_user = user
         return cast("User", user)
 
-    def _plan(
-        self, request: HttpRequest, state: RequestState, user: Any
-    ) -> Callable[[], bool] | None:
+    def _plan(self, request: HttpRequest, state: RequestState, user: Any) -> partial[bool] | None:
         """Decide from the session data alone; return the database work, if any.
 
         The work returns False when the session must be refused.
@@ -286,7 +293,9 @@ class UserSessionMiddleware:
 
         def guarded_save(must_create: bool = False) -> None:
             save(must_create=must_create)
-            if not row_is_active(row_id):
+            if not contained(
+                partial(row_is_active, row_id), default=True, what=CHECK, writes=False
+            ):
                 session.delete()
 
         session.save = guarded_save  # type: ignore[method-assign]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -9,7 +11,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
 from .conf import app_settings
+from .exceptions import RevokeFailed
+from .safety import contained
 from .tracking import current_state, end_session, start_session
+
+logger = logging.getLogger("django_sessionmgr")
 
 
 def record_login(
@@ -21,7 +27,7 @@ def record_login(
 
 def record_logout(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
     if request is not None:
-        end_session(request)
+        contained(partial(end_session, request), default=None, what="record a logout")
 
 
 def revoke_on_password_change(
@@ -49,7 +55,16 @@ def revoke_on_password_change(
     state = current_state.get()
     if state is not None and (current := state.current_row_id()):
         others = others.exclude(pk=current)
-    others.revoke(reason="password_change")
+    try:
+        contained(
+            partial(others.revoke, reason="password_change"),
+            default=0,
+            what="revoke the other sessions after a password change",
+        )
+    except RevokeFailed:
+        # Django itself signs those sessions out at their next request (the
+        # session auth hash no longer matches); the password change stands.
+        logger.error("After a password change, the other sessions could not be revoked")
 
 
 def connect() -> None:

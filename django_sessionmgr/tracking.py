@@ -25,8 +25,9 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.db import DatabaseError, IntegrityError, router, transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
@@ -34,6 +35,7 @@ from django.views.decorators.debug import sensitive_variables
 from .devices import USER_AGENT_MAX_LENGTH, parse_user_agent
 from .keys import seal
 from .network import get_client_ip, locate_ip
+from .safety import contained
 from .signals import session_started
 from .stores import is_server_side
 
@@ -222,20 +224,34 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
     if state is not None and state.row_id and (marker is None or marker[0] != state.row_id):
         # The session that came in was flushed to log another user in.
         end_session_row(state.row_id)
-    _ensure_key(session)
-    try:
-        with transaction.atomic(using=_db_for_write()):
-            if marker is not None and _reuse_row(session, marker[0], user):
-                _follow(state, marker[0], session)
-                return None
-            row = _create_row(request, session, user, str(uuid.uuid4()))
-    except DatabaseError:
-        logger.exception("django-sessionmgr could not record a login; it goes on untracked")
-        session.pop(SESSION_MARKER, None)
+    if not _is_project_user(user):
+        logger.warning(
+            "django-sessionmgr records logins of %s only; a %s signed in untracked",
+            settings.AUTH_USER_MODEL,
+            type(user).__name__,
+        )
         return None
-    _follow(state, str(row.pk), session)
-    session_started.send(sender=type(row), session=row, request=request)
+    _ensure_key(session)
+
+    def record() -> tuple[str, UserSession | None]:
+        if marker is not None and _reuse_row(session, marker[0], user):
+            return marker[0], None
+        row = _create_row(request, session, user, str(uuid.uuid4()))
+        return str(row.pk), row
+
+    failed: tuple[str, UserSession | None] = ("", None)
+    row_id, row = contained(record, default=failed, what="record a login")
+    if not row_id:
+        session.pop(SESSION_MARKER, None)  # adopted on a later request instead
+        return None
+    _follow(state, row_id, session)
+    if row is not None:
+        session_started.send(sender=type(row), session=row, request=request)
     return row
+
+
+def _is_project_user(user: AbstractBaseUser) -> bool:
+    return bool(user._meta.label_lower == settings.AUTH_USER_MODEL.lower())
 
 
 def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:

@@ -1,0 +1,40 @@
+"""The app's own failures never become the project's.
+
+A database error on the app's table (a lock, a failed insert or update) is
+logged, and the login or request goes on as stock Django would have served
+it. Each write runs in a savepoint when the project wraps requests in a
+transaction (``ATOMIC_REQUESTS``), so a failure leaves the project's
+transaction usable; outside one it costs no extra statement.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any, TypeVar
+
+from django.db import DatabaseError, connections, router, transaction
+
+logger = logging.getLogger("django_sessionmgr")
+
+T = TypeVar("T")
+
+
+def contained(work: Callable[[], T], *, default: T, what: str, writes: bool = True) -> T:
+    """Run ``work``; on a database error log ``what`` failed and return ``default``.
+
+    A read (``writes=False``) takes no savepoint: a primary-key read that fails
+    has nothing to undo, and it runs on every signed-cookie request.
+    """
+    from .models import UserSession
+
+    alias = router.db_for_write(UserSession)
+    in_transaction = writes and connections[alias].in_atomic_block
+    savepoint: Any = transaction.atomic(using=alias) if in_transaction else nullcontext()
+    try:
+        with savepoint:
+            return work()
+    except DatabaseError as error:
+        logger.warning("django-sessionmgr could not %s (%s); going on without it", what, error)
+        return default
