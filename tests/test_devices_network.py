@@ -33,9 +33,9 @@ def login_row(user: Any, **kwargs: Any) -> UserSession:
     "user_agent, browser, os, device, kind",
     [
         (FIREFOX, "Firefox 128", "Ubuntu", "Other", "desktop"),
-        (IPHONE, "Mobile Safari 17", "iOS 17.0", "iPhone", "mobile"),
+        (IPHONE, "Safari 17", "iOS 17.0", "iPhone", "mobile"),
         (PIXEL, "Chrome 126", "Android 14", "Pixel 8", "mobile"),
-        (IPAD, "Mobile Safari 17", "iOS 17.0", "iPad", "tablet"),
+        (IPAD, "Safari 17", "iPadOS 17.0", "iPad", "tablet"),
         (GOOGLEBOT, "Googlebot 2", "Other", "Spider", "bot"),
         ("curl/8.5.0", "curl 8", "Other", "Other", "other"),
         ("", "", "", "", "other"),
