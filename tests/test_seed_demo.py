@@ -83,3 +83,12 @@ def test_running_it_again_gives_the_same_picture(settings):
     assert picture() == first
     assert live_sessions("alice") == 5 and live_sessions("admin") == 2
     assert Session.objects.count() == 7
+
+
+def test_the_demo_login_page_asks_for_client_hints(client, settings):
+    settings.INSTALLED_APPS = ["example_project.demo", *settings.INSTALLED_APPS]
+
+    response = client.get("/accounts/login/")
+
+    assert response.status_code == 200
+    assert response["Accept-CH"] == "Sec-CH-UA-Platform-Version, Sec-CH-UA-Model"
