@@ -284,6 +284,7 @@ def test_without_javascript_the_confirmation_is_a_page(layout_server, browser, u
         extra_http_headers={"Accept-Language": "de"},
     )
 
+    assert not page.locator("dialog").is_visible()
     page.get_by_role("button", name="Alle anderen Sitzungen abmelden").click()
     page.wait_for_url("**/account/sessions/revoke-others/confirm/**")
     assert "2 andere Sitzungen abmelden?" in page.locator("main").inner_text()

@@ -10,6 +10,7 @@
     }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      dialog.hidden = false;
       dialog.showModal();
     });
   });
