@@ -8,6 +8,8 @@ missing browser is a failure, so CI can't pass by skipping them.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -86,6 +88,20 @@ def server_url(
     settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{request.param}"
     server = LiveServer("localhost")
     yield server.url
+    stop(server)
+
+
+def stop(server: Any) -> None:
+    """Stop the live server once the requests it is still finishing are done.
+
+    A request thread that outlives the server would close a database
+    connection that is no longer shared with it.
+    """
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+        "process_request_thread" in thread.name for thread in threading.enumerate()
+    ):
+        time.sleep(0.02)
     server.stop()
 
 
@@ -167,7 +183,7 @@ def layout_server(settings: Any, transactional_db: None) -> Iterator[str]:
     ]
     server = LiveServer("localhost")
     yield server.url
-    server.stop()
+    stop(server)
 
 
 def add_awkward_sessions(user: Any) -> None:
