@@ -99,6 +99,8 @@ def shoot(browser: Any, base_url: str, shot: tuple[str, int, str, str, str, str]
     elif what == "dialog":
         page.click(".sessionmgr-revoke-others button")
         page.wait_for_selector("dialog[open]")
+        # Let the backdrop paint before the picture.
+        page.wait_for_timeout(300)
     page.screenshot(path=str(OUT / name), full_page=what != "dialog")
     context.close()
     print(f"  {OUT.relative_to(ROOT) / name}")
