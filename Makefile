@@ -46,3 +46,8 @@ clean:
 	rm -rf $(VENV) dist build .nox .coverage htmlcov tests/artifacts *.egg-info \
 		.mypy_cache .ruff_cache .pytest_cache example_project/db.sqlite3
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The self-service pages at 320-1280px, en/de, light/dark, into docs/screenshots/ (needs Debian's chromium).
+.PHONY: screenshots
+screenshots: venv
+	$(BIN)/python scripts/screenshots.py

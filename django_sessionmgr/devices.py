@@ -1,14 +1,49 @@
-"""User-agent parsing, done once at login and stored on the row."""
+"""User-agent parsing, done once at login and stored on the row.
+
+The names are the ones people know their devices by: "iPhone", "iPad",
+"macOS", "Windows". Browsers freeze parts of the user agent (every Mac says
+"Mac OS X 10.15.7", Windows 11 says "Windows NT 10.0", Chrome on Android says
+"Android 10; K"), so a frozen version is never shown. User-Agent Client Hints
+(``Sec-CH-UA-Platform``, ``Sec-CH-UA-Platform-Version``, ``Sec-CH-UA-Model``)
+give the real one where the browser sent them; see :func:`accept_client_hints`.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction
+from django.http import HttpResponseBase
 from user_agents import parse
 
 #: Longest user agent stored or parsed; real ones are far shorter.
 USER_AGENT_MAX_LENGTH = 512
+
+#: The client hints that name the platform's version and the device model.
+#: Browsers send ``Sec-CH-UA-Platform`` unasked, these two only when asked.
+CLIENT_HINTS = ("Sec-CH-UA-Platform", "Sec-CH-UA-Platform-Version", "Sec-CH-UA-Model")
+REQUESTED_CLIENT_HINTS = "Sec-CH-UA-Platform-Version, Sec-CH-UA-Model"
+
+# Mobile builds of a browser are the same browser to the person using them.
+_BROWSER_NAMES = {
+    "Mobile Safari": "Safari",
+    "Chrome Mobile": "Chrome",
+    "Chrome Mobile iOS": "Chrome",
+    "Firefox Mobile": "Firefox",
+    "Firefox iOS": "Firefox",
+    "Edge Mobile": "Edge",
+    "Chrome Mobile WebView": "Android WebView",
+}
+# Device families that name no device: unknown, a placeholder, or Chrome's
+# reduced Android user agent ("Android 10; K").
+_NO_DEVICE = {"", "Other", "K", "Generic Smartphone", "Generic Tablet", "Generic Feature Phone"}
+_REDUCED_ANDROID = re.compile(r"\(Linux; Android 10; K\)")
+_VERSION = re.compile(r"^\d{1,4}(?:\.\d{1,6}){0,3}$")
+_MODEL_MAX_LENGTH = 48
 
 
 @dataclass(frozen=True)
@@ -23,10 +58,68 @@ def _join(family: str, version: str) -> str:
     return f"{family} {version}".strip() if family != "Other" else family
 
 
+def _hint_value(value: str) -> str:
+    """A structured-header string (``"macOS"``) as plain text; junk becomes ""."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    value = value[: _MODEL_MAX_LENGTH + 1]
+    if len(value) > _MODEL_MAX_LENGTH or not value.isprintable():
+        return ""
+    return value.strip()
+
+
+def client_hints(meta: Mapping[str, Any]) -> dict[str, str]:
+    """The User-Agent Client Hints in a request's ``META``, by header name."""
+    hints = {}
+    for header in CLIENT_HINTS:
+        value = meta.get("HTTP_" + header.upper().replace("-", "_"))
+        if isinstance(value, str) and value:
+            hints[header] = value
+    return hints
+
+
+def _version_parts(version: str) -> list[int]:
+    return [int(part) for part in version.split(".")] if _VERSION.match(version) else []
+
+
+def _short_version(parts: list[int]) -> str:
+    """``[14, 5, 0]`` as "14.5", ``[15, 0, 0]`` as "15"."""
+    while len(parts) > 1 and parts[-1] == 0:
+        parts = parts[:-1]
+    return ".".join(str(part) for part in parts[:2])
+
+
+def _windows(ua_version: str, hinted: list[int]) -> str:
+    if hinted:
+        # Microsoft's mapping: platform version 13 and up is Windows 11,
+        # 1 to 12 is Windows 10, 0 is anything older.
+        if hinted[0] >= 13:
+            return "Windows 11"
+        if hinted[0] >= 1:
+            return "Windows 10"
+    # "Windows NT 10.0" is both 10 and 11; older versions are told apart.
+    return "Windows" if ua_version in ("", "10") else f"Windows {ua_version}"
+
+
+def parse_user_agent(user_agent: str, hints: Mapping[str, str] | None = None) -> Device:
+    """Summarise a user agent as browser, OS, device and one of the device types.
+
+    ``hints`` are the request's User-Agent Client Hints by header name
+    (:func:`client_hints` reads them from ``request.META``); they refine
+    the OS version and the Android device model.
+    """
+    hints = {name.lower(): value for name, value in (hints or {}).items()}
+    return _parse(
+        user_agent[:USER_AGENT_MAX_LENGTH],
+        _hint_value(hints.get("sec-ch-ua-platform", "")),
+        _hint_value(hints.get("sec-ch-ua-platform-version", "")),
+        _hint_value(hints.get("sec-ch-ua-model", "")),
+    )
+
+
 @lru_cache(maxsize=512)
-def parse_user_agent(user_agent: str) -> Device:
-    """Summarise a user agent as browser, OS, device and one of the device types."""
-    user_agent = user_agent[:USER_AGENT_MAX_LENGTH]
+def _parse(user_agent: str, platform: str, platform_version: str, model: str) -> Device:
     if not user_agent.strip():
         return Device(browser="", os="", device="", type="other")
     ua = parse(user_agent)
@@ -40,10 +133,66 @@ def parse_user_agent(user_agent: str) -> Device:
         kind = "desktop"
     else:
         kind = "other"
+    browser_family = _BROWSER_NAMES.get(ua.browser.family, ua.browser.family)
     browser_version = str(ua.browser.version[0]) if ua.browser.version else ""
+    device = ua.device.family or "Other"
+    if device in _NO_DEVICE:
+        device = "Other"
+
+    os_family, os_version = ua.os.family, ua.os.version_string
+    # A hint counts only where it agrees with the user agent's platform.
+    hinted = _version_parts(platform_version)
+    if os_family == "Mac OS X":
+        os_name = "macOS"
+        if platform == "macOS" and hinted:
+            os_name = f"macOS {_short_version(hinted)}"
+    elif os_family == "Windows":
+        os_name = _windows(os_version, hinted if platform == "Windows" else [])
+    elif os_family == "Android":
+        reduced = bool(_REDUCED_ANDROID.search(user_agent))
+        os_name = "Android" if reduced else _join("Android", os_version)
+        if platform == "Android":
+            if hinted:
+                os_name = f"Android {_short_version(hinted[:1])}"
+            if model:
+                device = model
+    elif os_family == "iOS" and device == "iPad" and (_version_parts(os_version) or [0])[0] >= 13:
+        os_name = _join("iPadOS", os_version)
+    elif os_family == "Chrome OS":
+        # The build number in the user agent is frozen too.
+        os_name = "ChromeOS"
+    else:
+        os_name = _join(os_family, os_version)
     return Device(
-        browser=_join(ua.browser.family, browser_version)[:64],
-        os=_join(ua.os.family, ua.os.version_string)[:64],
-        device=(ua.device.family or "Other")[:64],
+        browser=_join(browser_family, browser_version)[:64],
+        os=os_name[:64],
+        device=device[:64],
         type=kind,
     )
+
+
+def accept_client_hints(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Ask the browser for the client hints that name its OS version and model.
+
+    Decorate the login page's view: browsers that support client hints send
+    them with every later request to the site, the login POST included.
+    Works on sync and async views.
+    """
+
+    def add_header(response: HttpResponseBase) -> HttpResponseBase:
+        response.headers.setdefault("Accept-CH", REQUESTED_CLIENT_HINTS)
+        return response
+
+    if iscoroutinefunction(view):
+
+        @wraps(view)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> HttpResponseBase:
+            return add_header(await view(*args, **kwargs))
+
+        return async_wrapper
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> HttpResponseBase:
+        return add_header(view(*args, **kwargs))
+
+    return wrapper

@@ -10,4 +10,9 @@ urlpatterns = [
     path("", views.SessionListView.as_view(), name="list"),
     path("<uuid:pk>/revoke/", views.SessionRevokeView.as_view(), name="revoke"),
     path("revoke-others/", views.SessionRevokeOthersView.as_view(), name="revoke_others"),
+    path(
+        "revoke-others/confirm/",
+        views.SessionRevokeOthersConfirmView.as_view(),
+        name="revoke_others_confirm",
+    ),
 ]

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.generic import ListView, View
+from django.views.generic import ListView, TemplateView, View
 
 from .exceptions import RevokeFailed
 from .models import UserSession, UserSessionQuerySet
@@ -76,7 +76,27 @@ class SessionListView(SessionViewMixin, ListView):
         context = super().get_context_data(**kwargs)
         current = self.get_current_session()
         context["current_session"] = current
-        context["has_other_sessions"] = context["paginator"].count > (1 if current else 0)
+        context["other_count"] = context["paginator"].count - (1 if current else 0)
+        context["has_other_sessions"] = context["other_count"] > 0
+        return context
+
+
+class SessionRevokeOthersConfirmView(SessionViewMixin, TemplateView):
+    """GET: ask before signing out every other session, saying how many and which."""
+
+    template_name = "django_sessionmgr/revoke_others_confirm.html"
+    #: Sessions named on the page; the rest are counted.
+    max_listed = 10
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        others = self.get_queryset().active()
+        current = session_row_id(self.request)
+        if current is not None:
+            others = others.exclude(pk=current)
+        listed = list(others.order_by("-last_activity_at")[: self.max_listed])
+        count = len(listed) if len(listed) < self.max_listed else others.count()
+        context.update(other_sessions=listed, other_count=count, more_count=count - len(listed))
         return context
 
 

@@ -33,9 +33,9 @@ def login_row(user: Any, **kwargs: Any) -> UserSession:
     "user_agent, browser, os, device, kind",
     [
         (FIREFOX, "Firefox 128", "Ubuntu", "Other", "desktop"),
-        (IPHONE, "Mobile Safari 17", "iOS 17.0", "iPhone", "mobile"),
+        (IPHONE, "Safari 17", "iOS 17.0", "iPhone", "mobile"),
         (PIXEL, "Chrome 126", "Android 14", "Pixel 8", "mobile"),
-        (IPAD, "Mobile Safari 17", "iOS 17.0", "iPad", "tablet"),
+        (IPAD, "Safari 17", "iPadOS 17.0", "iPad", "tablet"),
         (GOOGLEBOT, "Googlebot 2", "Other", "Spider", "bot"),
         ("curl/8.5.0", "curl 8", "Other", "Other", "other"),
         ("", "", "", "", "other"),
@@ -158,3 +158,36 @@ def test_a_broken_geoip_setup_never_breaks_a_login(
 
     assert (row.location_city, row.location_country) == ("", "")
     assert row.is_active
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="tracking.py (issue 9, the lead's) does not pass the client hints yet: "
+    "parse_user_agent(user_agent, hints=client_hints(meta)). Remove this marker then.",
+)
+def test_client_hints_sent_with_the_login_name_the_os_and_model(
+    engine: str, user: Any, other_user: Any
+) -> None:
+    windows = login_row(
+        user,
+        user_agent=(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+        ),
+        headers={"Sec-CH-UA-Platform": '"Windows"', "Sec-CH-UA-Platform-Version": '"15.0.0"'},
+    )
+    android = login_row(
+        other_user,
+        user_agent=(
+            "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36"
+        ),
+        headers={
+            "Sec-CH-UA-Platform": '"Android"',
+            "Sec-CH-UA-Platform-Version": '"14.0.0"',
+            "Sec-CH-UA-Model": '"Pixel 8"',
+        },
+    )
+
+    assert windows.device_os == "Windows 11"
+    assert (android.device_os, android.device_family) == ("Android 14", "Pixel 8")

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.test.utils import override_script_prefix
 from django.urls import reverse
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
-from django_sessionmgr.templatetags.sessionmgr_tags import time_ago
+from django_sessionmgr.templatetags.sessionmgr_tags import device_name, time_ago
 
 from .conftest import FIREFOX, IPHONE, PASSWORD, logged_in_client, make_client, whoami
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.django_db
 
 LIST = "/account/sessions/"
 REVOKE_OTHERS = "/account/sessions/revoke-others/"
+CONFIRM_OTHERS = "/account/sessions/revoke-others/confirm/"
 
 
 def revoke_url(pk: Any) -> str:
@@ -49,9 +51,10 @@ def test_url_names():
     assert reverse("sessionmgr:list") == LIST
     assert reverse("sessionmgr:revoke", args=[pk]) == revoke_url(pk)
     assert reverse("sessionmgr:revoke_others") == REVOKE_OTHERS
+    assert reverse("sessionmgr:revoke_others_confirm") == CONFIRM_OTHERS
 
 
-@pytest.mark.parametrize("path", [LIST, REVOKE_OTHERS, revoke_url(uuid.uuid4())])
+@pytest.mark.parametrize("path", [LIST, REVOKE_OTHERS, CONFIRM_OTHERS, revoke_url(uuid.uuid4())])
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_anonymous_users_go_to_the_login_page(user, path, method):
     logged_in_client(user)
@@ -81,7 +84,8 @@ def test_list_shows_the_users_active_sessions(user, other_user, settings):
     assert "This device" in current and "This device" not in other
     assert "Firefox 128 on Ubuntu" in current and "Desktop" in current
     assert "London, GB" in current and "81.2.69.142" in current
-    assert "Mobile Safari 17 on iOS 17.0" in other and "Mobile" in other
+    assert ">iPhone</h2>" in other and "Safari 17 on iOS 17.0" in other and "Mobile" in other
+    assert ">Ubuntu <strong" in current
     assert "Linköping, SE" in other and "89.160.20.112" in other
     assert "just now" in other
     assert f'action="{revoke_url(phone.pk)}"' in other
@@ -181,7 +185,7 @@ def test_revoke_signs_the_other_session_out(engine, user):
     response = client.post(revoke_url(row.pk), follow=True)
 
     assert response.redirect_chain == [(LIST, 302)]
-    assert messages_of(response) == ["Signed out Mobile Safari 17 on iOS 17.0."]
+    assert messages_of(response) == ["Signed out Safari 17 on iOS 17.0."]
     row.refresh_from_db()
     assert row.status == UserSession.Status.REVOKED
     assert (row.revoked_by, row.revoke_reason) == (user, "user")
@@ -324,3 +328,128 @@ def test_base_template_can_be_overridden(user, settings, tmp_path: Path):
     assert html.startswith("<div id='project-layout'>")
     assert "This device" in html
     assert "sessionmgr.css" not in html
+
+
+def test_sign_out_others_asks_first_on_its_own_page(engine, user, other_user):
+    client = logged_in_client(user, user_agent=FIREFOX)
+    phones = [logged_in_client(user, user_agent=IPHONE) for _ in range(2)]
+    bob = logged_in_client(other_user, user_agent=IPHONE)
+    current = UserSession.objects.get(user=user, user_agent=FIREFOX)
+
+    listing = page_text(client)
+    html = page_text(client, CONFIRM_OTHERS)
+
+    # The list's button leads here when there is no script to open the dialog.
+    assert f'method="get" action="{CONFIRM_OTHERS}"' in listing
+    assert "Sign out 2 other sessions?" in html
+    assert ">Sign out 2 sessions</button>" in html
+    assert html.count('<p class="sessionmgr-device">iPhone</p>') == 2
+    assert str(current.pk) not in html and "Ubuntu" not in html
+    assert f'href="{LIST}">Cancel</a>' in html
+    # Looking changed nothing.
+    assert [whoami(phone) for phone in phones] == ["alice", "alice"]
+    response = client.post(REVOKE_OTHERS, {}, follow=True)
+    assert messages_of(response) == ["Signed out 2 other sessions."]
+    assert [whoami(phone) for phone in phones] == [None, None]
+    assert whoami(client) == "alice" and whoami(bob) == "bob"
+
+
+def test_the_confirmation_page_is_get_only(user):
+    client = logged_in_client(user)
+    logged_in_client(user, user_agent=IPHONE)
+
+    response = client.post(CONFIRM_OTHERS)
+
+    assert response.status_code == 405
+    assert UserSession.objects.active().count() == 2
+
+
+def test_the_confirmation_page_with_no_other_sessions(user):
+    client = logged_in_client(user)
+
+    html = page_text(client, CONFIRM_OTHERS)
+
+    assert "There are no other sessions to sign out." in html
+    assert REVOKE_OTHERS not in html
+    assert f'href="{LIST}"' in html
+
+
+def test_the_confirmation_page_names_ten_and_counts_the_rest(user, django_assert_num_queries):
+    client = logged_in_client(user)
+    for _ in range(12):
+        add_row(user, device_family="iPad", device_type="tablet")
+    client.get(CONFIRM_OTHERS)
+
+    # Session, user, the ten named, and the count.
+    with django_assert_num_queries(4):
+        html = page_text(client, CONFIRM_OTHERS)
+
+    assert "Sign out 12 other sessions?" in html
+    assert html.count('<p class="sessionmgr-device">iPad</p>') == 10
+    assert "and 2 more" in html
+
+
+def test_the_list_page_carries_the_confirmation_dialog(user):
+    client = logged_in_client(user, user_agent=FIREFOX)
+    logged_in_client(user, user_agent=IPHONE)
+
+    html = page_text(client)
+
+    dialog = re.search(r'<dialog id="sessionmgr-confirm-others"[^>]*>.*?</dialog>', html, re.S)
+    assert dialog is not None
+    # Shown only by the script: a browser without <dialog> shows nothing inline.
+    assert dialog.group().split(">")[0].endswith(" hidden")
+    assert "Sign out 1 other session?" in dialog.group()
+    assert f'action="{REVOKE_OTHERS}"' in dialog.group()
+    assert 'formmethod="dialog"' in dialog.group()
+    assert "sessionmgr.js" in html
+
+
+def test_breadcrumbs_lead_back_to_the_site(user):
+    client = logged_in_client(user)
+
+    listing = page_text(client)
+    confirm = page_text(client, CONFIRM_OTHERS)
+    with override_script_prefix("/shop/"):
+        prefixed = page_text(client)
+
+    assert '<a href="/">Back to the site</a>' in listing
+    assert '<li aria-current="page">Your sessions</li>' in listing
+    assert '<a href="/">Back to the site</a>' in confirm
+    assert f'<a href="{LIST}">Your sessions</a>' in confirm
+    assert '<a href="/shop/">Back to the site</a>' in prefixed
+
+
+def test_the_back_link_is_a_template_block(user, settings, tmp_path: Path):
+    override = tmp_path / "django_sessionmgr" / "session_list.html"
+    override.parent.mkdir()
+    override.write_text(
+        '{% extends "django_sessionmgr/session_list.html" %}'
+        '{% block back_link %}<a href="/dashboard/">Dashboard</a>{% endblock %}'
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
+    client = logged_in_client(user)
+
+    html = page_text(client)
+
+    assert '<a href="/dashboard/">Dashboard</a>' in html
+    assert "Back to the site" not in html
+
+
+@pytest.mark.parametrize(
+    ("fields", "name"),
+    [
+        ({"device_family": "iPad", "device_os": "iPadOS 17.5"}, "iPad"),
+        ({"device_family": "Pixel 8", "device_os": "Android 14"}, "Pixel 8"),
+        ({"device_family": "Other", "device_os": "Windows 11"}, "Windows 11"),
+        ({"device_family": "Other", "device_os": "Other", "device_browser": "curl 8"}, "curl 8"),
+        (
+            {"device_family": "Spider", "device_type": "bot", "device_browser": "Googlebot 2"},
+            "Googlebot 2",
+        ),
+        ({"device_type": "bot"}, "Bot"),
+        ({}, "Unknown device"),
+    ],
+)
+def test_device_names_on_the_page(fields, name):
+    assert device_name(UserSession(**fields)) == name

@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django import template
+from django.urls import get_script_prefix
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+if TYPE_CHECKING:
+    from ..models import UserSession
+
 register = template.Library()
+
+# Device families that name no device a person would know.
+_NAMELESS_DEVICES = {"", "Other", "Spider"}
+
+
+@register.filter
+def device_name(session: UserSession) -> str:
+    """What a person calls the device: "iPhone", "Pixel 8", "Mac", else the OS ("Windows")."""
+    if session.device_type == "bot":
+        return session.device_browser or _("Bot")
+    if session.device_family not in _NAMELESS_DEVICES:
+        return session.device_family
+    if session.device_os and session.device_os != "Other":
+        return session.device_os
+    return session.device_browser or _("Unknown device")
+
+
+@register.simple_tag
+def sessionmgr_site_root() -> str:
+    """The site's home: the root the project is mounted at."""
+    return get_script_prefix()
 
 
 @register.filter
