@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
-from .devices import USER_AGENT_MAX_LENGTH, parse_user_agent
+from .devices import USER_AGENT_MAX_LENGTH, client_hints, parse_user_agent
 from .keys import seal
 from .network import get_client_ip, locate_ip
 from .safety import contained
@@ -158,7 +158,7 @@ def _device_fields(request: HttpRequest) -> dict[str, Any]:
     raw = meta.get("HTTP_USER_AGENT", "")
     user_agent = raw if isinstance(raw, str) else ""
     user_agent = "".join(ch for ch in user_agent[:USER_AGENT_MAX_LENGTH] if ch.isprintable())
-    device = parse_user_agent(user_agent)
+    device = parse_user_agent(user_agent, hints=client_hints(meta))
     ip = get_client_ip(request)
     city, country = locate_ip(ip)
     return {

@@ -160,11 +160,6 @@ def test_a_broken_geoip_setup_never_breaks_a_login(
     assert row.is_active
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tracking.py (issue 9, the lead's) does not pass the client hints yet: "
-    "parse_user_agent(user_agent, hints=client_hints(meta)). Remove this marker then.",
-)
 def test_client_hints_sent_with_the_login_name_the_os_and_model(
     engine: str, user: Any, other_user: Any
 ) -> None:
