@@ -30,14 +30,16 @@ from typing import TYPE_CHECKING, Any, cast
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.db import connections, router
 from django.utils.functional import SimpleLazyObject
 
 from .conf import app_settings
-from .safety import contained
+from .safety import contained, logger
 from .stores import is_server_side
 from .tracking import (
+    SESSION_MARKER,
     RequestState,
     adopt_session,
     current_state,
@@ -81,6 +83,11 @@ def row_is_active(row_id: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_active_row_sql(alias), [pk, ACTIVE])
         return cursor.fetchone() is not None
+
+
+def _data(session: SessionBase) -> dict[str, Any]:
+    """The session data but the app's marker (already loaded: no I/O)."""
+    return {key: value for key, value in session.items() if key != SESSION_MARKER}
 
 
 def _writes(plan: partial[bool]) -> bool:
@@ -220,6 +227,8 @@ class UserSessionMiddleware:
         interval = app_settings.ACTIVITY_UPDATE_INTERVAL
         due = expiry is None or now - last_write >= interval or expiry - now <= interval
         if due:
+            if not session.modified:
+                state.before_activity = _data(session)
             return partial(sync_row, session, row_id, activity=True)
         if not is_server_side(session):
             return partial(row_is_active, row_id)
@@ -266,6 +275,8 @@ class UserSessionMiddleware:
         rotated = stored_key(session) != "" and session.session_key != state.known_key
         if _save_can_resurrect(session) and self._will_save(session):
             self._guard_save(session, row_id)
+        if self._saves_only_activity(session, state):
+            self._tolerate_save(session)
         if rotated or expiry_changed(session, last_write, expiry):
             return partial(self._sync_or_flush, session, row_id)
         return None
@@ -276,6 +287,36 @@ class UserSessionMiddleware:
             # Revoked while this request ran: the key it rotated to would
             # otherwise outlive the revoke.
             session.flush()
+
+    @staticmethod
+    def _saves_only_activity(session: SessionBase, state: RequestState) -> bool:
+        """Whether the response saves the session only for the app's marker."""
+        return (
+            state.before_activity is not None
+            and is_server_side(session)
+            and not settings.SESSION_SAVE_EVERY_REQUEST
+            and _data(session) == state.before_activity
+        )
+
+    @staticmethod
+    def _tolerate_save(session: SessionBase) -> None:
+        """Stock Django would not have saved this session at all: a store that
+        fails now must not cost the response. The next request writes again."""
+        save = session.save
+
+        def tolerant_save(must_create: bool = False) -> None:
+            try:
+                save(must_create=must_create)
+            except UpdateError:
+                raise  # deleted under the request: stock Django answers this itself
+            except Exception as error:
+                logger.warning(
+                    "django-sessionmgr could not save a session's activity (%s); "
+                    "the response goes on",
+                    type(error).__name__,
+                )
+
+        session.save = tolerant_save  # type: ignore[method-assign]
 
     @staticmethod
     def _will_save(session: SessionBase) -> bool:

@@ -68,6 +68,8 @@ class RequestState:
     checked_user: Any = None
     #: The request's session, to read the row from if the user was never checked.
     session: Any = None
+    #: The session data as it was before an activity write marked it modified.
+    before_activity: dict[str, Any] | None = None
 
     def current_row_id(self) -> str | None:
         """The row of the session serving the request, unless it ended."""
