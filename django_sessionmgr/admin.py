@@ -270,7 +270,7 @@ AUDIT_FIELDS = ("revoked_at", "revoked_by", "revoke_reason", "ended_at")
 class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionModelAdmin):
     # Narrow enough for a 1280 px screen: status comes early, the place rides
     # under the IP address and times are short.
-    list_display = ("user", "status_column", "device", "network", "created", "last_active")
+    list_display = ("user", "status_column", "device", "network", "times")
     list_filter = (StatusListFilter, "created_at", "last_activity_at", "expires_at")
     search_help_text = _("Username, email address, or an exact IP address.")
     # Users come in one extra query (prefetch) rather than a JOIN: with a JOIN,
@@ -287,6 +287,10 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
         # Facets cost a COUNT per filter choice, a dozen scans of a big table.
         show_facets = admin.ShowFacets.NEVER
     actions = ["revoke_sessions", "revoke_all_user_sessions"]
+
+    class Media:
+        css = {"all": ["django_sessionmgr/admin.css"]}
+
     # The session key and the decoded session data are deliberately absent.
     fieldsets = (
         (None, {"fields": ("id", "user", "effective_status")}),
@@ -326,13 +330,13 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
             return format_html("{}", obj.ip_address or "")
         return format_html('{}<br><span class="quiet">{}</span>', obj.ip_address or "", place)
 
-    @admin.display(description=_("created at"), ordering="created_at")
-    def created(self, obj: UserSession) -> str:
-        return short_datetime(obj.created_at)
-
-    @admin.display(description=_("last activity at"), ordering="last_activity_at")
-    def last_active(self, obj: UserSession) -> str:
-        return short_datetime(obj.last_activity_at)
+    @admin.display(description=_("created / last activity"), ordering="created_at")
+    def times(self, obj: UserSession) -> SafeString:
+        return format_html(
+            '{}<br><span class="quiet">{}</span>',
+            short_datetime(obj.created_at),
+            short_datetime(obj.last_activity_at),
+        )
 
     @staticmethod
     def user_search_fields() -> list[str]:
