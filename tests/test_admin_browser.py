@@ -25,12 +25,13 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 CHANGELIST = "/admin/django_sessionmgr/usersession/"
 
 #: Long but real values: the widest a row gets in practice.
+IPV6 = "2001:db8:85a3:1234:5678:8a2e:370:7334"
 ROWS = [
-    ("Chrome Mobile WebView 128", "Android 14", "2001:db8:85a3:1234:5678:8a2e:370:7334", "Frankfurt am Main", "DE"),
+    ("Chrome Mobile WebView 128", "Android 14", IPV6, "Frankfurt am Main", "DE"),
     ("Mobile Safari 17", "iOS 17.5.1", "81.2.69.142", "London", "GB"),
     ("Firefox 128", "Ubuntu", "203.0.113.9", "", ""),
     ("Edge 128", "Windows 10", "175.16.199.1", "Changchun", "CN"),
-]  # fmt: skip
+]
 
 
 @pytest.fixture
@@ -44,9 +45,7 @@ def server_url(settings: Any, transactional_db: None) -> Iterator[str]:
 
 @pytest.fixture
 def staff_with_sessions(django_user_model: Any) -> Any:
-    root = django_user_model.objects.create_superuser(
-        "root", "root@example.com", PASSWORD
-    )
+    root = django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
     now = timezone.now()
     for n, (browser_name, os_name, ip, city, country) in enumerate(ROWS * 3):
         owner = django_user_model.objects.get_or_create(
