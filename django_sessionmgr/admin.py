@@ -30,6 +30,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError, router, transaction
 from django.db.models import Model, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -122,7 +123,16 @@ class NoSessionKeyLookupsMixin:
     def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
         if any(names_secret_field(name) for name in request.GET):
             raise IncorrectLookupParameters(SECRET_FIELD)
-        return super().get_changelist_instance(request)  # type: ignore[misc,no-any-return]
+        # A value the database cannot take (an integer past 64 bits, year
+        # 99999) fails only when the count runs: answer it as the admin answers
+        # any other bad lookup. The savepoint keeps a failed query from
+        # poisoning the request's transaction (ATOMIC_REQUESTS, PostgreSQL).
+        model: type[Model] = self.model  # type: ignore[attr-defined]
+        try:
+            with transaction.atomic(using=router.db_for_read(model)):
+                return super().get_changelist_instance(request)  # type: ignore[misc,no-any-return]
+        except (DatabaseError, OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(error) from error
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         if names_secret_field(lookup):
