@@ -66,10 +66,9 @@ def staff_with_sessions(django_user_model: Any) -> Any:
     return root
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
-def test_the_changelist_fits_1280_px(server_url, browser, staff_with_sessions, settings, language):  # noqa: F811
-    settings.LANGUAGE_CODE = language
-    context = browser.new_context(base_url=server_url, viewport={"width": 1280, "height": 800})
+def admin_page(chromium: Any, base_url: str) -> Any:
+    """A 1280 px wide browser signed in to the admin as root, on the sessions list."""
+    context = chromium.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto(f"/admin/login/?next={CHANGELIST}")
@@ -77,6 +76,17 @@ def test_the_changelist_fits_1280_px(server_url, browser, staff_with_sessions, s
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(f"**{CHANGELIST}")
+    return page
+
+
+def fits(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_changelist_fits_1280_px(server_url, browser, staff_with_sessions, settings, language):  # noqa: F811
+    settings.LANGUAGE_CODE = language
+    page = admin_page(browser, server_url)
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"admin-changelist-1280-{language}.png"), full_page=True)
@@ -103,3 +113,44 @@ def test_the_changelist_fits_1280_px(server_url, browser, staff_with_sessions, s
     for i in range(cells.count()):
         cell = cells.nth(i).bounding_box()
         assert cell is not None and cell["x"] + cell["width"] <= viewport
+
+
+def test_revoking_goes_through_the_confirmation_page(server_url, browser, staff_with_sessions):  # noqa: F811
+    page = admin_page(browser, server_url)
+    own = page.locator("#result_list tbody tr", has_text="this is you")
+    other = page.locator("#result_list tbody tr", has_text="Edge 128").filter(has_text="Active")
+    own.locator("input.action-select").check()
+    other.first.locator("input.action-select").check()
+    page.select_option("select[name=action]", "revoke_sessions")
+    page.click("button[name=index], input[name=index]")
+
+    page.wait_for_selector(".sessionmgr-revoke-confirmation")
+    assert fits(page)
+    text = page.locator("#content").inner_text()
+    assert "This will sign out 1 active session at once." in text
+    assert "customer.with.a.long.name3" in text
+    assert "Your own session, the one you are using now, is kept." in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-revoke-confirmation-1280.png"), full_page=True)
+
+    page.click("input[type=submit][value='Yes, revoke them']")
+    page.wait_for_url(f"**{CHANGELIST}")
+    message = page.locator("ul.messagelist").inner_text()
+    assert "Revoked 1 session. Your own session was left out." in message
+    assert page.locator("#result_list tbody tr", has_text="this is you").count() == 1
+    assert UserSession.objects.filter(status="revoked", revoke_reason="admin").count() == 1
+
+
+def test_the_user_page_table_fits_and_marks_ones_own_session(
+    server_url,
+    browser,  # noqa: F811
+    staff_with_sessions,
+):
+    page = admin_page(browser, server_url)
+    page.goto(f"/admin/auth/user/{staff_with_sessions.pk}/change/")
+    rows = page.locator("tr.sessionmgr-user-session")
+    assert rows.count() == 1
+    assert "this is you" in rows.first.inner_text()
+    assert fits(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-user-page-1280.png"), full_page=True)
