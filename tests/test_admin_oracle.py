@@ -65,8 +65,12 @@ def victim_key(user: Any) -> str:
 
 
 @pytest.fixture
-def viewer(django_user_model: Any) -> Client:
-    return staff_client_with(django_user_model, "view_usersession", "view_user")
+def viewer(django_user_model: Any, request: pytest.FixtureRequest) -> Client:
+    """Only ``view_usersession``; on the User list, ``view_user`` as well."""
+    callspec = getattr(request.node, "callspec", None)
+    url = callspec.params.get("url", CHANGELIST) if callspec else CHANGELIST
+    extra = ["view_user"] if url == USER_CHANGELIST else []
+    return staff_client_with(django_user_model, "view_usersession", *extra)
 
 
 def answer(client: Client, url: str, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
