@@ -77,6 +77,9 @@ MAX_SEARCH_WORDS = 10
 #: sessions changelist has the rest.
 USER_PAGE_SESSIONS = 20
 
+#: How many users a revoke confirmation page names; it counts the rest.
+CONFIRMATION_USERS = 20
+
 
 def can_revoke(request: HttpRequest) -> bool:
     return request.user.has_perm(REVOKE_PERMISSION)
@@ -192,7 +195,8 @@ def confirm_or_revoke(
         ending = ending.exclude(pk=own)
     users = get_user_model()._default_manager.filter(pk__in=ending.order_by().values("user_id"))
     user_count = users.count()
-    shown_users = [str(u) for u in users.order_by("pk")[:USER_PAGE_SESSIONS]] if user_count else []
+    by_name = users.order_by(get_user_model().USERNAME_FIELD)
+    shown_users = [str(u) for u in by_name[:CONFIRMATION_USERS]] if user_count else []
     opts = model_admin.model._meta
     context = {
         **model_admin.admin_site.each_context(request),

@@ -202,3 +202,22 @@ def test_a_malformed_user_selection_answers_a_message(staff, user):
     )
     assert response.status_code == 200
     assert "Unknown items were selected. Nothing was changed." in response.content.decode()
+
+
+def test_the_confirmation_names_at_most_twenty_users_and_counts_the_rest(staff, django_user_model):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    users = [django_user_model.objects.create_user(f"u{n:02d}") for n in range(23)]
+    UserSession.objects.bulk_create(
+        UserSession(user=u, expires_at=timezone.now() + timedelta(days=1)) for u in users
+    )
+
+    page = run_action(staff, "revoke_user_sessions", users, USERS, confirm=False)
+
+    content = page.content.decode()
+    assert "This will sign out 23 active sessions at once." in content
+    assert "<li>u19</li>" in content
+    assert "<li>u20</li>" not in content
+    assert "and 3 more users" in content
