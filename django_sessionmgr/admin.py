@@ -5,10 +5,15 @@ no delete either: deleting a row would erase its audit trail and leave its
 session signed in until the middleware next checks the row, while a revoke
 ends the session at once and keeps the record.
 
-``UserSessionInline`` and ``UserSessionsAdminMixin`` put a user's sessions and a
-"Revoke all sessions of selected users" action on a project's own ``UserAdmin``.
-With ``SESSIONMGR["USER_ADMIN_INTEGRATION"]`` (default on), a project that uses
-the stock ``django.contrib.auth.admin.UserAdmin`` gets both without a line of code.
+``UserSessionsAdminMixin`` puts a user's most recent sessions (a read-only
+table, no formset) and a "Revoke all sessions of selected users" action on a
+project's own ``UserAdmin``. With ``SESSIONMGR["USER_ADMIN_INTEGRATION"]``
+(default on), a project that uses the stock ``django.contrib.auth.admin.UserAdmin``
+gets both without a line of code.
+
+Every revoke goes through a confirmation page and spares the staff member's
+own session. No query parameter can name the session key (see
+``NoSessionKeyLookupsMixin``).
 """
 
 from __future__ import annotations
@@ -20,18 +25,32 @@ from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, router, transaction
 from django.db.models import Model, Q, QuerySet
-from django.http import HttpRequest
+from django.db.models.constants import LOOKUP_SEP
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.text import smart_split, unescape_string_literal
+from django.utils.timezone import localtime
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from .conf import app_settings
 from .models import UserSession, UserSessionQuerySet
+from .tracking import session_row_id
 
 if TYPE_CHECKING:
-    from django.contrib.admin.options import InlineModelAdmin
+    from datetime import datetime
 
     SessionModelAdmin = admin.ModelAdmin[UserSession]
     SessionTabularInline = admin.TabularInline[UserSession, Any]
@@ -43,21 +62,172 @@ else:  # the admin classes are not subscriptable at run time
 ADMIN_REVOKE_REASON = "admin"
 
 REVOKE_PERMISSION = "django_sessionmgr.revoke_usersession"
+VIEW_PERMISSION = "django_sessionmgr.view_usersession"
+
+#: The field that holds the session key, in whatever form it is stored. No
+#: admin query parameter may name it (or a field named after it), or a right
+#: guess and a wrong one would get different answers.
+SECRET_FIELD = "session_key"
+
+#: More words than this in an admin search are ignored (with a message): each
+#: word adds OR'd lookups, and a few hundred overflow SQLite's expression depth.
+MAX_SEARCH_WORDS = 10
+
+#: How many of a user's sessions the User change page lists; the filtered
+#: sessions changelist has the rest.
+USER_PAGE_SESSIONS = 20
+
+#: How many users a revoke confirmation page names; it counts the rest.
+CONFIRMATION_USERS = 20
 
 
 def can_revoke(request: HttpRequest) -> bool:
     return request.user.has_perm(REVOKE_PERMISSION)
 
 
+def names_secret_field(lookup: str) -> bool:
+    """Whether a lookup path (``user__user_sessions__session_key__regex``) reaches the key."""
+    return any(part.startswith(SECRET_FIELD) for part in lookup.split(LOOKUP_SEP))
+
+
+def own_row_id(request: HttpRequest) -> str | None:
+    """The id of the row behind the staff member's own session, if it has one."""
+    row_id = session_row_id(request)
+    try:
+        return str(UserSession._meta.pk.to_python(row_id)) if row_id else None
+    except ValidationError:
+        return None
+
+
+def capped_search_words(request: HttpRequest, search_term: str) -> list[str]:
+    """The search's words, at most ``MAX_SEARCH_WORDS``; says so when it drops some."""
+    words = list(smart_split(search_term))
+    if len(words) > MAX_SEARCH_WORDS:
+        messages.warning(
+            request,
+            ngettext(
+                "Search uses at most %(count)d word; the rest were ignored.",
+                "Search uses at most %(count)d words; the rest were ignored.",
+                MAX_SEARCH_WORDS,
+            )
+            % {"count": MAX_SEARCH_WORDS},
+        )
+    return words[:MAX_SEARCH_WORDS]
+
+
+class NoSessionKeyLookupsMixin:
+    """Refuse every query parameter that names the session key, whatever the operator.
+
+    Such a request gets the admin's own answer to an unknown field (the
+    ``?e=1`` redirect), the same for a right guess as for a wrong one. It also
+    refuses malformed selections in action POSTs instead of failing on them.
+    """
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        if any(names_secret_field(name) for name in request.GET):
+            raise IncorrectLookupParameters(SECRET_FIELD)
+        # A value the database cannot take (an integer past 64 bits, year
+        # 99999) fails only when the count runs: answer it as the admin answers
+        # any other bad lookup. The savepoint keeps a failed query from
+        # poisoning the request's transaction (ATOMIC_REQUESTS, PostgreSQL).
+        model: type[Model] = self.model  # type: ignore[attr-defined]
+        try:
+            with transaction.atomic(using=router.db_for_read(model)):
+                return super().get_changelist_instance(request)  # type: ignore[misc,no-any-return]
+        except (DatabaseError, OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if names_secret_field(lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)  # type: ignore[misc,no-any-return]
+
+    def to_field_allowed(self, request: HttpRequest, to_field: str) -> bool:
+        if names_secret_field(to_field):
+            return False
+        return super().to_field_allowed(request, to_field)  # type: ignore[misc,no-any-return]
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet[Any], *args: Any, **kwargs: Any
+    ) -> HttpResponse | None:
+        model_admin: Any = self
+        pk_field = model_admin.model._meta.pk
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                pk_field.to_python(value)
+        except ValidationError:
+            model_admin.message_user(
+                request,
+                gettext("Unknown items were selected. Nothing was changed."),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset, *args, **kwargs)  # type: ignore[misc,no-any-return]
+
+
 def revoke_and_report(
     model_admin: admin.ModelAdmin[Any], request: HttpRequest, sessions: UserSessionQuerySet
 ) -> None:
-    """Revoke ``sessions`` through the one bulk path and tell the staff user how many."""
+    """Revoke ``sessions`` through the one bulk path, sparing the staff member's own session."""
+    own = own_row_id(request)
+    own_left_out = own is not None and sessions.filter(pk=own).active().exists()
+    if own is not None:
+        sessions = sessions.exclude(pk=own)
     count = sessions.revoke(by=request.user, reason=ADMIN_REVOKE_REASON)  # type: ignore[arg-type]
     message = ngettext("Revoked %(count)d session.", "Revoked %(count)d sessions.", count) % {
         "count": count
     }
+    if own_left_out:
+        message += " " + gettext("Your own session was left out.")
     model_admin.message_user(request, message, messages.SUCCESS if count else messages.WARNING)
+
+
+def confirm_or_revoke(
+    model_admin: admin.ModelAdmin[Any], request: HttpRequest, sessions: UserSessionQuerySet
+) -> TemplateResponse | None:
+    """Django's ``delete_selected`` pattern: a confirmation page, then ``post=yes`` revokes."""
+    if request.POST.get("post") == "yes":
+        revoke_and_report(model_admin, request, sessions)
+        return None
+    own = own_row_id(request)
+    ending = sessions.active()
+    if own is not None:
+        ending = ending.exclude(pk=own)
+    users = get_user_model()._default_manager.filter(pk__in=ending.order_by().values("user_id"))
+    user_count = users.count()
+    by_name = users.order_by(get_user_model().USERNAME_FIELD)
+    shown_users = [str(u) for u in by_name[:CONFIRMATION_USERS]] if user_count else []
+    opts = model_admin.model._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": gettext("Are you sure?"),
+        "subtitle": None,
+        "opts": opts,
+        "app_label": opts.app_label,
+        "session_count": ending.count(),
+        "users": shown_users,
+        "more_users": user_count - len(shown_users),
+        "action": request.POST.get("action", ""),
+        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+        "select_across": request.POST.get("select_across") == "1",
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": model_admin.media,
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "admin/django_sessionmgr/revoke_confirmation.html", context)
+
+
+def short_datetime(value: datetime | None) -> str:
+    return date_format(localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
+
+
+def status_label(obj: UserSession, own: str | None) -> SafeString:
+    label = str(UserSession.Status(obj.effective_status).label)
+    if own is not None and str(obj.pk) == own:
+        return format_html(
+            '{} <strong class="sessionmgr-you">({})</strong>', label, gettext("this is you")
+        )
+    return format_html("{}", label)
 
 
 class SessionDisplayMixin:
@@ -95,20 +265,26 @@ class StatusListFilter(admin.SimpleListFilter):
         return sessions.with_status(value)
 
 
+class SessionChangeList(ChangeList):
+    """Marks the row of the staff member's own session, for the status column."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        own = own_row_id(request)
+        rows = list(self.result_list)
+        for row in rows:
+            row.sessionmgr_own = own
+        self.result_list = rows
+
+
 AUDIT_FIELDS = ("revoked_at", "revoked_by", "revoke_reason", "ended_at")
 
 
 @admin.register(UserSession)
-class UserSessionAdmin(SessionDisplayMixin, SessionModelAdmin):
-    list_display = (
-        "user",
-        "device",
-        "location",
-        "ip_address",
-        "created_at",
-        "last_activity_at",
-        "effective_status",
-    )
+class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionModelAdmin):
+    # Narrow enough for a 1280 px screen: status comes early, the place rides
+    # under the IP address and times are short.
+    list_display = ("user", "status_column", "device", "network", "times")
     list_filter = (StatusListFilter, "created_at", "last_activity_at", "expires_at")
     search_help_text = _("Username, email address, or an exact IP address.")
     # Users come in one extra query (prefetch) rather than a JOIN: with a JOIN,
@@ -125,6 +301,10 @@ class UserSessionAdmin(SessionDisplayMixin, SessionModelAdmin):
         # Facets cost a COUNT per filter choice, a dozen scans of a big table.
         show_facets = admin.ShowFacets.NEVER
     actions = ["revoke_sessions", "revoke_all_user_sessions"]
+
+    class Media:
+        css = {"all": ["django_sessionmgr/admin.css"]}
+
     # The session key and the decoded session data are deliberately absent.
     fieldsets = (
         (None, {"fields": ("id", "user", "effective_status")}),
@@ -149,6 +329,28 @@ class UserSessionAdmin(SessionDisplayMixin, SessionModelAdmin):
         "expires_at",
         *AUDIT_FIELDS,
     )
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return SessionChangeList
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_column(self, obj: UserSession) -> SafeString:
+        return status_label(obj, getattr(obj, "sessionmgr_own", None))
+
+    @admin.display(description=_("IP address"), ordering="ip_address")
+    def network(self, obj: UserSession) -> SafeString:
+        place = self.location(obj)
+        if not place:
+            return format_html("{}", obj.ip_address or "")
+        return format_html('{}<br><span class="quiet">{}</span>', obj.ip_address or "", place)
+
+    @admin.display(description=_("created / last activity"), ordering="created_at")
+    def times(self, obj: UserSession) -> SafeString:
+        return format_html(
+            '{}<br><span class="quiet">{}</span>',
+            short_datetime(obj.created_at),
+            short_datetime(obj.last_activity_at),
+        )
 
     @staticmethod
     def user_search_fields() -> list[str]:
@@ -176,7 +378,7 @@ class UserSessionAdmin(SessionDisplayMixin, SessionModelAdmin):
         else:
             return queryset.filter(ip_address=str(ip)), False
         users = get_user_model()._default_manager.all()
-        for bit in smart_split(term):
+        for bit in capped_search_words(request, term):
             if bit[0] in "\"'" and bit[-1] == bit[0]:
                 bit = unescape_string_literal(bit)
             matches = [Q(**{f"{name}__icontains": bit}) for name in self.user_search_fields()]
@@ -199,23 +401,29 @@ class UserSessionAdmin(SessionDisplayMixin, SessionModelAdmin):
         return can_revoke(request)
 
     @admin.action(description=_("Revoke selected sessions"), permissions=["revoke"])
-    def revoke_sessions(self, request: HttpRequest, queryset: UserSessionQuerySet) -> None:
-        revoke_and_report(self, request, queryset)
+    def revoke_sessions(
+        self, request: HttpRequest, queryset: UserSessionQuerySet
+    ) -> TemplateResponse | None:
+        return confirm_or_revoke(self, request, queryset)
 
     @admin.action(
         description=_("Revoke all sessions of the selected sessions' users"),
         permissions=["revoke"],
     )
-    def revoke_all_user_sessions(self, request: HttpRequest, queryset: UserSessionQuerySet) -> None:
+    def revoke_all_user_sessions(
+        self, request: HttpRequest, queryset: UserSessionQuerySet
+    ) -> TemplateResponse | None:
         users = queryset.order_by().values("user_id")
-        revoke_and_report(self, request, UserSession.objects.filter(user__in=users))
+        return confirm_or_revoke(self, request, UserSession.objects.filter(user__in=users))
 
 
 class UserSessionInline(SessionDisplayMixin, SessionTabularInline):
-    """The user's active sessions, read-only, for the User change page.
+    """The user's active sessions, read-only, as an inline formset.
 
-    Only active sessions are listed, so a user with a long history still gets
-    a short page; the sessions changelist has the rest.
+    Not used by default (``UserSessionsAdminMixin`` draws a plain table): an
+    inline is a formset, so every POST to a page that has it must carry its
+    management form, which stock scripts and tests posting to the user admin
+    do not send. Only active sessions are listed.
     """
 
     model = UserSession
@@ -243,8 +451,11 @@ class UserSessionInline(SessionDisplayMixin, SessionTabularInline):
         return False
 
 
-class UserSessionsAdminMixin:
-    """Add to a ``UserAdmin``: the sessions inline and a bulk revoke action.
+class UserSessionsAdminMixin(NoSessionKeyLookupsMixin):
+    """Add to a ``UserAdmin``: the user's recent sessions and a bulk revoke action.
+
+    The sessions are drawn as a read-only table (no formset), so the user
+    admin's forms accept exactly what they accept without this mixin.
 
     ::
 
@@ -253,15 +464,78 @@ class UserSessionsAdminMixin:
             ...
     """
 
+    sessions_field = "recent_sessions"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         base: Any = self
         if base.actions is not None:  # None means the project turned actions off
             base.actions = [*base.actions, "revoke_user_sessions"]
 
-    def get_inlines(self, request: HttpRequest, obj: Model | None) -> list[type[InlineModelAdmin]]:
-        inlines = list(super().get_inlines(request, obj))  # type: ignore[misc]
-        return [*inlines, UserSessionInline]
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
+        obj = super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        if obj is not None:
+            # The sessions table is a read-only field, drawn from the object
+            # alone; this is how it learns which row is the viewer's own.
+            obj.sessionmgr_own = own_row_id(request)
+        return obj
+
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        if obj is None or not request.user.has_perm(VIEW_PERMISSION):
+            return fieldsets
+        return [*fieldsets, (_("Sessions"), {"fields": [self.sessions_field]})]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        return fields if obj is None else [*fields, self.sessions_field]
+
+    @admin.display(description=_("Most recent sessions"))
+    def recent_sessions(self, obj: Model) -> str:
+        site = self.admin_site  # type: ignore[attr-defined]
+        sessions = UserSession.objects.filter(user_id=obj.pk).order_by("-last_activity_at")
+        own = getattr(obj, "sessionmgr_own", None)
+        rows = []
+        for session in sessions[:USER_PAGE_SESSIONS]:
+            try:
+                url = reverse(
+                    "admin:django_sessionmgr_usersession_change",
+                    args=[session.pk],
+                    current_app=site.name,
+                )
+            except NoReverseMatch:
+                url = ""
+            rows.append(
+                {
+                    "session": session,
+                    "url": url,
+                    "status": status_label(session, own),
+                    "last_active": short_datetime(session.last_activity_at),
+                    "created": short_datetime(session.created_at),
+                }
+            )
+        try:
+            changelist = reverse(
+                "admin:django_sessionmgr_usersession_changelist", current_app=site.name
+            )
+        except NoReverseMatch:
+            changelist = ""
+        return render_to_string(
+            "admin/django_sessionmgr/user_sessions.html",
+            {
+                "rows": rows,
+                "limit": USER_PAGE_SESSIONS,
+                "all_url": f"{changelist}?user={obj.pk}" if changelist else "",
+            },
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = " ".join(capped_search_words(request, search_term))
+        return super().get_search_results(request, queryset, term)  # type: ignore[misc,no-any-return]
 
     def has_revoke_sessions_permission(self, request: HttpRequest) -> bool:
         return can_revoke(request)
@@ -269,9 +543,11 @@ class UserSessionsAdminMixin:
     @admin.action(
         description=_("Revoke all sessions of selected users"), permissions=["revoke_sessions"]
     )
-    def revoke_user_sessions(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    def revoke_user_sessions(
+        self, request: HttpRequest, queryset: QuerySet[Any]
+    ) -> TemplateResponse | None:
         sessions = UserSession.objects.filter(user__in=queryset.order_by().values("pk"))
-        revoke_and_report(self, request, sessions)  # type: ignore[arg-type]
+        return confirm_or_revoke(self, request, sessions)  # type: ignore[arg-type]
 
 
 def integrate_user_admin(site: admin.AdminSite) -> bool:
