@@ -46,6 +46,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .conf import app_settings
+from .exceptions import RevokeFailed
 from .models import UserSession, UserSessionQuerySet
 from .tracking import session_row_id
 
@@ -173,7 +174,18 @@ def revoke_and_report(
     own_left_out = own is not None and sessions.filter(pk=own).active().exists()
     if own is not None:
         sessions = sessions.exclude(pk=own)
-    count = sessions.revoke(by=request.user, reason=ADMIN_REVOKE_REASON)  # type: ignore[arg-type]
+    try:
+        count = sessions.revoke(by=request.user, reason=ADMIN_REVOKE_REASON)  # type: ignore[arg-type]
+    except RevokeFailed:
+        model_admin.message_user(
+            request,
+            gettext(
+                "Signing out failed: the session store is not answering, so nothing "
+                "was changed. Please try again in a moment."
+            ),
+            messages.ERROR,
+        )
+        return
     message = ngettext("Revoked %(count)d session.", "Revoked %(count)d sessions.", count) % {
         "count": count
     }

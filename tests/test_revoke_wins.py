@@ -426,3 +426,32 @@ def test_the_page_says_when_signing_out_failed(settings: Any, user: Any) -> None
     me.post("/account/sessions/revoke-others/")
     assert whoami(other) is None
     assert whoami(me) == "alice"
+
+
+def test_the_admin_says_when_signing_out_failed(
+    settings: Any, user: Any, django_user_model: Any
+) -> None:
+    """Real fault, as above, through the admin action: a message, nothing revoked."""
+    from django.contrib.messages import ERROR
+    from django.contrib.sessions.backends.file import SessionStore
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.file"
+    victim = logged_in_client(user)
+    root = django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
+    staff = logged_in_client(root)
+    row = UserSession.objects.get(user=user)
+    folder = Path(SessionStore._get_storage_path())
+    _read_only(folder, True)
+    try:
+        response = staff.post(
+            "/admin/django_sessionmgr/usersession/",
+            {"action": "revoke_sessions", "_selected_action": [str(row.pk)], "post": "yes"},
+            follow=True,
+        )
+    finally:
+        _read_only(folder, False)
+    assert response.status_code == 200
+    assert ERROR in [m.level for m in response.context["messages"]]
+    assert whoami(victim) == "alice"
+    row.refresh_from_db()
+    assert row.status == UserSession.Status.ACTIVE
