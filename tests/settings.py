@@ -6,7 +6,6 @@ dj-database-url's syntax: ``sqlite:////abs/path``, ``postgres://...``,
 """
 
 import importlib.util
-import os
 from pathlib import Path
 
 import dj_database_url
