@@ -10,7 +10,7 @@
 #   scripts/services.sh stop              # stop them all and delete their data
 #
 # Environment: SERVICES_DIR (default /tmp/sessionmgr-services), PG_PORT (5433),
-# REDIS_PORT (6380), MARIADB_PORT (3307). Everything but the export lines goes
+# REDIS_PORT (6380), MARIADB_PORT (3307), PG_DB (sessionmgr). Everything but the export lines goes
 # to stderr.
 set -euo pipefail
 
@@ -18,7 +18,7 @@ SERVICES_DIR="${SERVICES_DIR:-/tmp/sessionmgr-services}"
 PG_PORT="${PG_PORT:-5433}"
 REDIS_PORT="${REDIS_PORT:-6380}"
 PG_DATA="$SERVICES_DIR/pgdata"
-PG_DB="sessionmgr"
+PG_DB="${PG_DB:-sessionmgr}"
 REDIS_DIR="$SERVICES_DIR/redis"
 MARIADB_PORT="${MARIADB_PORT:-3307}"
 MARIADB_DIR="$SERVICES_DIR/mariadb"
