@@ -40,7 +40,7 @@ test: test-core test-integration
 
 test-core: $(STAMP_TEST)
 	$(BIN)/python -m pytest --cov=django_sessionmgr --cov-branch --cov-report=term-missing \
-		--ignore=tests/integration $(PYTEST_ARGS)
+		$(PYTEST_ARGS)
 
 test-integration: $(STAMP_TEST)
 	@set -e; for suite in $(INTEGRATION_SUITES); do \
