@@ -1,33 +1,67 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Redone only when the dependencies in pyproject.toml change.
-STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip install --quiet
+# Each set of tools is installed once, and again only when pyproject.toml
+# changes. Dependency groups (PEP 735) need pip >= 25.1.
+STAMP_PIP := $(VENV)/.pip
+STAMP_DEMO := $(VENV)/.installed-demo
+STAMP_TEST := $(VENV)/.installed-test
+STAMP_LINT := $(VENV)/.installed-lint
 DEMO_ADDR ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
+# Each integration settings module runs as its own pytest process: the apps
+# it installs (allauth, axes, hijack, two_factor) need their own migrations.
+INTEGRATION_SUITES := $(sort $(basename $(notdir $(wildcard tests/integration/settings_*.py))))
 
-.PHONY: venv test lint matrix demo clean wheel-check
+.PHONY: venv test test-core test-integration django-suite lint matrix demo clean wheel-check
 
-venv: $(STAMP)
+# Everything a developer needs: the test, lint and demo environments in one.
+venv: $(STAMP_TEST) $(STAMP_LINT) $(STAMP_DEMO)
 
-$(STAMP): pyproject.toml
+$(STAMP_PIP):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lint,demo]"
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	touch $@
 
-test: venv
-	$(BIN)/python -m pytest --cov=django_sessionmgr --cov-branch --cov-report=term-missing $(PYTEST_ARGS)
+$(STAMP_DEMO): pyproject.toml $(STAMP_PIP)
+	$(PIP) -e ".[geoip,openapi]" --group demo
+	touch $@
 
-lint: venv
+$(STAMP_TEST): pyproject.toml $(STAMP_PIP)
+	$(PIP) -e ".[geoip,openapi]" --group test
+	touch $@
+
+$(STAMP_LINT): pyproject.toml $(STAMP_PIP)
+	$(PIP) -e . --group lint
+	touch $@
+
+test: test-core test-integration
+
+test-core: $(STAMP_TEST)
+	$(BIN)/python -m pytest --cov=django_sessionmgr --cov-branch --cov-report=term-missing \
+		$(PYTEST_ARGS)
+
+test-integration: $(STAMP_TEST)
+	@set -e; for suite in $(INTEGRATION_SUITES); do \
+		echo "--> tests/integration ($$suite)"; \
+		$(BIN)/python -m pytest -p no:cacheprovider --ds=tests.integration.$$suite \
+			tests/integration/test_$${suite#settings_}.py $(PYTEST_ARGS); \
+	done
+
+# Django's own auth_tests, sessions_tests and admin_views with the app installed.
+django-suite: $(STAMP_TEST)
+	PYTHON=$(BIN)/python scripts/django_suite.sh
+
+lint: $(STAMP_LINT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy django_sessionmgr
 
-matrix: venv
+matrix: $(STAMP_TEST)
 	$(BIN)/nox
 
-demo: venv
+demo: $(STAMP_DEMO)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	@echo
@@ -37,14 +71,14 @@ demo: venv
 	@echo
 	$(BIN)/python manage.py runserver $(DEMO_ADDR)
 
-wheel-check: venv
+wheel-check: $(STAMP_PIP)
 	rm -rf dist
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
 	$(BIN)/python scripts/check_wheel.py dist/*.whl
 
 clean:
 	rm -rf $(VENV) dist build .nox .coverage htmlcov tests/artifacts *.egg-info \
-		.mypy_cache .ruff_cache .pytest_cache example_project/db.sqlite3
+		.mypy_cache .ruff_cache .pytest_cache example_project/db.sqlite3 .django-suite
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The self-service pages at 320-1280px, en/de, light/dark, into docs/screenshots/ (needs Debian's chromium).

@@ -26,7 +26,7 @@ def setup_django() -> Path:
     sys.path.insert(0, str(ROOT))
     workdir = Path(tempfile.mkdtemp(prefix="sessionmgr-staff-bench-"))
     atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-    os.environ["DATABASE_URL"] = f"sqlite://{workdir / 'bench.sqlite3'}"
+    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     import django
     from django.conf import settings

@@ -132,11 +132,8 @@ class UserSession(models.Model):
             # Staff lists (admin changelist, staff API) filtered by status, newest first.
             models.Index(fields=["status", "created_at", "id"], name="sessionmgr_status_created"),
             models.Index(fields=["ip_address"], name="sessionmgr_ip"),
-            models.Index(
-                fields=["revoke_batch"],
-                name="sessionmgr_revoke_batch",
-                condition=Q(revoke_batch__isnull=False),
-            ),
+            # Plain, not partial: MariaDB has no conditional indexes (models.W037).
+            models.Index(fields=["revoke_batch"], name="sessionmgr_revoke_batch"),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,8 @@
 """Settings for the example project: a plain Django site with django-sessionmgr.
 
 Environment:
-- ``DATABASE_URL``: ``sqlite:///path`` or ``postgres://user:pass@host:port/name``
+- ``DATABASE_URL``: any URL dj-database-url reads, e.g. ``sqlite:////abs/path``,
+  ``postgres://user:pass@host:port/name`` or ``mysql://user:pass@host:port/name``
   (default: SQLite at example_project/db.sqlite3)
 - ``SESSION_ENGINE``: a stock engine, by short name (``db``, ``cached_db``,
   ``cache``, ``file``, ``signed_cookies``) or dotted path (default: ``db``)
@@ -17,31 +18,16 @@ import importlib.util
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from django.core.exceptions import ImproperlyConfigured
+import dj_database_url
 
 PROJECT_DIR = Path(__file__).resolve().parent
 BASE_DIR = PROJECT_DIR.parent
 
 
 def database_from_url(url: str) -> dict[str, Any]:
-    """A DATABASES entry from a URL; just the two schemes the project runs on."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        # sqlite:///relative/path.db and sqlite:////absolute/path.db
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": parts.path[1:] or ":memory:"}
-    if parts.scheme in {"postgres", "postgresql"}:
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            # A percent-encoded host is a Unix socket directory.
-            "HOST": unquote(parts.hostname or ""),
-            "PORT": str(parts.port or ""),
-        }
-    raise ImproperlyConfigured(f"DATABASE_URL: unsupported scheme {parts.scheme!r}")
+    """A DATABASES entry from a URL (dj-database-url; the benchmarks use it too)."""
+    return dict(dj_database_url.parse(url))
 
 
 def session_engine(name: str) -> str:

@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# Throwaway PostgreSQL and Redis servers on loopback, for the `services` tests
-# and the benchmarks. Installs nothing: needs Debian's postgresql and
-# redis-server packages.
+# Throwaway PostgreSQL, Redis and MariaDB servers on loopback, for the
+# `services` tests, the MariaDB pass of CI and the benchmarks. Installs
+# nothing: needs Debian's postgresql and redis-server packages, and
+# mariadb-server for MariaDB (started only when installed, or when asked for).
 #
-#   eval "$(scripts/services.sh start)"   # start (or reuse) both, export the URLs
+#   eval "$(scripts/services.sh start)"   # start (or reuse) them, export the URLs
+#   scripts/services.sh start mariadb     # just one: postgres, redis or mariadb
 #   scripts/services.sh env               # print the exports again
-#   scripts/services.sh stop              # stop both and delete their data
+#   scripts/services.sh stop              # stop them all and delete their data
 #
 # Environment: SERVICES_DIR (default /tmp/sessionmgr-services), PG_PORT (5433),
-# REDIS_PORT (6380). Everything but the export lines goes to stderr.
+# REDIS_PORT (6380), MARIADB_PORT (3307), PG_DB (sessionmgr). Everything but the export lines goes
+# to stderr.
 set -euo pipefail
 
 SERVICES_DIR="${SERVICES_DIR:-/tmp/sessionmgr-services}"
 PG_PORT="${PG_PORT:-5433}"
 REDIS_PORT="${REDIS_PORT:-6380}"
 PG_DATA="$SERVICES_DIR/pgdata"
-PG_DB="sessionmgr"
+PG_DB="${PG_DB:-sessionmgr}"
 REDIS_DIR="$SERVICES_DIR/redis"
+MARIADB_PORT="${MARIADB_PORT:-3307}"
+MARIADB_DIR="$SERVICES_DIR/mariadb"
+MARIADB_SOCKET="$MARIADB_DIR/mysqld.sock"
+# The account the tests use; it creates and drops the test databases.
+MARIADB_USER="sessionmgr"
+MARIADB_PASSWORD="sessionmgr"
 
 log() { printf 'services: %s\n' "$*" >&2; }
 
@@ -103,10 +112,62 @@ start_redis() {
     log "Redis running on 127.0.0.1:$REDIS_PORT"
 }
 
+mariadb_installed() {
+    command -v mariadbd >/dev/null 2>&1 && command -v mariadb-install-db >/dev/null 2>&1
+}
+
+mariadb_running() {
+    [ -S "$MARIADB_SOCKET" ] && mariadb-admin --socket="$MARIADB_SOCKET" -u root ping >/dev/null 2>&1
+}
+
+start_mariadb() {
+    if ! mariadb_installed; then
+        log "MariaDB is not installed (apt-get install mariadb-server)"
+        exit 1
+    fi
+    if mariadb_running; then
+        log "MariaDB already running on 127.0.0.1:$MARIADB_PORT"
+        return
+    fi
+    local data="$MARIADB_DIR/data" run_as=()
+    # mariadbd refuses to run as root; the socket lets root in without a password.
+    [ "$(id -u)" -ne 0 ] || run_as=(--user=mysql)
+    mkdir -p "$SERVICES_DIR"
+    chmod 755 "$SERVICES_DIR"
+    if [ ! -d "$data/mysql" ]; then
+        rm -rf "$MARIADB_DIR"
+        mkdir -p "$data"
+        [ "$(id -u)" -ne 0 ] || chown -R mysql: "$MARIADB_DIR"
+        mariadb-install-db --no-defaults "${run_as[@]}" --datadir="$data" \
+            --auth-root-authentication-method=socket --skip-test-db >/dev/null
+    fi
+    # A throwaway server: durability buys nothing here, speed does.
+    mariadbd --no-defaults "${run_as[@]}" --datadir="$data" --socket="$MARIADB_SOCKET" \
+        --pid-file="$MARIADB_DIR/mariadb.pid" --log-error="$MARIADB_DIR/server.log" \
+        --bind-address=127.0.0.1 --port="$MARIADB_PORT" --skip-name-resolve \
+        --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+        --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 --skip-log-bin \
+        --innodb-buffer-pool-size=128M --max-connections=200 >/dev/null 2>&1 &
+    for _ in $(seq 100); do
+        mariadb_running && break
+        sleep 0.2
+    done
+    mariadb_running || { log "MariaDB did not start; see $MARIADB_DIR/server.log"; exit 1; }
+    mariadb --socket="$MARIADB_SOCKET" -u root -e "
+        CREATE USER IF NOT EXISTS '$MARIADB_USER'@'127.0.0.1' IDENTIFIED BY '$MARIADB_PASSWORD';
+        GRANT ALL PRIVILEGES ON *.* TO '$MARIADB_USER'@'127.0.0.1';
+        CREATE DATABASE IF NOT EXISTS sessionmgr CHARACTER SET utf8mb4;"
+    log "MariaDB running on 127.0.0.1:$MARIADB_PORT"
+}
+
 print_env() {
     printf 'export POSTGRES_URL=%s\n' "postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB"
     printf 'export DATABASE_URL=%s\n' "postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB"
     printf 'export REDIS_URL=%s\n' "redis://127.0.0.1:$REDIS_PORT/0"
+    if mariadb_running; then
+        printf 'export MARIADB_URL=%s\n' \
+            "mysql://$MARIADB_USER:$MARIADB_PASSWORD@127.0.0.1:$MARIADB_PORT/sessionmgr"
+    fi
 }
 
 stop_all() {
@@ -118,19 +179,35 @@ stop_all() {
         redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
         log "Redis stopped"
     fi
+    if mariadb_running; then
+        mariadb-admin --socket="$MARIADB_SOCKET" -u root shutdown >/dev/null 2>&1 || true
+        log "MariaDB stopped"
+    fi
     rm -rf "$SERVICES_DIR"
 }
 
 case "${1:-start}" in
     start)
-        start_postgres
-        start_redis
+        case "${2:-all}" in
+            all)
+                start_postgres
+                start_redis
+                if mariadb_installed; then start_mariadb; fi
+                ;;
+            postgres) start_postgres ;;
+            redis) start_redis ;;
+            mariadb) start_mariadb ;;
+            *)
+                log "unknown service: $2"
+                exit 2
+                ;;
+        esac
         print_env
         ;;
     env) print_env ;;
     stop) stop_all ;;
     *)
-        log "usage: $0 [start|env|stop]"
+        log "usage: $0 [start [postgres|redis|mariadb]|env|stop]"
         exit 2
         ;;
 esac

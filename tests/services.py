@@ -12,8 +12,8 @@ so CI can never pass by skipping what it was meant to prove.
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
 
+import dj_database_url
 import pytest
 
 HOW_TO_START = 'start them with: eval "$(scripts/services.sh start)"'
@@ -42,7 +42,8 @@ def redis_url() -> str:
 def postgres_url() -> str:
     """URL of a PostgreSQL server that answers, or skip (fail under CI)."""
     url = os.environ.get("POSTGRES_URL") or os.environ.get("DATABASE_URL", "")
-    if urlsplit(url).scheme not in ("postgres", "postgresql"):
+    engine = dj_database_url.parse(url)["ENGINE"] if url else ""
+    if engine != "django.db.backends.postgresql":
         _missing("neither POSTGRES_URL nor DATABASE_URL names a PostgreSQL database")
     import psycopg
 

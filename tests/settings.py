@@ -1,8 +1,14 @@
-"""Settings for the test suite. The database comes from ``DATABASE_URL`` (SQLite by default)."""
+"""Settings for the test suite.
+
+The database comes from ``DATABASE_URL`` (SQLite in memory by default), in
+dj-database-url's syntax: ``sqlite:////abs/path``, ``postgres://...``,
+``mysql://user:pass@host:port/name`` for MariaDB.
+"""
 
 import importlib.util
-import os
 from pathlib import Path
+
+import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -15,24 +21,7 @@ ROOT_URLCONF = "tests.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-
-def _database(url: str) -> dict:
-    from urllib.parse import unquote, urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme in ("postgres", "postgresql"):
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-        }
-    return {"ENGINE": "django.db.backends.sqlite3", "NAME": parts.path or ":memory:"}
-
-
-DATABASES = {"default": _database(os.environ.get("DATABASE_URL", "sqlite://"))}
+DATABASES = {"default": dj_database_url.config(default="sqlite://")}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
