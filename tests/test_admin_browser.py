@@ -66,7 +66,7 @@ def staff_with_sessions(django_user_model: Any) -> Any:
     return root
 
 
-def admin_page(chromium: Any, base_url: str) -> Any:
+def admin_page(chromium: Any, base_url: str) -> Any:  # noqa: F811 (the fixture)
     """A 1280 px wide browser signed in to the admin as root, on the sessions list."""
     context = chromium.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
     page = context.new_page()

@@ -2,10 +2,9 @@
 
 from tests import settings as base
 from tests.settings import *  # noqa: F403
-from tests.settings import INSTALLED_APPS
 
 ROOT_URLCONF = "tests.integration.urls_drf"
-INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework.authtoken"]
+# rest_framework.authtoken is already in the base settings.
 REST_FRAMEWORK = {
     **getattr(base, "REST_FRAMEWORK", {}),
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -33,9 +33,6 @@ from tests.integration.helpers import (
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "another horse battery staple"
-ISSUE_9_COOKIELESS = (
-    "issue 9 point 1: a change after login() in a request without a session cookie is lost"
-)
 
 
 def allauth_login(client: Client, user: Any, **extra: str) -> Any:
@@ -59,7 +56,6 @@ def test_login_makes_one_row_that_follows_the_session(user):
     assert len(active_rows(user)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=ISSUE_9_COOKIELESS)
 def test_remember_me_expiry_is_recorded(user):
     client = logged_in(make_client(), user, remember="on")
     expected = timezone.now() + timedelta(seconds=settings.ACCOUNT_SESSION_COOKIE_AGE)

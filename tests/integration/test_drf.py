@@ -71,10 +71,6 @@ def test_token_request_with_someone_elses_cookie_has_no_current_session(user, ot
     assert client.get("/api/sessions/current/").status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 point 10: on a token request current/ answers the cookie's row",
-)
 def test_token_request_with_the_users_own_cookie_has_no_current_session(user):
     client = logged_in_client(user)
     client.defaults.update(token_header(user))
