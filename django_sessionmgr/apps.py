@@ -11,9 +11,15 @@ class SessionMgrConfig(AppConfig):
         from django.core import checks
 
         from . import receivers
-        from .checks import check_middleware, check_session_cache, check_settings
+        from .checks import (
+            check_database_routing,
+            check_middleware,
+            check_session_cache,
+            check_settings,
+        )
 
         receivers.connect()
         checks.register(check_middleware)
         checks.register(check_settings)
         checks.register(check_session_cache)
+        checks.register(check_database_routing)

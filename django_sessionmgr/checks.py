@@ -135,3 +135,24 @@ def check_session_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             id="django_sessionmgr.W002",
         )
     ]
+
+
+def check_database_routing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Rows point at users: both tables must live in one database."""
+    from django.contrib.auth import get_user_model
+    from django.db import router
+
+    from .models import UserSession
+
+    ours, users = router.db_for_write(UserSession), router.db_for_write(get_user_model())
+    if ours == users:
+        return []
+    return [
+        Error(
+            f"Database routers send django_sessionmgr's table to {ours!r} and the user "
+            f"table to {users!r}; a UserSession row must live beside its user.",
+            hint="Route the 'django_sessionmgr' app to the same database as "
+            f"{settings.AUTH_USER_MODEL}.",
+            id="django_sessionmgr.E006",
+        )
+    ]

@@ -118,14 +118,13 @@ def write_marker(session: SessionBase, row_id: str) -> datetime:
     written = datetime.fromtimestamp(now, tz=dt_timezone.utc)
     expiry = int(session.get_expiry_date(modification=written).timestamp())
     session[SESSION_MARKER] = [row_id, now, expiry]
-    return datetime.fromtimestamp(expiry, tz=dt_timezone.utc)
+    return from_epoch(expiry)
 
 
-def marker_expiry(session: SessionBase) -> datetime | None:
-    marker = read_marker(session)
-    if marker is None or marker[2] is None:
-        return None
-    return datetime.fromtimestamp(marker[2], tz=dt_timezone.utc)
+def from_epoch(seconds: int) -> datetime:
+    """A datetime the database accepts, aware or naive as ``USE_TZ`` says."""
+    moment = datetime.fromtimestamp(seconds, tz=dt_timezone.utc)
+    return moment if settings.USE_TZ else timezone.make_naive(moment)
 
 
 def expiry_changed(session: SessionBase, last_write: int, expiry: int | None) -> bool:
@@ -228,7 +227,8 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
         end_session_row(state.row_id)
     if not _is_project_user(user):
         logger.warning(
-            "django-sessionmgr records logins of %s only; a %s signed in untracked",
+            "django-sessionmgr records logins of %s users in the database of its own "
+            "table only; a %s signed in untracked",
             settings.AUTH_USER_MODEL,
             type(user).__name__,
         )
@@ -253,7 +253,12 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
 
 
 def _is_project_user(user: AbstractBaseUser) -> bool:
-    return bool(user._meta.label_lower == settings.AUTH_USER_MODEL.lower())
+    """Whether rows can point at ``user``: of the model our foreign key targets,
+    and in the database our table is routed to."""
+    from .models import UserSession
+
+    target = UserSession._meta.get_field("user").related_model
+    return isinstance(user, target) and (user._state.db or "default") == _db_for_write()
 
 
 def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
@@ -265,7 +270,8 @@ def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
     from .models import UserSession
 
     session: SessionBase = request.session
-    assert session.session_key is not None
+    if session.session_key is None or not _is_project_user(user):
+        return True  # served as stock Django would; it cannot have a row
     row_id = adopted_row_id(session.session_key)
     if not UserSession.objects.filter(pk=row_id).exists():
         try:

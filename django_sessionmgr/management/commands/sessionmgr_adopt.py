@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime
-from datetime import timezone as dt_timezone
 from itertools import islice
 from typing import Any
 
@@ -28,7 +26,7 @@ from django.views.decorators.debug import sensitive_variables
 from ...keys import seal
 from ...models import UserSession
 from ...stores import is_server_side, store_class
-from ...tracking import SESSION_MARKER, adopted_row_id
+from ...tracking import SESSION_MARKER, adopted_row_id, from_epoch
 
 BATCH_SIZE = 500
 
@@ -128,5 +126,5 @@ def _candidates(sessions: Iterator[tuple[str, SessionBase]]) -> Iterator[UserSes
             session_key=seal(key),
             created_at=now,
             last_activity_at=now,
-            expires_at=datetime.fromtimestamp(int(expiry.timestamp()), tz=dt_timezone.utc),
+            expires_at=from_epoch(int(expiry.timestamp())),
         )
