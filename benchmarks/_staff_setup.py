@@ -80,8 +80,18 @@ SESSION_COLUMNS = [
 def session_rows(
     count: int, user_ids: list[int], start: datetime, key_prefix: str = ""
 ) -> Iterator[tuple[Any, ...]]:
-    """``count`` active rows spread over ``user_ids``, one second apart from ``start``."""
+    """``count`` active rows spread over ``user_ids``, one second apart from ``start``.
+
+    Keys are stored as the app stores them under the engine in force (sealed
+    under ``cache`` and ``file``), so a revoke pays what it pays in production.
+    """
     from django.db import connection
+
+    try:
+        from django_sessionmgr.keys import seal
+    except ImportError:  # versions before keys at rest
+        def seal(key: str) -> str:
+            return key
 
     adapt = connection.ops.adapt_datetimefield_value
     expires = adapt(start + timedelta(days=3650))
@@ -89,7 +99,7 @@ def session_rows(
         at = adapt(start + timedelta(seconds=i))
         yield (
             uuid.uuid4().hex, user_ids[i % len(user_ids)], "active",
-            f"{key_prefix}{i:032d}" if key_prefix else "",
+            seal(f"{key_prefix}{i:032d}") if key_prefix else "",
             f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
             "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
             "Firefox 128", "Ubuntu", "Other", "desktop", "London", "GB", at, at, expires, "",

@@ -46,7 +46,7 @@ def needs_sealing() -> bool:
     return not issubclass(store_class(), DBStore)
 
 
-@sensitive_variables("session_key")
+@sensitive_variables()
 def seal(session_key: str) -> str:
     """What to store on the row for ``session_key`` under the engine in force."""
     if not needs_sealing():
@@ -56,7 +56,7 @@ def seal(session_key: str) -> str:
     return SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
-@sensitive_variables("stored")
+@sensitive_variables()
 def unseal(stored: str) -> str | None:
     """The session key behind a stored value; None if no known secret opens it."""
     if not stored.startswith(SEALED_PREFIX):

@@ -56,7 +56,7 @@ def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
-@sensitive_variables("keys", "batch", "key", "path")
+@sensitive_variables()
 def delete_stored_sessions(stored_keys: QuerySet[Any, str]) -> None:
     """End the stored sessions whose keys ``stored_keys`` (a flat values query) yields.
 
@@ -75,17 +75,20 @@ def delete_stored_sessions(stored_keys: QuerySet[Any, str]) -> None:
     except RevokeFailed:
         raise
     except Exception as error:
+        # Not chained: a store's error message can name the key (a file path).
         raise RevokeFailed(
             f"The session store could not be cleared ({type(error).__name__})."
-        ) from error
+        ) from None
 
 
+@sensitive_variables()
 def _keys(stored_keys: QuerySet[Any, str]) -> Iterator[str]:
     for stored in stored_keys.iterator():
         if key := unseal(stored):
             yield key
 
 
+@sensitive_variables()
 def _delete(store: type[SessionBase], stored_keys: QuerySet[Any, str]) -> None:
     if issubclass(store, DBStore):
         model = store.get_model_class()

@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import TYPE_CHECKING, Any
@@ -61,13 +61,14 @@ class RequestState:
     #: The row of the session serving the request, once known (or logged in).
     row_id: str | None = None
     #: The session key the row is known to hold (rotation is detected against it).
-    known_key: str | None = None
+    #: Kept out of the repr, so no error report or log shows it.
+    known_key: str | None = field(default=None, repr=False)
     #: The session ended in this request (logout, or refused as revoked).
     ended: bool = False
     #: The user once checked against the row (shared by ``user`` and ``auser()``).
     checked_user: Any = None
     #: The request's session, to read the row from if the user was never checked.
-    session: Any = None
+    session: Any = field(default=None, repr=False)
     #: The session data as it was before an activity write marked it modified.
     before_activity: dict[str, Any] | None = None
 
@@ -135,7 +136,7 @@ def expiry_changed(session: SessionBase, last_write: int, expiry: int | None) ->
     return int(session.get_expiry_date(modification=written).timestamp()) != expiry
 
 
-@sensitive_variables("session")
+@sensitive_variables()
 def stored_key(session: SessionBase) -> str:
     """The key to keep on the row, protected as the engine needs (see ``keys``)."""
     if not is_server_side(session) or not session.session_key:
@@ -143,7 +144,7 @@ def stored_key(session: SessionBase) -> str:
     return seal(session.session_key)
 
 
-@sensitive_variables("session_key")
+@sensitive_variables()
 def adopted_row_id(session_key: str) -> str:
     """A stable row id for a session that predates its row.
 
@@ -289,6 +290,7 @@ def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
     return True
 
 
+@sensitive_variables()
 def sync_row(
     session: SessionBase,
     row_id: str,

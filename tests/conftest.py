@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import import_module
 from typing import Any
 
@@ -94,3 +98,70 @@ def stored_session_exists(session_key: str) -> bool:
 
     store = import_module(settings.SESSION_ENGINE).SessionStore
     return bool(store().exists(session_key))
+
+
+@pytest.fixture
+def session_folder(settings: Any, tmp_path: Any) -> Iterator[Any]:
+    """The file engine on a folder of this test's own (Django's file store
+    keeps the first folder it was given for the process: reset that, and
+    put the old one back after)."""
+    from django.contrib.sessions.backends.file import SessionStore
+
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.file"
+    settings.SESSION_FILE_PATH = str(folder)
+    previous = SessionStore.__dict__.get("_storage_path")
+    SessionStore._storage_path = str(folder)  # type: ignore[attr-defined]
+    yield folder
+    if previous is None:
+        del SessionStore._storage_path  # type: ignore[attr-defined]
+    else:
+        SessionStore._storage_path = previous  # type: ignore[attr-defined]
+
+
+def _read_only(folder: Any, on: bool) -> None:
+    """Make ``folder`` refuse deletes for real: chattr +i for root, chmod otherwise."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i" if on else "-i", str(folder)], check=True)
+    else:
+        folder.chmod(stat.S_IRUSR | stat.S_IXUSR if on else stat.S_IRWXU)
+
+
+@contextmanager
+def failing(table: str, operation: str) -> Iterator[None]:
+    """Make every ``operation`` (INSERT, UPDATE, DELETE) on ``table`` fail, for
+    real, with a trigger in the database itself."""
+    from django.db import connection
+
+    name = f"sessionmgr_fail_{operation.lower()}"
+    quoted = connection.ops.quote_name(table)
+    if connection.vendor == "sqlite":
+        create = [
+            f"CREATE TRIGGER {name} BEFORE {operation} ON {quoted} "
+            "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        ]
+        drop = [f"DROP TRIGGER {name}"]
+    elif connection.vendor == "postgresql":
+        create = [
+            f"CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN "
+            "RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql",
+            f"CREATE TRIGGER {name} BEFORE {operation} ON {quoted} "
+            f"FOR EACH ROW EXECUTE FUNCTION {name}()",
+        ]
+        drop = [f"DROP TRIGGER {name} ON {quoted}", f"DROP FUNCTION {name}()"]
+    else:  # MariaDB / MySQL
+        create = [
+            f"CREATE TRIGGER {name} BEFORE {operation} ON {quoted} FOR EACH ROW "
+            "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'"
+        ]
+        drop = [f"DROP TRIGGER {name}"]
+    with connection.cursor() as cursor:
+        for statement in create:
+            cursor.execute(statement)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for statement in drop:
+                cursor.execute(statement)

@@ -6,8 +6,6 @@ with ``login`` and ``alogin``, on every engine.
 
 from __future__ import annotations
 
-import os
-import stat
 import subprocess
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -31,7 +29,7 @@ from django_sessionmgr.exceptions import RevokeFailed
 from django_sessionmgr.keys import SEALED_PREFIX, unseal
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, logged_in_client, make_client, whoami
+from .conftest import PASSWORD, _read_only, logged_in_client, make_client, whoami
 from .core_helpers import session_cookie
 from .urls import urlpatterns as project_urlpatterns
 
@@ -235,25 +233,12 @@ def test_keys_sealed_under_a_forgotten_secret_stay_closed(settings: Any) -> None
     assert unseal(SEALED_PREFIX + "!!!") is None
 
 
-def _read_only(folder: Any, on: bool) -> None:
-    """Make ``folder`` refuse deletes for real: chattr +i for root, chmod otherwise."""
-    if os.geteuid() == 0:
-        subprocess.run(["chattr", "+i" if on else "-i", str(folder)], check=True)
-    else:
-        folder.chmod(stat.S_IRUSR | stat.S_IXUSR if on else stat.S_IRWXU)
-
-
 def test_a_failed_file_delete_raises_and_the_retry_reaches_the_same_sessions(
-    settings: Any, user: Any, tmp_path: Any
+    session_folder: Path, user: Any
 ) -> None:
     """Point 7 with a real fault: a session folder that refuses deletes."""
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.file"
-    settings.SESSION_FILE_PATH = str(tmp_path)
-    from django.contrib.sessions.backends.file import SessionStore
-
     clients = [logged_in_client(user) for _ in range(2)]
-    # Django's file store keeps the first folder it was given for the process.
-    folder = Path(SessionStore._get_storage_path())
+    folder = session_folder
     assert all((folder / f"sessionid{session_cookie(c)}").exists() for c in clients)
     _read_only(folder, True)
     try:
@@ -402,15 +387,12 @@ def test_the_api_answers_503_when_the_store_is_down_and_the_retry_finishes(
     assert whoami(victim) is None
 
 
-def test_the_page_says_when_signing_out_failed(settings: Any, user: Any) -> None:
+def test_the_page_says_when_signing_out_failed(session_folder: Path, user: Any) -> None:
     """Real fault: the file engine's folder refuses deletes. The page shows a
     message, nothing is revoked, and the retry signs the others out."""
-    from django.contrib.sessions.backends.file import SessionStore
-
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.file"
     me = logged_in_client(user)
     other = logged_in_client(user)
-    folder = Path(SessionStore._get_storage_path())
+    folder = session_folder
     _read_only(folder, True)
     try:
         response = me.post("/account/sessions/revoke-others/", follow=True)
@@ -429,18 +411,16 @@ def test_the_page_says_when_signing_out_failed(settings: Any, user: Any) -> None
 
 
 def test_the_admin_says_when_signing_out_failed(
-    settings: Any, user: Any, django_user_model: Any
+    session_folder: Path, user: Any, django_user_model: Any
 ) -> None:
     """Real fault, as above, through the admin action: a message, nothing revoked."""
     from django.contrib.messages import ERROR
-    from django.contrib.sessions.backends.file import SessionStore
 
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.file"
     victim = logged_in_client(user)
     root = django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
     staff = logged_in_client(root)
     row = UserSession.objects.get(user=user)
-    folder = Path(SessionStore._get_storage_path())
+    folder = session_folder
     _read_only(folder, True)
     try:
         response = staff.post(

@@ -84,7 +84,7 @@ def _batched(items: Iterator[UserSession], size: int) -> Iterator[list[UserSessi
         yield batch
 
 
-@sensitive_variables("key")
+@sensitive_variables()
 def _database_sessions(store: type[DBStore]) -> Iterator[tuple[str, SessionBase]]:
     model = store.get_model_class()
     live = model.objects.filter(expire_date__gt=timezone.now())
@@ -92,7 +92,7 @@ def _database_sessions(store: type[DBStore]) -> Iterator[tuple[str, SessionBase]
         yield key, store(session_key=key)
 
 
-@sensitive_variables("key")
+@sensitive_variables()
 def _file_sessions(store: type[FileStore]) -> Iterator[tuple[str, SessionBase]]:
     probe = store()
     folder, prefix = probe.storage_path, probe.file_prefix
@@ -104,7 +104,7 @@ def _file_sessions(store: type[FileStore]) -> Iterator[tuple[str, SessionBase]]:
                     yield key, store(session_key=key)
 
 
-@sensitive_variables("key", "session")
+@sensitive_variables()
 def _candidates(sessions: Iterator[tuple[str, SessionBase]]) -> Iterator[UserSession]:
     """Unsaved rows for the authenticated sessions that carry no marker yet.
 
