@@ -89,7 +89,7 @@ def reset() -> None:
 
 
 def via_admin(client: Any, user: Any, any_row: Any) -> Any:
-    """Search the changelist for the user, select one row, then "select all"."""
+    """Search the changelist for the user, select one row, "select all", confirm."""
     return client.post(
         f"/admin/django_sessionmgr/usersession/?q={user.username}",
         {
@@ -97,6 +97,7 @@ def via_admin(client: Any, user: Any, any_row: Any) -> Any:
             "select_across": "1",
             "index": "0",
             "_selected_action": [str(any_row)],
+            "post": "yes",  # past the confirmation page
         },
     )
 
