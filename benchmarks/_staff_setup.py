@@ -90,6 +90,7 @@ def session_rows(
     try:
         from django_sessionmgr.keys import seal
     except ImportError:  # versions before keys at rest
+
         def seal(key: str) -> str:
             return key
 

@@ -110,16 +110,16 @@ def session_row_id(request: HttpRequest) -> str | None:
     return marker[0] if marker else None
 
 
-def write_marker(session: SessionBase, row_id: str) -> datetime:
-    """Stamp the session with its row and return the expiry to record on the row.
+def stamp(session: SessionBase, row_id: str) -> tuple[list[Any], datetime]:
+    """The marker for ``row_id`` as of now, and the expiry to record on the row.
 
     Whole seconds, so the row and the marker hold exactly the same instant.
+    Callers write the row first and the marker only once the row holds it.
     """
     now = int(time.time())
     written = datetime.fromtimestamp(now, tz=dt_timezone.utc)
     expiry = int(session.get_expiry_date(modification=written).timestamp())
-    session[SESSION_MARKER] = [row_id, now, expiry]
-    return from_epoch(expiry)
+    return [row_id, now, expiry], from_epoch(expiry)
 
 
 def from_epoch(seconds: int) -> datetime:
@@ -183,16 +183,7 @@ def _ensure_key(session: SessionBase) -> None:
 
 def _reuse_row(session: SessionBase, row_id: str, user: AbstractBaseUser) -> bool:
     """Logging in again inside the same session keeps its row (if still active)."""
-    from .models import UserSession
-
-    expires_at = write_marker(session, row_id)
-    return bool(
-        UserSession.objects.filter(
-            pk=row_id, user_id=user.pk, status=UserSession.Status.ACTIVE
-        ).update(
-            session_key=stored_key(session), last_activity_at=timezone.now(), expires_at=expires_at
-        )
-    )
+    return sync_row(session, row_id, activity=True, user=user)
 
 
 def _create_row(
@@ -201,8 +192,8 @@ def _create_row(
     from .models import UserSession
 
     now = timezone.now()
-    expires_at = write_marker(session, row_id)
-    return UserSession.objects.create(
+    marker, expires_at = stamp(session, row_id)
+    row = UserSession.objects.create(
         id=row_id,
         user_id=user.pk,
         session_key=stored_key(session),
@@ -211,6 +202,8 @@ def _create_row(
         expires_at=expires_at,
         **_device_fields(request),
     )
+    session[SESSION_MARKER] = marker
+    return row
 
 
 def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession | None:
@@ -279,7 +272,8 @@ def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
             with transaction.atomic(using=_db_for_write()):
                 row = _create_row(request, session, user, row_id)
         except IntegrityError:
-            pass  # adopted concurrently, or by sessionmgr_adopt
+            if not UserSession.objects.filter(pk=row_id).exists():
+                raise  # not a concurrent adoption: a failure of the table itself
         else:
             _follow(request_state(request), row_id, session)
             session_started.send(sender=UserSession, session=row, request=request)
@@ -296,17 +290,17 @@ def sync_row(
     row_id: str,
     *,
     activity: bool,
-    expires_at: datetime | None = None,
     user: AbstractBaseUser | None = None,
 ) -> bool:
-    """Write the session's key and expiry (and activity) to its row.
+    """Write the session's key and expiry (and activity) to its row, then
+    stamp the session with the same expiry.
 
-    The expiry is stamped into the marker now, unless ``expires_at`` says it
-    already was. False, writing nothing, when the row is no longer active.
+    False, writing nothing, when the row is no longer active.
     """
     from .models import UserSession
 
-    fields: dict[str, Any] = {"expires_at": expires_at or write_marker(session, row_id)}
+    marker, expires_at = stamp(session, row_id)
+    fields: dict[str, Any] = {"expires_at": expires_at}
     if activity:
         fields["last_activity_at"] = timezone.now()
     if key := stored_key(session):
@@ -314,7 +308,10 @@ def sync_row(
     rows = UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE)
     if user is not None:
         rows = rows.filter(user_id=user.pk)
-    return bool(rows.update(**fields))
+    if not rows.update(**fields):
+        return False
+    session[SESSION_MARKER] = marker
+    return True
 
 
 def _follow(state: RequestState | None, row_id: str, session: SessionBase) -> None:
