@@ -48,6 +48,7 @@ from django.utils.translation import gettext_lazy as _
 from .conf import app_settings
 from .exceptions import RevokeFailed
 from .models import UserSession, UserSessionQuerySet
+from .network import stored_ip
 from .tracking import session_row_id
 
 if TYPE_CHECKING:
@@ -249,6 +250,11 @@ class SessionDisplayMixin:
     def device(self, obj: UserSession) -> str:
         return obj.device_summary
 
+    @admin.display(description=_("IP address"), ordering="ip_address")
+    def shown_ip_address(self, obj: UserSession) -> str:
+        # Rows written before IP_ADDRESS_STORAGE was lowered may hold more.
+        return stored_ip(obj.ip_address) or ""
+
     @admin.display(description=_("location"))
     def location(self, obj: UserSession) -> str:
         return ", ".join(p for p in (obj.location_city, obj.location_country) if p)
@@ -322,7 +328,15 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
         (None, {"fields": ("id", "user", "effective_status")}),
         (
             _("Device"),
-            {"fields": ("ip_address", "location", "user_agent", "device", "device_type")},
+            {
+                "fields": (
+                    "shown_ip_address",
+                    "location",
+                    "user_agent",
+                    "device",
+                    "device_type",
+                )
+            },
         ),
         (_("Times"), {"fields": ("created_at", "last_activity_at", "expires_at")}),
         (_("Audit trail"), {"fields": AUDIT_FIELDS}),
@@ -331,7 +345,7 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
         "id",
         "user",
         "effective_status",
-        "ip_address",
+        "shown_ip_address",
         "location",
         "user_agent",
         "device",
@@ -351,10 +365,10 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
 
     @admin.display(description=_("IP address"), ordering="ip_address")
     def network(self, obj: UserSession) -> SafeString:
-        place = self.location(obj)
+        ip, place = self.shown_ip_address(obj), self.location(obj)
         if not place:
-            return format_html("{}", obj.ip_address or "")
-        return format_html('{}<br><span class="quiet">{}</span>', obj.ip_address or "", place)
+            return format_html("{}", ip)
+        return format_html('{}<br><span class="quiet">{}</span>', ip, place)
 
     @admin.display(description=_("created / last activity"), ordering="created_at")
     def times(self, obj: UserSession) -> SafeString:
@@ -375,7 +389,7 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[UserSession], search_term: str
     ) -> tuple[QuerySet[UserSession], bool]:
-        """An IP address matches exactly; other words match usernames and emails.
+        """An IP address matches its stored form; other words match usernames and emails.
 
         Both shapes let the database start from an index (the IP, or the few
         matching users) instead of walking a huge table in list order.
@@ -388,7 +402,10 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
         except ValueError:
             pass
         else:
-            return queryset.filter(ip_address=str(ip)), False
+            # With truncated addresses an address finds its network's rows, and
+            # with none nothing: never a full address the admin does not show.
+            stored = stored_ip(str(ip))
+            return queryset.filter(ip_address=stored) if stored else queryset.none(), False
         users = get_user_model()._default_manager.all()
         for bit in capped_search_words(request, term):
             if bit[0] in "\"'" and bit[-1] == bit[0]:
@@ -442,7 +459,7 @@ class UserSessionInline(SessionDisplayMixin, SessionTabularInline):
     fk_name = "user"
     verbose_name = _("active session")
     verbose_name_plural = _("active sessions")
-    fields = ("device", "location", "ip_address", "created_at", "last_activity_at")
+    fields = ("device", "location", "shown_ip_address", "created_at", "last_activity_at")
     readonly_fields = fields
     ordering = ("-last_activity_at",)
     extra = 0
@@ -522,6 +539,7 @@ class UserSessionsAdminMixin(NoSessionKeyLookupsMixin):
             rows.append(
                 {
                     "session": session,
+                    "ip_address": stored_ip(session.ip_address) or "",
                     "url": url,
                     "status": status_label(session, own),
                     "last_active": short_datetime(session.last_activity_at),

@@ -9,6 +9,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS
+from .network import IP_ADDRESS_STORAGE_MODES
 
 MIDDLEWARE_PATH = "django_sessionmgr.middleware.UserSessionMiddleware"
 AUTH_MIDDLEWARE_PATH = "django.contrib.auth.middleware.AuthenticationMiddleware"
@@ -91,6 +92,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     id="django_sessionmgr.E005",
                 )
             )
+    storage = value.get("IP_ADDRESS_STORAGE", DEFAULTS["IP_ADDRESS_STORAGE"])
+    if storage not in IP_ADDRESS_STORAGE_MODES:
+        errors.append(
+            Error(
+                f"SESSIONMGR['IP_ADDRESS_STORAGE'] is {storage!r}; it must be "
+                "'full', 'truncated' or 'none'. Until it is, no address is stored.",
+                hint="Set SESSIONMGR['IP_ADDRESS_STORAGE'] to 'truncated' to keep only the "
+                "network (IPv4 /24, IPv6 /48), to 'none' to keep no address, or remove it "
+                "for the default ('full').",
+                id="django_sessionmgr.E007",
+            )
+        )
     unknown = sorted(set(value) - set(DEFAULTS))
     if unknown:
         errors.append(

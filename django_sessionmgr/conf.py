@@ -12,6 +12,7 @@ DEFAULTS: dict[str, Any] = {
     "REVOKE_ON_PASSWORD_CHANGE": True,
     "RETENTION_DAYS": 90,
     "USER_ADMIN_INTEGRATION": True,
+    "IP_ADDRESS_STORAGE": "full",
 }
 
 
@@ -45,6 +46,11 @@ class AppSettings:
     @property
     def USER_ADMIN_INTEGRATION(self) -> bool:
         return bool(self.get("USER_ADMIN_INTEGRATION"))
+
+    @property
+    def IP_ADDRESS_STORAGE(self) -> str:
+        """``"full"``, ``"truncated"`` or ``"none"``; see ``network.stored_ip``."""
+        return str(self.get("IP_ADDRESS_STORAGE"))
 
 
 app_settings = AppSettings()

@@ -11,6 +11,9 @@ from django.http import HttpRequest
 
 from .conf import app_settings
 
+#: The values of ``SESSIONMGR["IP_ADDRESS_STORAGE"]``.
+IP_ADDRESS_STORAGE_MODES = ("full", "truncated", "none")
+
 
 def _valid_ip(value: str | None) -> str | None:
     if not value:
@@ -42,6 +45,35 @@ def get_client_ip(request: HttpRequest) -> str | None:
             if forwarded:
                 return forwarded
     return _valid_ip(meta.get("REMOTE_ADDR"))
+
+
+def stored_ip(ip: str | None) -> str | None:
+    """``ip`` as ``IP_ADDRESS_STORAGE`` lets the app keep and show it.
+
+    ``"full"`` keeps it. ``"truncated"`` keeps its network's first address:
+    IPv4 /24, IPv6 /48. An IPv4 client seen through IPv6 (``::ffff:203.0.113.9``
+    on a dual-stack server) is truncated as IPv4 (``203.0.113.0``): its IPv6 /48
+    would keep all 32 bits of it. A 6to4 address (``2002::/16``) carries one
+    too, so it keeps /40, the /24 of the IPv4 inside. ``"none"`` keeps nothing,
+    and so does an unknown mode (check E007 reports it): a typo never stores
+    more than the project asked for.
+    """
+    mode = app_settings.IP_ADDRESS_STORAGE
+    if not ip or mode == "full":
+        return ip or None
+    if mode != "truncated":
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    prefix = 24
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            address = address.ipv4_mapped
+        else:
+            prefix = 40 if address.sixtofour else 48
+    return str(ipaddress.ip_network((address, prefix), strict=False).network_address)
 
 
 @lru_cache(maxsize=4)

@@ -34,7 +34,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .devices import USER_AGENT_MAX_LENGTH, client_hints, parse_user_agent
 from .keys import seal
-from .network import get_client_ip, locate_ip
+from .network import get_client_ip, locate_ip, stored_ip
 from .safety import contained
 from .signals import session_started
 from .stores import is_server_side
@@ -164,7 +164,7 @@ def _device_fields(request: HttpRequest) -> dict[str, Any]:
     ip = get_client_ip(request)
     city, country = locate_ip(ip)
     return {
-        "ip_address": ip,
+        "ip_address": stored_ip(ip),
         "user_agent": user_agent,
         "device_browser": device.browser,
         "device_os": device.os,

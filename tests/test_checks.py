@@ -104,6 +104,23 @@ def test_bad_booleans_are_e005(settings: Any, key: str, value: Any) -> None:
     assert our_ids() == ["django_sessionmgr.E005"]
 
 
+@pytest.mark.parametrize("value", ["partial", "Truncated", "", None, 24])
+def test_unknown_ip_address_storage_is_e007(settings: Any, value: Any) -> None:
+    settings.SESSIONMGR = {"IP_ADDRESS_STORAGE": value}
+
+    messages = [m for m in run_checks() if m.id == "django_sessionmgr.E007"]
+    assert our_ids() == ["django_sessionmgr.E007"]
+    assert repr(value) in messages[0].msg
+    assert "'truncated'" in messages[0].hint and "'none'" in messages[0].hint
+
+
+@pytest.mark.parametrize("value", ["full", "truncated", "none"])
+def test_ip_address_storage_modes_pass(settings: Any, value: str) -> None:
+    settings.SESSIONMGR = {"IP_ADDRESS_STORAGE": value}
+
+    assert our_ids() == []
+
+
 def test_unknown_key_is_w001(settings: Any) -> None:
     settings.SESSIONMGR = {"ACTIVITY_INTERVAL": 5}
 
@@ -128,6 +145,7 @@ def test_a_full_valid_configuration_passes(settings: Any) -> None:
         "TRUSTED_PROXY_COUNT": 2,
         "REVOKE_ON_PASSWORD_CHANGE": False,
         "RETENTION_DAYS": 1,
+        "IP_ADDRESS_STORAGE": "truncated",
     }
 
     assert our_ids() == []

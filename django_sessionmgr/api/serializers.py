@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..models import UserSession
+from ..network import stored_ip
 from .authentication import authenticating_session_id
 from .schema import extend_schema_field
 
@@ -27,9 +29,18 @@ class LocationSerializer(serializers.Serializer[Any]):
     country = serializers.CharField(help_text="ISO 3166-1 alpha-2 code.")
 
 
+class StoredIPAddressField(serializers.IPAddressField):
+    """An address as ``IP_ADDRESS_STORAGE`` allows now, however it was stored."""
+
+    def to_representation(self, value: str) -> Any:
+        # Rows written before the setting was lowered may hold more.
+        return stored_ip(value)
+
+
 class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
     """A session as its owner sees it. The session key is never a field."""
 
+    ip_address = StoredIPAddressField(read_only=True, allow_null=True, label=_("IP address"))
     status = serializers.SerializerMethodField()
     is_current = serializers.SerializerMethodField()
     device = serializers.SerializerMethodField()

@@ -32,6 +32,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from ..models import REASON_MAX_LENGTH, STATUS_FILTERS, UserSession, UserSessionQuerySet
+from ..network import stored_ip
 from .authentication import authenticating_session_id
 from .errors import RevokeFailedMixin
 from .pagination import keep_only, known_params
@@ -96,6 +97,14 @@ class StaffSessionFilterSerializer(serializers.Serializer[Any]):
         error_messages={"invalid_choice": lazy(unknown_status_message, str)()},
     )
     ip = serializers.IPAddressField(required=False)
+
+    def validate_ip(self, value: str) -> str:
+        # Match the form rows store, so a truncated address finds its network's
+        # rows; never the full one, or the filter would test what is hidden.
+        stored = stored_ip(value)
+        if stored is None:
+            raise ValidationError(gettext("This site stores no IP addresses."))
+        return stored
 
 
 class RevokeReasonSerializer(serializers.Serializer[Any]):
@@ -294,7 +303,11 @@ BULK_REVOKE_BODY = {
         parameters=[
             OpenApiParameter("user", OpenApiTypes.STR, description=_("A user's primary key.")),
             OpenApiParameter("status", OpenApiTypes.STR, enum=STATUS_FILTERS, default="all"),
-            OpenApiParameter("ip", OpenApiTypes.STR, description=_("An exact IP address.")),
+            OpenApiParameter(
+                "ip",
+                OpenApiTypes.STR,
+                description=_("An IP address; with truncated addresses, its network."),
+            ),
         ],
         responses={200: StaffUserSessionSerializer(many=True), **ERRORS},
     ),

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ..network import stored_ip
+
 if TYPE_CHECKING:
     from ..models import UserSession
 
@@ -30,6 +32,12 @@ def device_name(session: UserSession) -> str:
     if session.device_os and session.device_os != "Other":
         return session.device_os
     return session.device_browser or _("Unknown device")
+
+
+@register.filter
+def shown_ip(ip: str | None) -> str:
+    """``ip`` as ``IP_ADDRESS_STORAGE`` allows it shown now (older rows may hold more)."""
+    return stored_ip(ip) or ""
 
 
 @register.simple_tag

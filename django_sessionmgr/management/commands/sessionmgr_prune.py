@@ -1,4 +1,8 @@
-"""``manage.py sessionmgr_prune [--days N] [--dry-run]``: delete old finished rows."""
+"""``manage.py sessionmgr_prune [--days N] [--dry-run]``: delete old finished rows.
+
+``sessionmgr_prune --minimise-ips [--dry-run]`` instead applies a lowered
+``IP_ADDRESS_STORAGE`` to the addresses rows already hold.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from django.utils import timezone
 
 from ...conf import app_settings
 from ...models import UserSession
+from ...network import IP_ADDRESS_STORAGE_MODES, stored_ip
 
 #: Rows deleted per statement; memory stays flat however many there are.
 BATCH_SIZE = 1000
@@ -45,7 +50,8 @@ def finished_before(cutoff: Any) -> Q:
 class Command(BaseCommand):
     help = (
         "Delete ended, expired and revoked session rows that finished more than "
-        "RETENTION_DAYS (or --days) days ago."
+        "RETENTION_DAYS (or --days) days ago. With --minimise-ips, instead truncate "
+        "or remove the IP addresses of all rows as IP_ADDRESS_STORAGE says."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -53,10 +59,25 @@ class Command(BaseCommand):
             "--days", type=int, help="Keep rows that finished within this many days."
         )
         parser.add_argument(
-            "--dry-run", action="store_true", help="Only count what would be deleted."
+            "--dry-run", action="store_true", help="Only count what would be changed."
+        )
+        parser.add_argument(
+            "--minimise-ips",
+            action="store_true",
+            help="Apply IP_ADDRESS_STORAGE to stored addresses instead of deleting rows.",
         )
 
-    def handle(self, *args: Any, days: Any, dry_run: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, days: Any, dry_run: bool, minimise_ips: bool, **options: Any
+    ) -> None:
+        if minimise_ips:
+            if days is not None:
+                raise CommandError(
+                    "--minimise-ips changes addresses and deletes nothing; "
+                    "run it and --days separately."
+                )
+            self.minimise_ips(dry_run)
+            return
         if days is None:
             setting = 'SESSIONMGR["RETENTION_DAYS"]'
             try:
@@ -84,3 +105,34 @@ class Command(BaseCommand):
             count += UserSession.objects.filter(pk__in=pks).delete()[0]
             last = pks[-1]
         self.stdout.write(f"Deleted {count} session row(s) older than {days} days.")
+
+    def minimise_ips(self, dry_run: bool) -> None:
+        """Rewrite each stored address as ``stored_ip`` gives it, a batch at a time."""
+        mode = app_settings.IP_ADDRESS_STORAGE
+        if mode not in IP_ADDRESS_STORAGE_MODES:
+            raise CommandError(
+                f'SESSIONMGR["IP_ADDRESS_STORAGE"] is {mode!r}; it must be '
+                '"full", "truncated" or "none".'
+            )
+        if mode == "full":
+            self.stdout.write('IP_ADDRESS_STORAGE is "full": no address to change.')
+            return
+        count = 0
+        last = None
+        while True:
+            chunk = UserSession.objects.exclude(ip_address=None).order_by("pk")
+            if last is not None:
+                chunk = chunk.filter(pk__gt=last)
+            rows = list(chunk.values_list("pk", "ip_address")[:BATCH_SIZE])
+            if not rows:
+                break
+            minimised = ((pk, ip, stored_ip(ip)) for pk, ip in rows)
+            changed = [UserSession(pk=pk, ip_address=new) for pk, ip, new in minimised if new != ip]
+            if changed and not dry_run:
+                # One UPDATE per batch, each row to its own value (CASE ... WHEN).
+                UserSession.objects.bulk_update(changed, ["ip_address"])
+            count += len(changed)
+            last = rows[-1][0]
+        would, did = {"truncated": ("truncate", "Truncated"), "none": ("remove", "Removed")}[mode]
+        done = f"Would {would}" if dry_run else did
+        self.stdout.write(f'{done} {count} IP address(es) (IP_ADDRESS_STORAGE is "{mode}").')
