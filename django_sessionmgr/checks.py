@@ -83,7 +83,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     id="django_sessionmgr.E004",
                 )
             )
-    for name in ("REVOKE_ON_PASSWORD_CHANGE", "USER_ADMIN_INTEGRATION"):
+    for name in ("REVOKE_ON_PASSWORD_CHANGE", "USER_ADMIN_INTEGRATION", "NOTIFY_NEW_DEVICE"):
         if name in value and not isinstance(value[name], bool):
             errors.append(
                 Error(
@@ -104,6 +104,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="django_sessionmgr.E007",
             )
         )
+    errors.extend(_policy_errors(value))
     unknown = sorted(set(value) - set(DEFAULTS))
     if unknown:
         errors.append(
@@ -111,6 +112,52 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 f"SESSIONMGR has unknown keys: {', '.join(map(str, unknown))}.",
                 hint=f"Known keys: {', '.join(DEFAULTS)}. Check for typos.",
                 id="django_sessionmgr.W001",
+            )
+        )
+    return errors
+
+
+def _policy_errors(value: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    limit = value.get("MAX_SESSIONS")
+    if limit is not None and not _is_int(limit, 1) and not callable(limit):
+        try:
+            importable = isinstance(limit, str) and callable(import_string(limit))
+        except ImportError:
+            importable = False
+        if not importable:
+            errors.append(
+                Error(
+                    f"SESSIONMGR['MAX_SESSIONS'] is {limit!r}; it must be a whole number of "
+                    "sessions, 1 or more, or a callable (or its dotted path) taking the user.",
+                    hint="Set SESSIONMGR['MAX_SESSIONS'] to e.g. 5, to "
+                    "'myproject.policies.max_sessions', or to None for no limit.",
+                    id="django_sessionmgr.E008",
+                )
+            )
+    for name in ("IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT"):
+        timeout = value.get(name)
+        if timeout is not None and not _is_int(timeout, 1):
+            errors.append(
+                Error(
+                    f"SESSIONMGR[{name!r}] is {timeout!r}; it must be a whole number of "
+                    "seconds, 1 or more.",
+                    hint=f"Set SESSIONMGR[{name!r}] to e.g. 1800 (30 minutes), or to None "
+                    "to turn it off.",
+                    id="django_sessionmgr.E009",
+                )
+            )
+    idle = value.get("IDLE_TIMEOUT")
+    interval = value.get("ACTIVITY_UPDATE_INTERVAL", DEFAULTS["ACTIVITY_UPDATE_INTERVAL"])
+    if _is_int(idle, 1) and _is_int(interval, 0) and idle < interval:
+        errors.append(
+            Error(
+                f"SESSIONMGR['IDLE_TIMEOUT'] ({idle}s) is shorter than "
+                f"ACTIVITY_UPDATE_INTERVAL ({interval}s): activity is recorded only that "
+                "often, so the idle timeout could not be honoured.",
+                hint=f"Raise IDLE_TIMEOUT to {interval} or more, or lower "
+                "ACTIVITY_UPDATE_INTERVAL.",
+                id="django_sessionmgr.E010",
             )
         )
     return errors

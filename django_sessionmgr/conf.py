@@ -13,6 +13,10 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_DAYS": 90,
     "USER_ADMIN_INTEGRATION": True,
     "IP_ADDRESS_STORAGE": "full",
+    "MAX_SESSIONS": None,
+    "IDLE_TIMEOUT": None,
+    "ABSOLUTE_TIMEOUT": None,
+    "NOTIFY_NEW_DEVICE": False,
 }
 
 
@@ -51,6 +55,25 @@ class AppSettings:
     def IP_ADDRESS_STORAGE(self) -> str:
         """``"full"``, ``"truncated"`` or ``"none"``; see ``network.stored_ip``."""
         return str(self.get("IP_ADDRESS_STORAGE"))
+
+    @property
+    def MAX_SESSIONS(self) -> Any:
+        """An int, None, or a callable (or dotted path to one): see ``session_limit``."""
+        return self.get("MAX_SESSIONS")
+
+    @property
+    def IDLE_TIMEOUT(self) -> int | None:
+        value = self.get("IDLE_TIMEOUT")
+        return None if value is None else int(value)
+
+    @property
+    def ABSOLUTE_TIMEOUT(self) -> int | None:
+        value = self.get("ABSOLUTE_TIMEOUT")
+        return None if value is None else int(value)
+
+    @property
+    def NOTIFY_NEW_DEVICE(self) -> bool:
+        return bool(self.get("NOTIFY_NEW_DEVICE"))
 
 
 app_settings = AppSettings()

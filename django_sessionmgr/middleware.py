@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBStore
@@ -36,10 +37,12 @@ from django.db import connections, router
 from django.utils.functional import SimpleLazyObject
 
 from .conf import app_settings
+from .policies import ended_by_policy
 from .safety import contained, logger
 from .stores import is_server_side
 from .tracking import (
     SESSION_MARKER,
+    Marker,
     RequestState,
     adopt_session,
     current_state,
@@ -168,7 +171,7 @@ class UserSessionMiddleware:
         def remember_row() -> None:
             if state.row_id is None and hasattr(session, "_session_cache"):
                 marker = read_marker(session)
-                state.row_id = marker[0] if marker else None
+                state.row_id = marker.row_id if marker else None
 
         def tracked_flush() -> None:
             remember_row()
@@ -219,11 +222,11 @@ class UserSessionMiddleware:
             if user.is_authenticated and is_authenticated_session(session):
                 return partial(adopt_session, request, user)
             return None
-        row_id, last_write, expiry = marker
+        row_id, last_write, expiry = marker.row_id, marker.written, marker.expiry
         state.row_id = row_id
         now = int(time.time())
         if expiry is not None and now >= expiry:
-            return partial(self._expire, row_id)
+            return partial(self._expire, request, marker)
         interval = app_settings.ACTIVITY_UPDATE_INTERVAL
         due = expiry is None or now - last_write >= interval or expiry - now <= interval
         if due:
@@ -235,12 +238,16 @@ class UserSessionMiddleware:
         return None
 
     @staticmethod
-    def _expire(row_id: str) -> bool:
+    def _expire(request: HttpRequest, marker: Marker) -> bool:
+        """The session reached the end recorded on its row: the row reads
+        ``expired``, and the page says why when a policy ended it."""
         from .models import UserSession
 
-        UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(
+        UserSession.objects.filter(pk=marker.row_id, status=UserSession.Status.ACTIVE).update(
             status=UserSession.Status.EXPIRED
         )
+        if reason := ended_by_policy(marker):
+            messages.info(request, reason, fail_silently=True)
         return False
 
     @staticmethod
@@ -271,13 +278,13 @@ class UserSessionMiddleware:
                 # Flushed without a logout signal (e.g. a stale auth hash).
                 return partial(end_session_row, state.row_id)
             return None
-        row_id, last_write, expiry = marker
+        row_id = marker.row_id
         rotated = stored_key(session) != "" and session.session_key != state.known_key
         if _save_can_resurrect(session) and self._will_save(session):
             self._guard_save(session, row_id)
         if self._saves_only_activity(session, state):
             self._tolerate_save(session)
-        if rotated or expiry_changed(session, last_write, expiry):
+        if rotated or expiry_changed(session, marker):
             return partial(self._sync_or_flush, session, row_id)
         return None
 

@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -32,9 +32,11 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
+from .conf import app_settings
 from .devices import USER_AGENT_MAX_LENGTH, client_hints, parse_user_agent
 from .keys import seal
 from .network import get_client_ip, locate_ip, stored_ip
+from .policies import enforce_session_limit, login_atomically
 from .safety import contained
 from .signals import session_started
 from .stores import is_server_side
@@ -78,7 +80,7 @@ class RequestState:
             return None
         if self.row_id is None and self.session is not None:
             marker = read_marker(self.session)
-            return marker[0] if marker else None
+            return marker.row_id if marker else None
         return self.row_id
 
 
@@ -90,16 +92,25 @@ def request_state(request: HttpRequest | None) -> RequestState | None:
     return getattr(request, "_sessionmgr", None) if request is not None else None
 
 
-def read_marker(session: SessionBase) -> tuple[str, int, int | None] | None:
-    """``(row id, last write, expiry)``; expiry is None in markers written by 0.1."""
+class Marker(NamedTuple):
+    row_id: str
+    #: Unix time of the last write to the row (login or activity).
+    written: int
+    #: Unix time the session ends, as recorded on the row; None from 0.1.
+    expiry: int | None
+    #: Unix time of the login, for ``ABSOLUTE_TIMEOUT``; None from 0.1.
+    started: int | None
+
+
+def read_marker(session: SessionBase) -> Marker | None:
     marker = session.get(SESSION_MARKER)
     if (
         isinstance(marker, list)
-        and len(marker) in (2, 3)
+        and 2 <= len(marker) <= 4
         and isinstance(marker[0], str)
         and all(isinstance(value, int) for value in marker[1:])
     ):
-        return marker[0], marker[1], marker[2] if len(marker) == 3 else None
+        return Marker(*marker, *[None] * (4 - len(marker)))
     return None
 
 
@@ -107,19 +118,40 @@ def session_row_id(request: HttpRequest) -> str | None:
     """The public id of the ``UserSession`` behind this request, if any."""
     session: SessionBase | None = getattr(request, "session", None)
     marker = read_marker(session) if session is not None else None
-    return marker[0] if marker else None
+    return marker.row_id if marker else None
 
 
 def stamp(session: SessionBase, row_id: str) -> tuple[list[Any], datetime]:
     """The marker for ``row_id`` as of now, and the expiry to record on the row.
 
-    Whole seconds, so the row and the marker hold exactly the same instant.
-    Callers write the row first and the marker only once the row holds it.
+    The expiry is the session's real end: the earliest of its own expiry and
+    the ``IDLE_TIMEOUT`` and ``ABSOLUTE_TIMEOUT`` policies. Whole seconds, so
+    the row and the marker hold exactly the same instant. Callers write the
+    row first and the marker only once the row holds it.
     """
     now = int(time.time())
-    written = datetime.fromtimestamp(now, tz=dt_timezone.utc)
-    expiry = int(session.get_expiry_date(modification=written).timestamp())
-    return [row_id, now, expiry], from_epoch(expiry)
+    previous = read_marker(session)
+    started = previous.started if previous and previous.row_id == row_id else None
+    started = started or now
+    expiry = effective_expiry(session, now, started)
+    return [row_id, now, expiry, started], from_epoch(expiry)
+
+
+def effective_expiry(session: SessionBase, written: int, started: int) -> int:
+    """When a session stamped at ``written`` ends under the policies in force.
+
+    Activity is recorded at most once per ``ACTIVITY_UPDATE_INTERVAL``, so the
+    idle end counts from the last write plus one interval: a session ends
+    between ``IDLE_TIMEOUT`` and ``IDLE_TIMEOUT`` + the interval after its
+    last request, never sooner.
+    """
+    modification = datetime.fromtimestamp(written, tz=dt_timezone.utc)
+    ends = [int(session.get_expiry_date(modification=modification).timestamp())]
+    if (idle := app_settings.IDLE_TIMEOUT) is not None:
+        ends.append(written + idle + app_settings.ACTIVITY_UPDATE_INTERVAL)
+    if (absolute := app_settings.ABSOLUTE_TIMEOUT) is not None:
+        ends.append(started + absolute)
+    return min(ends)
 
 
 def from_epoch(seconds: int) -> datetime:
@@ -128,12 +160,12 @@ def from_epoch(seconds: int) -> datetime:
     return moment if settings.USE_TZ else timezone.make_naive(moment)
 
 
-def expiry_changed(session: SessionBase, last_write: int, expiry: int | None) -> bool:
-    """Whether ``set_expiry`` moved the expiry since the marker was written."""
-    if expiry is None:
+def expiry_changed(session: SessionBase, marker: Marker) -> bool:
+    """Whether the expiry moved since the marker was written (``set_expiry``,
+    or a policy setting changed)."""
+    if marker.expiry is None or marker.started is None:
         return True
-    written = datetime.fromtimestamp(last_write, tz=dt_timezone.utc)
-    return int(session.get_expiry_date(modification=written).timestamp()) != expiry
+    return effective_expiry(session, marker.written, marker.started) != marker.expiry
 
 
 @sensitive_variables()
@@ -216,7 +248,7 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
         return None
     state = request_state(request)
     marker = read_marker(session)
-    if state is not None and state.row_id and (marker is None or marker[0] != state.row_id):
+    if state is not None and state.row_id and (marker is None or marker.row_id != state.row_id):
         # The session that came in was flushed to log another user in.
         end_session_row(state.row_id)
     if not _is_project_user(user):
@@ -230,9 +262,11 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
     _ensure_key(session)
 
     def record() -> tuple[str, UserSession | None]:
-        if marker is not None and _reuse_row(session, marker[0], user):
-            return marker[0], None
-        row = _create_row(request, session, user, str(uuid.uuid4()))
+        if marker is not None and _reuse_row(session, marker.row_id, user):
+            return marker.row_id, None
+        with login_atomically(user):
+            row = _create_row(request, session, user, str(uuid.uuid4()))
+            enforce_session_limit(user, str(row.pk))
         return str(row.pk), row
 
     failed: tuple[str, UserSession | None] = ("", None)
@@ -339,7 +373,7 @@ def end_session(request: HttpRequest) -> None:
     marker = read_marker(session) if session is not None else None
     if marker is None:
         return
-    end_session_row(marker[0])
+    end_session_row(marker.row_id)
     state = request_state(request)
     if state is not None:
         state.ended = True

@@ -39,6 +39,7 @@ SESSION_FIELDS = {
     "expires_at",
     "ended_at",
     "revoked_at",
+    "idle_timeout",  # issue 12: when the session ends for inactivity
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from ..conf import app_settings
 from ..models import UserSession
 from ..network import stored_ip
 from .authentication import authenticating_session_id
@@ -45,6 +46,9 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
     is_current = serializers.SerializerMethodField()
     device = serializers.SerializerMethodField()
     location = serializers.SerializerMethodField()
+    idle_timeout = serializers.SerializerMethodField(
+        help_text=_("Seconds without activity after which the session ends; null for none.")
+    )
 
     class Meta:
         model = UserSession
@@ -59,10 +63,15 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
             "created_at",
             "last_activity_at",
             "expires_at",
+            "idle_timeout",
             "ended_at",
             "revoked_at",
         ]
         read_only_fields = fields
+
+    def get_idle_timeout(self, obj: UserSession) -> int | None:
+        """The policy in force; ``expires_at`` already holds the end it leads to."""
+        return app_settings.IDLE_TIMEOUT if obj.is_active else None
 
     @extend_schema_field(serializers.ChoiceField(choices=UserSession.Status.choices))
     def get_status(self, obj: UserSession) -> str:

@@ -66,3 +66,23 @@ def time_ago(value: datetime | None) -> str:
         return ngettext("%(count)d hour ago", "%(count)d hours ago", count) % {"count": count}
     count = seconds // 86400
     return ngettext("%(count)d day ago", "%(count)d days ago", count) % {"count": count}
+
+
+@register.filter
+def ends(session: UserSession) -> str:
+    """When the session signs out, in words: after inactivity, or at a date."""
+    from django.utils.formats import date_format
+
+    from ..conf import app_settings
+    from ..policies import duration
+
+    moment = session.expires_at
+    at = date_format(
+        timezone.localtime(moment) if timezone.is_aware(moment) else moment, "DATETIME_FORMAT"
+    )
+    if (idle := app_settings.IDLE_TIMEOUT) is not None:
+        return _("After %(duration)s without activity, at the latest %(date)s") % {
+            "duration": duration(idle),
+            "date": at,
+        }
+    return at

@@ -1,0 +1,112 @@
+"""Session policies: ``MAX_SESSIONS``, ``IDLE_TIMEOUT`` and ``ABSOLUTE_TIMEOUT``.
+
+The two timeouts cost nothing on the request path: they are folded into the
+expiry that the session's marker and row record (``tracking.effective_expiry``),
+which the middleware already enforces from the session data. The session
+limit is applied at login, in the login's own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from django.db import router, transaction
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext, ngettext
+
+from .conf import app_settings
+from .exceptions import RevokeFailed
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from .tracking import Marker
+
+logger = logging.getLogger("django_sessionmgr")
+
+#: ``revoke_reason`` of the sessions a login past ``MAX_SESSIONS`` ends.
+SESSION_LIMIT_REASON = "session_limit"
+
+
+def session_limit(user: AbstractBaseUser) -> int | None:
+    """The user's ``MAX_SESSIONS``: an int, or a callable (or its dotted path)
+    taking the user and returning an int or None."""
+    limit: Any = app_settings.MAX_SESSIONS
+    if isinstance(limit, str):
+        limit = import_string(limit)
+    if callable(limit):
+        limit = limit(user)
+    return None if limit is None else max(int(limit), 1)
+
+
+def enforce_session_limit(user: AbstractBaseUser, new_row_id: str) -> int:
+    """Revoke the user's least recently active other sessions past the limit.
+
+    Runs inside the login's transaction after its row was inserted; the lock
+    taken on the user's row serialises concurrent logins of the same user, so
+    together they never leave more than the limit active.
+    """
+    from .models import UserSession
+
+    limit = session_limit(user)
+    if limit is None:
+        return 0
+    user_model = type(user)
+    list(user_model._default_manager.select_for_update().filter(pk=user.pk).values("pk"))
+    others = (
+        UserSession.objects.filter(user_id=user.pk, status=UserSession.Status.ACTIVE)
+        .exclude(pk=new_row_id)
+        .order_by("-last_activity_at", "-created_at")
+    )
+    excess = list(others.values_list("pk", flat=True)[limit - 1 :])
+    if not excess:
+        return 0
+    try:
+        return UserSession.objects.filter(pk__in=excess).revoke(reason=SESSION_LIMIT_REASON)
+    except RevokeFailed:
+        logger.error("A login went past MAX_SESSIONS: the session store could not be cleared")
+        return 0
+
+
+def login_atomically(user: AbstractBaseUser) -> Any:
+    """The transaction a login records its row in: one when a limit applies."""
+    from contextlib import nullcontext
+
+    from .models import UserSession
+
+    if app_settings.MAX_SESSIONS is None:
+        return nullcontext()
+    return transaction.atomic(using=router.db_for_write(UserSession))
+
+
+def ended_by_policy(marker: Marker) -> str | None:
+    """Why a session reached its recorded end, in words, if a policy ended it."""
+    if marker.expiry is None or marker.started is None:
+        return None
+    absolute = app_settings.ABSOLUTE_TIMEOUT
+    if absolute is not None and marker.started + absolute == marker.expiry:
+        return gettext(
+            "You were signed out: a session on this site lasts at most %(duration)s."
+        ) % {"duration": duration(absolute)}
+    idle = app_settings.IDLE_TIMEOUT
+    interval = app_settings.ACTIVITY_UPDATE_INTERVAL
+    if idle is not None and marker.written + idle + interval == marker.expiry:
+        return gettext("You were signed out after %(duration)s without activity.") % {
+            "duration": duration(idle)
+        }
+    return None
+
+
+def duration(seconds: int) -> str:
+    """``seconds`` in the largest whole unit that fits: "30 minutes", "2 days"."""
+    if seconds % 86400 == 0:
+        days = seconds // 86400
+        return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
