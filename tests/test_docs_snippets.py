@@ -335,3 +335,14 @@ def test_the_committed_openapi_schema_matches_the_views():
         json.loads(json.dumps(fresh["components"]["schemas"]))
         == (committed["components"]["schemas"])
     )
+
+
+def test_the_readme_stays_a_front_page():
+    """At most 150 lines: what, why, the two commands, install, links; the rest is in docs/."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 150
+    assert "make demo\nmake test\n" in readme
+    linked = set(re.findall(r"\]\(docs/([\w/-]+\.md)", readme))
+    pages = {str(page.relative_to(ROOT / "docs")) for page in (ROOT / "docs").rglob("*.md")}
+    assert linked <= pages
+    assert {"quickstart.md", "install.md", "settings.md", "api.md", "commands.md"} <= linked
