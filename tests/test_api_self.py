@@ -407,7 +407,7 @@ def test_anonymous_requests_are_refused(user, method, path):
 
 
 def test_session_authenticated_writes_need_the_csrf_token(user):
-    client = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=FIREFOX)
+    client = Client(enforce_csrf_checks=True, headers={"user-agent": FIREFOX})
     client.force_login(user)
     logged_in_client(user, user_agent=IPHONE)
     client.get(LIST)

@@ -273,7 +273,7 @@ def test_state_changes_are_post_only(user, path, method):
 
 
 def csrf_login(user: Any) -> Client:
-    client = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=FIREFOX)
+    client = Client(enforce_csrf_checks=True, headers={"user-agent": FIREFOX})
     client.get("/accounts/login/")
     response = client.post(
         "/accounts/login/",

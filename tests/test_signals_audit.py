@@ -1,4 +1,4 @@
-"""``session_revoked`` from every staff and system entry point, and the README's receiver."""
+"""``session_revoked`` from every staff and system entry point, and the docs' receiver."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from .test_admin import CHANGELIST, row_of, run_action
 pytestmark = pytest.mark.django_db
 
 
-# The receiver exactly as the README shows it (type hints added).
+# The receiver exactly as docs/signals.md shows it (type hints added).
 def sign_out_alert(sender: Any, sessions: Any, reason: str, **kwargs: Any) -> None:
     """Email each user whose sessions were just signed out."""
     why = reason or "no reason given"
@@ -34,7 +34,7 @@ def sign_out_alert(sender: Any, sessions: Any, reason: str, **kwargs: Any) -> No
 
 @pytest.fixture
 def signals() -> Iterator[list[dict[str, Any]]]:
-    """Connect the README receiver and record every send."""
+    """Connect the docs' receiver and record every send."""
     sent: list[dict[str, Any]] = []
 
     def record(sender: Any, **kwargs: Any) -> None:

@@ -243,7 +243,9 @@ def test_bulk_revoke_under_basic_auth_has_no_session_to_keep(user, staff):
     credentials = base64.b64encode(f"carol:{PASSWORD}".encode()).decode()
     browser = logged_in_client(staff)
     response = post_json(
-        Client(HTTP_AUTHORIZATION=f"Basic {credentials}"), f"{URL}revoke/", {"users": [staff.pk]}
+        Client(headers={"authorization": f"Basic {credentials}"}),
+        f"{URL}revoke/",
+        {"users": [staff.pk]},
     )
     assert response.json() == {"revoked": 1}
     assert whoami(browser) is None

@@ -39,7 +39,7 @@ async def whoami(client: AsyncClient) -> str | None:
 
 
 async def alogin(user: Any) -> AsyncClient:
-    client = AsyncClient(HTTP_USER_AGENT=FIREFOX)
+    client = AsyncClient(headers={"user-agent": FIREFOX})
     response = await client.post(
         "/async-login/", {"username": user.get_username(), "password": PASSWORD}
     )
