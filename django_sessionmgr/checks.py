@@ -83,7 +83,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     id="django_sessionmgr.E004",
                 )
             )
-    for name in ("REVOKE_ON_PASSWORD_CHANGE", "USER_ADMIN_INTEGRATION", "NOTIFY_NEW_DEVICE"):
+    for name in (
+        "REVOKE_ON_PASSWORD_CHANGE",
+        "USER_ADMIN_INTEGRATION",
+        "NOTIFY_NEW_DEVICE",
+        "SHOW_IMPERSONATED_SESSIONS",
+    ):
         if name in value and not isinstance(value[name], bool):
             errors.append(
                 Error(

@@ -17,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "IDLE_TIMEOUT": None,
     "ABSOLUTE_TIMEOUT": None,
     "NOTIFY_NEW_DEVICE": False,
+    "SHOW_IMPERSONATED_SESSIONS": True,
 }
 
 
@@ -70,6 +71,10 @@ class AppSettings:
     def ABSOLUTE_TIMEOUT(self) -> int | None:
         value = self.get("ABSOLUTE_TIMEOUT")
         return None if value is None else int(value)
+
+    @property
+    def SHOW_IMPERSONATED_SESSIONS(self) -> bool:
+        return bool(self.get("SHOW_IMPERSONATED_SESSIONS"))
 
     @property
     def NOTIFY_NEW_DEVICE(self) -> bool:

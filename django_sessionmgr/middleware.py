@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBStore
@@ -37,19 +36,24 @@ from django.db import connections, router
 from django.utils.functional import SimpleLazyObject
 
 from .conf import app_settings
+from .notices import announce, explain_dead_cookie, explain_refused
 from .policies import ended_by_policy
 from .safety import contained, logger
 from .stores import is_server_side
 from .tracking import (
+    IMPERSONATOR_KEY,
     SESSION_MARKER,
     Marker,
     RequestState,
     adopt_session,
+    client_changed,
+    client_digest,
     current_state,
     end_session_row,
     expiry_changed,
     is_authenticated_session,
     read_marker,
+    request_state,
     stored_key,
     sync_row,
 )
@@ -94,7 +98,8 @@ def _data(session: SessionBase) -> dict[str, Any]:
 
 
 def _writes(plan: partial[bool]) -> bool:
-    return plan.func is not row_is_active
+    """Whether the plan writes (and so needs a savepoint inside a transaction)."""
+    return plan.func is not UserSessionMiddleware._still_active
 
 
 def _save_can_resurrect(session: SessionBase) -> bool:
@@ -169,9 +174,12 @@ class UserSessionMiddleware:
         flush, aflush = session.flush, session.aflush
 
         def remember_row() -> None:
-            if state.row_id is None and hasattr(session, "_session_cache"):
+            if not hasattr(session, "_session_cache"):
+                return
+            if state.row_id is None:
                 marker = read_marker(session)
                 state.row_id = marker.row_id if marker else None
+            state.resume = session.get(IMPERSONATOR_KEY) or state.resume
 
         def tracked_flush() -> None:
             remember_row()
@@ -221,6 +229,9 @@ class UserSessionMiddleware:
         if marker is None:
             if user.is_authenticated and is_authenticated_session(session):
                 return partial(adopt_session, request, user)
+            if is_server_side(session) and session.session_key is None and not session.keys():
+                # The cookie's session is gone from the store: was it ended?
+                return partial(explain_dead_cookie, request, state)
             return None
         row_id, last_write, expiry = marker.row_id, marker.written, marker.expiry
         state.row_id = row_id
@@ -232,10 +243,36 @@ class UserSessionMiddleware:
         if due:
             if not session.modified:
                 state.before_activity = _data(session)
-            return partial(sync_row, session, row_id, activity=True)
+            return partial(self._activity, request, marker)
         if not is_server_side(session):
-            return partial(row_is_active, row_id)
+            return partial(self._still_active, request, state, row_id)
         return None
+
+    @staticmethod
+    def _activity(request: HttpRequest, marker: Marker) -> bool:
+        """The activity write; it also notices a change of address or browser."""
+        from .models import UserSession
+
+        session: SessionBase = request.session
+        previous = None
+        if marker.client and marker.client != client_digest(request):
+            previous = (
+                UserSession.objects.filter(pk=marker.row_id)
+                .values("last_ip_address", "ip_address", "user_agent")
+                .first()
+            )
+        if not sync_row(session, marker.row_id, activity=True, request=request):
+            return False
+        if previous is not None:
+            client_changed(request, marker.row_id, dict(previous))
+        return True
+
+    @staticmethod
+    def _still_active(request: HttpRequest, state: RequestState, row_id: str) -> bool:
+        if row_is_active(row_id):
+            return True
+        explain_refused(request, state, row_id)
+        return False
 
     @staticmethod
     def _expire(request: HttpRequest, marker: Marker) -> bool:
@@ -246,8 +283,11 @@ class UserSessionMiddleware:
         UserSession.objects.filter(pk=marker.row_id, status=UserSession.Status.ACTIVE).update(
             status=UserSession.Status.EXPIRED
         )
-        if reason := ended_by_policy(marker):
-            messages.info(request, reason, fail_silently=True)
+        state = request_state(request)
+        if (reason := ended_by_policy(marker)) and state is not None:
+            announce(request, state, ("session_expired", reason))
+        elif state is not None:
+            explain_refused(request, state, marker.row_id)
         return False
 
     @staticmethod
@@ -270,6 +310,11 @@ class UserSessionMiddleware:
     def _finish(self, request: HttpRequest, state: RequestState) -> Callable[[], Any] | None:
         """Follow what the request did to its session; return the database work, if any."""
         session: SessionBase | None = getattr(request, "session", None)
+        if state.replaced_row_id is not None:
+            # A login replaced the session that came in; no impersonation kept it.
+            replaced, state.replaced_row_id = state.replaced_row_id, None
+            later = self._finish(request, state)
+            return partial(self._end_then, replaced, later)
         if session is None or not session.accessed or state.ended:
             return None
         marker = read_marker(session)
@@ -287,6 +332,12 @@ class UserSessionMiddleware:
         if rotated or expiry_changed(session, marker):
             return partial(self._sync_or_flush, session, row_id)
         return None
+
+    @staticmethod
+    def _end_then(row_id: str, later: Callable[[], Any] | None) -> None:
+        end_session_row(row_id)
+        if later is not None:
+            later()
 
     @staticmethod
     def _sync_or_flush(session: SessionBase, row_id: str) -> None:

@@ -19,6 +19,16 @@ REASON_MAX_LENGTH = 255
 
 
 class UserSessionQuerySet(models.QuerySet["UserSession"]):
+    def of_owner(self, user: AbstractBaseUser) -> UserSessionQuerySet:
+        """The sessions ``user`` sees as their own: all of them, unless the
+        project hides those staff started while impersonating them."""
+        from .conf import app_settings
+
+        mine = self.filter(user_id=user.pk)
+        if not app_settings.SHOW_IMPERSONATED_SESSIONS:
+            mine = mine.filter(impersonated_by__isnull=True)
+        return mine
+
     def active(self) -> UserSessionQuerySet:
         """Rows whose session is usable now: not ended, revoked, or past expiry."""
         return self.filter(status=UserSession.Status.ACTIVE, expires_at__gt=timezone.now())
@@ -89,6 +99,25 @@ class UserSession(models.Model):
     )
     location_city = models.CharField(_("city"), max_length=128, blank=True, default="")
     location_country = models.CharField(_("country"), max_length=2, blank=True, default="")
+    # Where the session was last seen: written with the activity write only.
+    last_ip_address = models.GenericIPAddressField(_("last IP address"), null=True, blank=True)
+    last_location_city = models.CharField(_("last city"), max_length=128, blank=True, default="")
+    last_location_country = models.CharField(
+        _("last country"), max_length=2, blank=True, default=""
+    )
+    # Staff acting as the user (django-hijack, or the documented hook).
+    impersonated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    # A keyed digest of the session key, so the request that comes back with a
+    # dead cookie can be told why it ended. Useless without SECRET_KEY; like
+    # the key itself, never filtered or shown (the admin refuses session_key*).
+    session_key_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     last_activity_at = models.DateTimeField(_("last activity at"), default=timezone.now)
@@ -132,6 +161,7 @@ class UserSession(models.Model):
             # Staff lists (admin changelist, staff API) filtered by status, newest first.
             models.Index(fields=["status", "created_at", "id"], name="sessionmgr_status_created"),
             models.Index(fields=["ip_address"], name="sessionmgr_ip"),
+            models.Index(fields=["session_key_digest"], name="sessionmgr_key_digest"),
             # Plain, not partial: MariaDB has no conditional indexes (models.W037).
             models.Index(fields=["revoke_batch"], name="sessionmgr_revoke_batch"),
         ]
@@ -145,6 +175,10 @@ class UserSession(models.Model):
         if self.status == self.Status.ACTIVE and self.expires_at <= timezone.now():
             return self.Status.EXPIRED
         return self.status
+
+    @property
+    def impersonated(self) -> bool:
+        return self.impersonated_by_id is not None
 
     @property
     def is_active(self) -> bool:

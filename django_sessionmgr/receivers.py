@@ -68,6 +68,7 @@ def revoke_on_password_change(
 
 
 def connect() -> None:
+    from django.apps import apps
     from django.contrib.auth.signals import user_logged_in, user_logged_out
     from django.db.models.signals import post_save
 
@@ -78,3 +79,9 @@ def connect() -> None:
         sender=get_user_model(),
         dispatch_uid="django_sessionmgr.revoke_on_password_change",
     )
+    if apps.is_installed("hijack"):
+        from hijack.signals import hijack_started
+
+        from .impersonation import hijack_started as record_hijack
+
+        hijack_started.connect(record_hijack, dispatch_uid="django_sessionmgr.hijack_started")

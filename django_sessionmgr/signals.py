@@ -4,6 +4,13 @@
     A login created a new session row. ``session`` is the ``UserSession``;
     ``request`` is the login request.
 
+``session_client_changed(sender=UserSession, session, request,``
+``previous_ip_address, previous_user_agent)``
+    A session was seen from another address or browser than before, at its
+    activity write. ``session`` is the ``UserSession`` as now written. A new
+    user agent inside one session is a classic sign of a stolen cookie: the
+    app also logs it at WARNING (without the key).
+
 ``session_revoked(sender=UserSession, sessions, count, revoked_by, reason)``
     Sent once per revoke call (not once per row). ``sessions`` is a lazy
     queryset of exactly the rows this call revoked, ``count`` how many,
@@ -15,3 +22,4 @@ from django.dispatch import Signal
 
 session_started = Signal()
 session_revoked = Signal()
+session_client_changed = Signal()

@@ -38,7 +38,7 @@ from .keys import seal
 from .network import get_client_ip, locate_ip, stored_ip
 from .policies import enforce_session_limit, login_atomically
 from .safety import contained
-from .signals import session_started
+from .signals import session_client_changed, session_started
 from .stores import is_server_side
 
 if TYPE_CHECKING:
@@ -73,6 +73,14 @@ class RequestState:
     session: Any = field(default=None, repr=False)
     #: The session data as it was before an activity write marked it modified.
     before_activity: dict[str, Any] | None = None
+    #: A row this request's login replaced: ended on the way out, unless the
+    #: login was an impersonation (then the staff member's row waits for release).
+    replaced_row_id: str | None = None
+    #: ``[row id, user pk]`` of the staff member's row, read from a session
+    #: that ``release`` of an impersonation flushes.
+    resume: list[Any] | None = None
+    #: Why the session that came with the request had ended: (code, words).
+    end_notice: tuple[str, str] | None = None
 
     def current_row_id(self) -> str | None:
         """The row of the session serving the request, unless it ended."""
@@ -100,18 +108,25 @@ class Marker(NamedTuple):
     expiry: int | None
     #: Unix time of the login, for ``ABSOLUTE_TIMEOUT``; None from 0.1.
     started: int | None
+    #: Digest of the address and user agent last seen, to notice a change.
+    client: str | None
 
 
 def read_marker(session: SessionBase) -> Marker | None:
     marker = session.get(SESSION_MARKER)
     if (
         isinstance(marker, list)
-        and 2 <= len(marker) <= 4
+        and 2 <= len(marker) <= 5
         and isinstance(marker[0], str)
-        and all(isinstance(value, int) for value in marker[1:])
+        and all(isinstance(value, int) for value in marker[1:4])
+        and (len(marker) < 5 or isinstance(marker[4], str))
     ):
-        return Marker(*marker, *[None] * (4 - len(marker)))
+        return Marker(*marker, *[None] * (5 - len(marker)))
     return None
+
+
+#: Session data key of an impersonated session: ``[staff row id, staff pk]``.
+IMPERSONATOR_KEY = "_sessionmgr_impersonator"
 
 
 def session_row_id(request: HttpRequest) -> str | None:
@@ -121,7 +136,9 @@ def session_row_id(request: HttpRequest) -> str | None:
     return marker.row_id if marker else None
 
 
-def stamp(session: SessionBase, row_id: str) -> tuple[list[Any], datetime]:
+def stamp(
+    session: SessionBase, row_id: str, client: str | None = None
+) -> tuple[list[Any], datetime]:
     """The marker for ``row_id`` as of now, and the expiry to record on the row.
 
     The expiry is the session's real end: the earliest of its own expiry and
@@ -131,10 +148,11 @@ def stamp(session: SessionBase, row_id: str) -> tuple[list[Any], datetime]:
     """
     now = int(time.time())
     previous = read_marker(session)
-    started = previous.started if previous and previous.row_id == row_id else None
-    started = started or now
+    same_row = previous is not None and previous.row_id == row_id
+    started = (previous.started if previous and same_row else None) or now
+    client = client or (previous.client if previous and same_row else None) or ""
     expiry = effective_expiry(session, now, started)
-    return [row_id, now, expiry, started], from_epoch(expiry)
+    return [row_id, now, expiry, started, client], from_epoch(expiry)
 
 
 def effective_expiry(session: SessionBase, written: int, started: int) -> int:
@@ -177,6 +195,62 @@ def stored_key(session: SessionBase) -> str:
 
 
 @sensitive_variables()
+def key_digest(session_key: str) -> str:
+    """A keyed digest of a session key: finds the row of a dead cookie, and
+    is useless without ``SECRET_KEY``."""
+    return salted_hmac("django_sessionmgr.key", session_key, algorithm="sha256").hexdigest()
+
+
+def _key_digest_of(session: SessionBase) -> str:
+    if not is_server_side(session) or not session.session_key:
+        return ""
+    return key_digest(session.session_key)
+
+
+def client_digest(request: HttpRequest) -> str:
+    """A short digest of the request's address and user agent."""
+    meta = getattr(request, "META", None) or {}
+    seen = f"{get_client_ip(request)}|{meta.get('HTTP_USER_AGENT', '')}"
+    seen = seen.encode("utf-8", "replace").decode()  # hostile headers carry surrogates
+    return salted_hmac("django_sessionmgr.client", seen).hexdigest()[:12]
+
+
+def last_seen(request: HttpRequest) -> dict[str, Any]:
+    """Where the session is seen now: written with the activity write only."""
+    ip = get_client_ip(request)
+    city, country = locate_ip(ip)
+    return {
+        "last_ip_address": stored_ip(ip),
+        "last_location_city": city,
+        "last_location_country": country,
+    }
+
+
+def client_changed(request: HttpRequest, row_id: str, previous: dict[str, Any]) -> None:
+    """Tell the project that a session is seen from another address or browser."""
+    from .models import UserSession
+
+    row = UserSession.objects.filter(pk=row_id).first()
+    if row is None:
+        return
+    meta = getattr(request, "META", None) or {}
+    agent = str(meta.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX_LENGTH]
+    if agent != previous["user_agent"]:
+        logger.warning(
+            "Session %s of user %s changed browser within the session (a sign of a stolen cookie?)",
+            row_id,
+            row.user_id,
+        )
+    session_client_changed.send(
+        sender=UserSession,
+        session=row,
+        request=request,
+        previous_ip_address=previous["last_ip_address"] or previous["ip_address"],
+        previous_user_agent=previous["user_agent"],
+    )
+
+
+@sensitive_variables()
 def adopted_row_id(session_key: str) -> str:
     """A stable row id for a session that predates its row.
 
@@ -213,9 +287,11 @@ def _ensure_key(session: SessionBase) -> None:
         session.save()
 
 
-def _reuse_row(session: SessionBase, row_id: str, user: AbstractBaseUser) -> bool:
+def _reuse_row(
+    request: HttpRequest, session: SessionBase, row_id: str, user: AbstractBaseUser
+) -> bool:
     """Logging in again inside the same session keeps its row (if still active)."""
-    return sync_row(session, row_id, activity=True, user=user)
+    return sync_row(session, row_id, activity=True, user=user, request=request)
 
 
 def _create_row(
@@ -224,15 +300,20 @@ def _create_row(
     from .models import UserSession
 
     now = timezone.now()
-    marker, expires_at = stamp(session, row_id)
+    marker, expires_at = stamp(session, row_id, client=client_digest(request))
+    fields = _device_fields(request)
     row = UserSession.objects.create(
         id=row_id,
         user_id=user.pk,
         session_key=stored_key(session),
+        session_key_digest=_key_digest_of(session),
         created_at=now,
         last_activity_at=now,
         expires_at=expires_at,
-        **_device_fields(request),
+        last_ip_address=fields["ip_address"],
+        last_location_city=fields["location_city"],
+        last_location_country=fields["location_country"],
+        **fields,
     )
     session[SESSION_MARKER] = marker
     return row
@@ -249,8 +330,10 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
     state = request_state(request)
     marker = read_marker(session)
     if state is not None and state.row_id and (marker is None or marker.row_id != state.row_id):
-        # The session that came in was flushed to log another user in.
-        end_session_row(state.row_id)
+        # The session that came in was flushed to log another user in. Its row
+        # ends on the way out, unless this login turns out to be an
+        # impersonation (see ``impersonation``); outside the middleware, now.
+        state.replaced_row_id = state.row_id
     if not _is_project_user(user):
         logger.warning(
             "django-sessionmgr records logins of %s users in the database of its own "
@@ -261,9 +344,17 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
         return None
     _ensure_key(session)
 
+    resume = state.resume if state is not None else None
+
     def record() -> tuple[str, UserSession | None]:
-        if marker is not None and _reuse_row(session, marker.row_id, user):
+        if marker is not None and _reuse_row(request, session, marker.row_id, user):
             return marker.row_id, None
+        if (
+            resume
+            and str(resume[1]) == str(user.pk)
+            and _reuse_row(request, session, resume[0], user)
+        ):
+            return resume[0], None  # back from an impersonation: the staff row again
         with login_atomically(user):
             row = _create_row(request, session, user, str(uuid.uuid4()))
             enforce_session_limit(user, str(row.pk))
@@ -312,7 +403,7 @@ def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
             _follow(request_state(request), row_id, session)
             session_started.send(sender=UserSession, session=row, request=request)
             return True
-    if not sync_row(session, row_id, activity=True, user=user):
+    if not sync_row(session, row_id, activity=True, user=user, request=request):
         return False
     _follow(request_state(request), row_id, session)
     return True
@@ -325,6 +416,7 @@ def sync_row(
     *,
     activity: bool,
     user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
 ) -> bool:
     """Write the session's key and expiry (and activity) to its row, then
     stamp the session with the same expiry.
@@ -333,12 +425,16 @@ def sync_row(
     """
     from .models import UserSession
 
-    marker, expires_at = stamp(session, row_id)
+    client = client_digest(request) if request is not None else None
+    marker, expires_at = stamp(session, row_id, client=client)
     fields: dict[str, Any] = {"expires_at": expires_at}
     if activity:
         fields["last_activity_at"] = timezone.now()
+        if request is not None:
+            fields.update(last_seen(request))
     if key := stored_key(session):
         fields["session_key"] = key
+        fields["session_key_digest"] = _key_digest_of(session)
     rows = UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE)
     if user is not None:
         rows = rows.filter(user_id=user.pk)

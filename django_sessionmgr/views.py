@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 from django.views.generic import ListView, TemplateView, View
 
 from .exceptions import RevokeFailed
+from .impersonation import acting_user
 from .models import UserSession, UserSessionQuerySet
 from .tracking import session_row_id
 
@@ -46,12 +47,17 @@ class SessionViewMixin(LoginRequiredMixin):
     request: HttpRequest
 
     def get_queryset(self) -> UserSessionQuerySet:
-        return UserSession.objects.filter(user_id=self.get_user().pk)
+        return UserSession.objects.of_owner(self.get_user())
 
     def get_user(self) -> AbstractBaseUser:
         user = self.request.user
         assert isinstance(user, AbstractBaseUser)  # LoginRequiredMixin ran first
         return user
+
+    def get_acting_user(self) -> AbstractBaseUser:
+        """Who revokes: the staff member while they impersonate the user."""
+        acting: AbstractBaseUser = acting_user(self.request)
+        return acting
 
 
 class SessionListView(SessionViewMixin, ListView):
@@ -129,7 +135,7 @@ class SessionRevokeView(SessionViewMixin, View):
                 request,
                 _("This is the session you are using. To end it, sign out."),
             )
-        elif session.revoke(by=self.get_user(), reason=SELF_SERVICE_REVOKE_REASON):
+        elif session.revoke(by=self.get_acting_user(), reason=SELF_SERVICE_REVOKE_REASON):
             messages.success(
                 request,
                 _("Signed out %(device)s.") % {"device": session.device_summary},
@@ -143,7 +149,7 @@ class SessionRevokeOthersView(SessionRevokeView):
     """POST: revoke all the user's sessions except this one, then back to the list."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        count = revoke_other_sessions(self.get_queryset(), request, self.get_user())
+        count = revoke_other_sessions(self.get_queryset(), request, self.get_acting_user())
         if count:
             message = ngettext(
                 "Signed out %(count)d other session.",

@@ -165,3 +165,13 @@ def failing(table: str, operation: str) -> Iterator[None]:
         with connection.cursor() as cursor:
             for statement in drop:
                 cursor.execute(statement)
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Each test starts in the default language, whatever an earlier one activated."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()

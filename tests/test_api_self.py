@@ -40,6 +40,9 @@ SESSION_FIELDS = {
     "ended_at",
     "revoked_at",
     "idle_timeout",  # issue 12: when the session ends for inactivity
+    "last_ip_address",  # issue 13: where it was last seen
+    "last_location",
+    "impersonated",
 }
 
 

@@ -1,19 +1,41 @@
-"""How the API answers when a revoke cannot be completed."""
+"""How the API answers the app's own conditions: a store that cannot be
+cleared, and a request whose session has just ended."""
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 from django.utils.translation import gettext as _
 from rest_framework import status
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..exceptions import RevokeFailed
+from ..tracking import request_state
 
 
-class RevokeFailedMixin:
-    """A store that cannot be cleared is a 503 with a code, never a bare 500.
+class SessionEnded(NotAuthenticated):
+    """The session that came with the request was revoked or ended."""
 
-    Nothing was revoked (the rows stay active), so the client may retry.
+
+class SessionErrorsMixin:
+    """- A store that cannot be cleared is a 503 with a code, never a bare 500:
+      nothing was revoked (the rows stay active), so the client may retry.
+    - The first request of a session that was revoked or ended by a policy
+      gets, instead of DRF's generic "not authenticated", the reason and a
+      code (``session_revoked``, ``session_expired``, ``session_ended``).
     """
+
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: str | None = None
+    ) -> NoReturn:
+        state = request_state(getattr(request, "_request", None))
+        if not request.successful_authenticator and state and state.end_notice:
+            notice_code, words = state.end_notice
+            raise SessionEnded(detail=words, code=notice_code)
+        super().permission_denied(request, message=message, code=code)  # type: ignore[misc]
+        raise AssertionError("permission_denied always raises")  # pragma: no cover
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, RevokeFailed):
@@ -29,4 +51,7 @@ class RevokeFailedMixin:
                 headers={"Retry-After": "5"},
             )
         response: Response = super().handle_exception(exc)  # type: ignore[misc]
+        if isinstance(exc, SessionEnded):
+            codes: Any = exc.get_codes()
+            response.data = {"code": codes, "detail": exc.detail}
         return response

@@ -42,6 +42,13 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
     """A session as its owner sees it. The session key is never a field."""
 
     ip_address = StoredIPAddressField(read_only=True, allow_null=True, label=_("IP address"))
+    last_ip_address = StoredIPAddressField(
+        read_only=True, allow_null=True, label=_("last IP address")
+    )
+    last_location = serializers.SerializerMethodField()
+    impersonated = serializers.BooleanField(
+        read_only=True, help_text=_("Started by staff while acting as the user.")
+    )
     status = serializers.SerializerMethodField()
     is_current = serializers.SerializerMethodField()
     device = serializers.SerializerMethodField()
@@ -60,6 +67,9 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
             "user_agent",
             "device",
             "location",
+            "last_ip_address",
+            "last_location",
+            "impersonated",
             "created_at",
             "last_activity_at",
             "expires_at",
@@ -97,6 +107,12 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
         if not (obj.location_city or obj.location_country):
             return None
         return {"city": obj.location_city, "country": obj.location_country}
+
+    @extend_schema_field(LocationSerializer(allow_null=True))
+    def get_last_location(self, obj: UserSession) -> dict[str, str] | None:
+        if not (obj.last_location_city or obj.last_location_country):
+            return None
+        return {"city": obj.last_location_city, "country": obj.last_location_country}
 
 
 class StaffUserSessionSerializer(UserSessionSerializer):

@@ -34,7 +34,7 @@ from rest_framework.views import APIView
 from ..models import REASON_MAX_LENGTH, STATUS_FILTERS, UserSession, UserSessionQuerySet
 from ..network import stored_ip
 from .authentication import authenticating_session_id
-from .errors import RevokeFailedMixin
+from .errors import SessionErrorsMixin
 from .pagination import keep_only, known_params
 from .permissions import StaffSessionPermission
 from .schema import (
@@ -331,7 +331,7 @@ BULK_REVOKE_BODY = {
     ),
 )
 class StaffUserSessionViewSet(
-    RevokeFailedMixin,
+    SessionErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,

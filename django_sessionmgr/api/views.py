@@ -16,10 +16,11 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
+from ..impersonation import acting_user
 from ..models import STATUS_FILTERS, UserSession, UserSessionQuerySet
 from ..views import SELF_SERVICE_REVOKE_REASON
 from .authentication import authenticating_session_id
-from .errors import RevokeFailedMixin
+from .errors import SessionErrorsMixin
 from .pagination import UserSessionPagination
 from .schema import (
     OpenApiParameter,
@@ -130,7 +131,7 @@ _ID = OpenApiParameter(
     ),
 )
 class UserSessionViewSet(
-    RevokeFailedMixin,
+    SessionErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[UserSession],
@@ -161,7 +162,7 @@ class UserSessionViewSet(
         user = self.request.user
         if not isinstance(user, AbstractBaseUser):  # schema generation runs anonymous
             return UserSession.objects.none()
-        return UserSession.objects.filter(user_id=user.pk)
+        return UserSession.objects.of_owner(user)
 
     def get_object(self) -> UserSession:
         # One answer for another user's, unknown and malformed ids, so the
@@ -206,8 +207,8 @@ class UserSessionViewSet(
         return throttles
 
     def _user(self) -> AbstractBaseUser:
-        user = self.request.user
-        assert isinstance(user, AbstractBaseUser)  # IsAuthenticated ran first
+        """Who revokes: the staff member while they impersonate the user."""
+        user: AbstractBaseUser = acting_user(self.request._request)
         return user
 
     @extend_schema(

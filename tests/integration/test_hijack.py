@@ -48,7 +48,6 @@ def test_acquire_gives_the_user_one_row_that_follows_the_session(staff, user):
     assert_one_row_following(client, user)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9: a hijack acquire ends the staff member's own row")
 def test_acquire_leaves_the_staff_row_active(staff, user):
     client = logged_in_client(staff)
     staff_row = row_of(client)
@@ -108,3 +107,43 @@ def test_hijack_flow_answers_as_without_the_app(staff, user):
         stock = flow(staff, user)
     assert flow(staff, user) == stock
     assert stock == [(302, "/whoami/", "alice"), (302, "/whoami/", "root")]
+
+
+def test_the_session_is_marked_as_started_by_staff(staff, user):
+    client = hijacking(staff, user)
+    row = row_of(client)
+    assert row.impersonated_by == staff
+    [item] = client.get("/api/sessions/").json()["results"]
+    assert item["impersonated"] is True
+
+
+def test_release_returns_to_the_staff_members_own_row(staff, user):
+    client = logged_in_client(staff)
+    staff_row = row_of(client)
+    acquire(client, user)
+    assert row_of(client).user == user
+    release(client)
+    assert whoami(client) == staff.get_username()
+    assert row_of(client).pk == staff_row.pk
+    assert_revoke_ends(client, staff)
+
+
+def test_a_revoke_while_impersonating_is_recorded_as_the_staff_members(staff, user):
+    other = logged_in_client(user, ip="198.51.100.7")
+    other_row = row_of(other)
+    client = hijacking(staff, user)
+    response = client.delete(f"/api/sessions/{other_row.pk}/")
+    assert response.status_code == 204
+    other_row.refresh_from_db()
+    assert other_row.revoked_by == staff
+    assert whoami(other) is None
+
+
+def test_the_project_may_hide_impersonated_sessions_from_the_user(staff, user, settings):
+    client = hijacking(staff, user)
+    own = logged_in_client(user, ip="198.51.100.7")
+    assert len(own.get("/api/sessions/").json()["results"]) == 2
+    settings.SESSIONMGR = {"SHOW_IMPERSONATED_SESSIONS": False}
+    listed = own.get("/api/sessions/").json()["results"]
+    assert [item["impersonated"] for item in listed] == [False]
+    assert whoami(client) == user.get_username()

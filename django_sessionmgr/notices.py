@@ -1,0 +1,82 @@
+""" "You were signed out": telling the next request of an ended session why.
+
+Only the request that finds its session gone pays for this, with one indexed
+read; every other request pays nothing. Pages get a Django message, the API
+an error code (``session_revoked``, ``session_expired``, ``session_ended``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.contrib import messages
+from django.utils import formats, timezone
+from django.utils.translation import gettext
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from .models import UserSession
+    from .tracking import RequestState
+
+
+def notice_for(row: UserSession) -> tuple[str, str]:
+    """``(code, sentence)`` for a row whose session has ended."""
+    from .models import UserSession
+
+    status = row.effective_status
+    if status == UserSession.Status.REVOKED:
+        reason = getattr(row, "revoke_reason_display", None) or gettext("it was signed out")
+        return "session_revoked", gettext("You were signed out on %(when)s: %(reason)s.") % {
+            "when": _when(row.revoked_at),
+            "reason": str(reason)[:1].lower() + str(reason)[1:],
+        }
+    if status == UserSession.Status.EXPIRED:
+        return "session_expired", gettext("Your session expired on %(when)s.") % {
+            "when": _when(row.expires_at)
+        }
+    return "session_ended", gettext("You were signed out on %(when)s.") % {
+        "when": _when(row.ended_at)
+    }
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return gettext("an earlier visit")
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return str(formats.date_format(moment, "DATETIME_FORMAT"))
+
+
+def announce(request: HttpRequest, state: RequestState, notice: tuple[str, str]) -> None:
+    state.end_notice = notice
+    messages.info(request, notice[1], fail_silently=True)
+
+
+def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
+    """The request came with a cookie whose session the store no longer has:
+    if it was one of ours that ended, say so. Returns True (nothing to refuse)."""
+    from .models import UserSession
+    from .tracking import key_digest
+
+    if not state.known_key:
+        return True
+    row = (
+        UserSession.objects.filter(session_key_digest=key_digest(state.known_key))
+        .exclude(status=UserSession.Status.ACTIVE, expires_at__gt=timezone.now())
+        .only("status", "expires_at", "ended_at", "revoked_at", "revoke_reason")
+        .first()
+    )
+    if row is not None:
+        announce(request, state, notice_for(row))
+    return True
+
+
+def explain_refused(request: HttpRequest, state: RequestState, row_id: str) -> None:
+    """A signed-cookie session refused by its row: say why."""
+    from .models import UserSession
+
+    row = UserSession.objects.filter(pk=row_id).first()
+    if row is not None:
+        announce(request, state, notice_for(row))
