@@ -49,7 +49,7 @@ def revoke_on_password_change(
         return  # the new hash was not written
     if not app_settings.REVOKE_ON_PASSWORD_CHANGE:
         return
-    from .models import UserSession
+    from .models import RevokeReason, UserSession
 
     others = UserSession.objects.filter(user_id=instance.pk)
     state = current_state.get()
@@ -57,7 +57,7 @@ def revoke_on_password_change(
         others = others.exclude(pk=current)
     try:
         contained(
-            partial(others.revoke, reason="password_change"),
+            partial(others.revoke, reason=RevokeReason.PASSWORD_CHANGE.value),
             default=0,
             what="revoke the other sessions after a password change",
         )

@@ -40,6 +40,8 @@ SESSION_FIELDS = {
     "ended_at",
     "revoked_at",
     "idle_timeout",  # issue 12: when the session ends for inactivity
+    "revoke_reason",  # issue 13: the code, and the same as a sentence
+    "revoke_reason_display",
 }
 
 
