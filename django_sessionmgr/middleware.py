@@ -37,6 +37,7 @@ from django.db import connections, router
 from django.utils.functional import SimpleLazyObject
 
 from .conf import app_settings
+from .notifications import remember_device
 from .policies import ended_by_policy
 from .safety import contained, logger
 from .stores import is_server_side
@@ -126,6 +127,7 @@ class UserSessionMiddleware:
             response = cast("HttpResponseBase", self.get_response(request))
             if work := self._finish(request, state):
                 contained(work, default=None, what=FOLLOW)
+            remember_device(request, response)
             return response
         finally:
             current_state.reset(token)
@@ -137,6 +139,7 @@ class UserSessionMiddleware:
             response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
             if work := self._finish(request, state):
                 await sync_to_async(contained)(work, default=None, what=FOLLOW)
+            remember_device(request, response)
             return response
         finally:
             current_state.reset(token)
