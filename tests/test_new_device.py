@@ -286,3 +286,46 @@ async def test_async_login_remembers_the_device(user, async_client):
     )
     assert response.status_code in {200, 302}
     assert DEVICE_COOKIE in response.cookies
+
+
+def test_the_email_speaks_the_language_of_the_login(
+    user, notify, settings, django_capture_on_commit_callbacks
+):
+    settings.LANGUAGE_CODE = "de"
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    sign_in(make_client(user_agent=IPHONE), user, django_capture_on_commit_callbacks)
+
+    (message,) = mail.outbox
+    assert message.subject == "Neue Anmeldung bei Ihrem Konto von iPhone"
+    assert "Wenn Sie das waren, ist nichts zu tun." in message.body
+    assert "Sitzungen ansehen" in message.alternatives[0][0]
+
+
+def test_the_task_queue_recipe_replaces_the_inline_email(
+    user, notify, django_capture_on_commit_callbacks
+):
+    """docs/notifications.md: disconnect the app's receiver, queue plain strings."""
+    from django_sessionmgr.notifications import email_on_new_device, new_device_email
+
+    queued: list[tuple[Any, ...]] = []
+
+    def queue_new_device_email(sender: Any, session: Any, request: Any, **kwargs: Any) -> None:
+        message = new_device_email(session, request)
+        assert message is not None
+        queued.append((message.subject, message.body, message.alternatives[0][0], message.to))
+
+    new_device_signed_in.disconnect(dispatch_uid="django_sessionmgr.email_on_new_device")
+    new_device_signed_in.connect(queue_new_device_email, dispatch_uid="test_queue")
+    try:
+        sign_in(make_client(), user, django_capture_on_commit_callbacks)
+        sign_in(make_client(user_agent=IPHONE), user, django_capture_on_commit_callbacks)
+    finally:
+        new_device_signed_in.disconnect(dispatch_uid="test_queue")
+        new_device_signed_in.connect(
+            email_on_new_device, dispatch_uid="django_sessionmgr.email_on_new_device"
+        )
+
+    assert mail.outbox == []
+    ((subject, body, html, to),) = queued
+    assert subject == "New sign-in to your account from iPhone"
+    assert to == ["alice@example.com"] and "iPhone" in body and "<html" in html
