@@ -127,7 +127,8 @@ class UserSessionMiddleware:
             response = cast("HttpResponseBase", self.get_response(request))
             if work := self._finish(request, state):
                 contained(work, default=None, what=FOLLOW)
-            remember_device(request, response)
+            if state.logged_in_user_pk is not None:
+                remember_device(request, response)
             return response
         finally:
             current_state.reset(token)
@@ -139,7 +140,8 @@ class UserSessionMiddleware:
             response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
             if work := self._finish(request, state):
                 await sync_to_async(contained)(work, default=None, what=FOLLOW)
-            remember_device(request, response)
+            if state.logged_in_user_pk is not None:
+                remember_device(request, response)
             return response
         finally:
             current_state.reset(token)

@@ -26,6 +26,7 @@ from django.utils.crypto import salted_hmac
 
 from .conf import app_settings
 from .network import stored_ip
+from .safety import contained
 from .signals import new_device_signed_in
 
 if TYPE_CHECKING:
@@ -106,7 +107,6 @@ def notify_if_new_device(request: HttpRequest, user: AbstractBaseUser, row: User
 
     A failure to decide is logged and never fails the login.
     """
-    from .safety import contained
 
     def decide() -> bool:
         return is_new_device(request, user, row)

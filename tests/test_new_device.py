@@ -329,3 +329,13 @@ def test_the_task_queue_recipe_replaces_the_inline_email(
     ((subject, body, html, to),) = queued
     assert subject == "New sign-in to your account from iPhone"
     assert to == ["alice@example.com"] and "iPhone" in body and "<html" in html
+
+
+def test_a_user_without_an_email_address_gets_the_signal_only(
+    django_user_model, notify, signals_sent, django_capture_on_commit_callbacks
+):
+    carol = django_user_model.objects.create_user("carol", password=PASSWORD)
+    sign_in(make_client(), carol, django_capture_on_commit_callbacks)
+    sign_in(make_client(user_agent=IPHONE), carol, django_capture_on_commit_callbacks)
+
+    assert len(signals_sent) == 1 and mail.outbox == []
