@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from .conf import app_settings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.contrib.auth.models import AbstractBaseUser
 
 #: Longest revoke reason kept.
@@ -185,7 +187,9 @@ class UserSession(models.Model):
         if status == self.Status.ENDED:
             return str(_("Signed out"))
         if status == self.Status.EXPIRED:
-            if self._idle_ended():
+            if self._ended_by(app_settings.ABSOLUTE_TIMEOUT, self.created_at):
+                return str(_("Signed out at the session time limit"))
+            if self._ended_by(app_settings.IDLE_TIMEOUT, self.last_activity_at, idle=True):
                 return str(_("Signed out after inactivity"))
             return str(_("Expired"))
         if self.revoke_reason in RevokeReason.values:
@@ -194,14 +198,16 @@ class UserSession(models.Model):
             return str(_("Ended by an administrator: %(reason)s")) % {"reason": self.revoke_reason}
         return str(self.get_status_display())
 
-    def _idle_ended(self) -> bool:
-        """Whether the recorded end is the ``IDLE_TIMEOUT`` one: the row keeps
-        no cause, but the idle end sits a fixed time after the last write."""
-        idle = app_settings.IDLE_TIMEOUT
-        if idle is None:
+    def _ended_by(self, timeout: int | None, since: datetime, idle: bool = False) -> bool:
+        """Whether the recorded end is that of a timeout policy. The row keeps
+        no cause, but a policy's end sits a fixed time after the login (or,
+        for ``IDLE_TIMEOUT``, after the last write plus one interval)."""
+        if timeout is None:
             return False
-        gap = (self.expires_at - self.last_activity_at).total_seconds()
-        return abs(gap - idle - app_settings.ACTIVITY_UPDATE_INTERVAL) < 2
+        if idle:
+            timeout += app_settings.ACTIVITY_UPDATE_INTERVAL
+        # The marker keeps whole seconds; the row's times are exact.
+        return abs((self.expires_at - since).total_seconds() - timeout) < 2
 
     def revoke(self, by: AbstractBaseUser | None = None, reason: str = "") -> bool:
         """Revoke this session; return whether it was active."""

@@ -6,6 +6,7 @@ import io
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone, translation
@@ -138,3 +139,27 @@ def test_password_change_and_session_limit_codes_come_from_the_enum(user, settin
     user.save()
     assert UserSession.objects.get(pk=other_id).revoke_reason_display == "Password changed"
     assert keeper  # its own session is not the one this test looks at
+
+
+@pytest.mark.parametrize(
+    ("policy", "sentence"),
+    [
+        ("IDLE_TIMEOUT", "Signed out after inactivity"),
+        ("ABSOLUTE_TIMEOUT", "Signed out at the session time limit"),
+    ],
+)
+def test_a_policy_end_reads_in_words_on_every_engine(engine, user, settings, policy, sentence):
+    settings.SESSIONMGR = {policy: 900, "ACTIVITY_UPDATE_INTERVAL": 60}
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        client = logged_in_client(user)
+        row_id = current_row_id(client)
+        traveller.shift(300)
+        assert client.get("/whoami/").json()["user"] == "alice"  # an activity write
+        traveller.shift(2000)
+        assert client.get("/whoami/").json()["user"] is None
+        expired = UserSession.objects.get(pk=row_id)
+        assert expired.status == "expired"
+        assert expired.revoke_reason_display == sentence
+        other = logged_in_client(user)
+        data = other.get(f"/api/sessions/{row_id}/").json()
+    assert (data["status"], data["revoke_reason_display"]) == ("expired", sentence)
