@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.core import mail, signing
 from django.test import Client
+from django.utils import translation
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.notifications import (
@@ -27,6 +28,15 @@ from .conftest import FIREFOX, IPHONE, PASSWORD, make_client
 from .core_helpers import current_row_id
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Start from the project's LANGUAGE_CODE, whatever an earlier test activated."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
 
 CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,15 @@ from .conftest import PASSWORD, logged_in_client
 from .core_helpers import current_row_id
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Start from the project's LANGUAGE_CODE, whatever an earlier test activated."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
 
 SENTENCES = {
     RevokeReason.USER: (
