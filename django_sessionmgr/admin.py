@@ -47,7 +47,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .conf import app_settings
 from .exceptions import RevokeFailed
-from .models import UserSession, UserSessionQuerySet
+from .models import RevokeReason, UserSession, UserSessionQuerySet
 from .network import stored_ip
 from .tracking import session_row_id
 
@@ -61,7 +61,7 @@ else:  # the admin classes are not subscriptable at run time
     SessionTabularInline = admin.TabularInline
 
 #: ``revoke_reason`` of sessions revoked from the admin.
-ADMIN_REVOKE_REASON = "admin"
+ADMIN_REVOKE_REASON = RevokeReason.ADMIN.value
 
 REVOKE_PERMISSION = "django_sessionmgr.revoke_usersession"
 VIEW_PERMISSION = "django_sessionmgr.view_usersession"
@@ -240,6 +240,8 @@ def status_label(obj: UserSession, own: str | None) -> SafeString:
         return format_html(
             '{} <strong class="sessionmgr-you">({})</strong>', label, gettext("this is you")
         )
+    if reason := obj.revoke_reason_display:
+        return format_html('{}<br><span class="quiet">{}</span>', label, reason)
     return format_html("{}", label)
 
 
@@ -262,6 +264,10 @@ class SessionDisplayMixin:
     @admin.display(description=_("status"), ordering="status")
     def effective_status(self, obj: UserSession) -> str:
         return str(UserSession.Status(obj.effective_status).label)
+
+    @admin.display(description=_("why it ended"))
+    def ended_because(self, obj: UserSession) -> str:
+        return obj.revoke_reason_display or ""
 
 
 class StatusListFilter(admin.SimpleListFilter):
@@ -295,7 +301,7 @@ class SessionChangeList(ChangeList):
         self.result_list = rows
 
 
-AUDIT_FIELDS = ("revoked_at", "revoked_by", "revoke_reason", "ended_at")
+AUDIT_FIELDS = ("ended_because", "revoked_at", "revoked_by", "revoke_reason", "ended_at")
 
 
 @admin.register(UserSession)

@@ -37,6 +37,7 @@ from django.utils.functional import SimpleLazyObject
 
 from .conf import app_settings
 from .notices import announce, explain_dead_cookie, explain_refused
+from .notifications import notify_if_new_device, remember_device
 from .policies import ended_by_policy
 from .safety import contained, logger
 from .stores import is_server_side
@@ -131,6 +132,9 @@ class UserSessionMiddleware:
             response = cast("HttpResponseBase", self.get_response(request))
             if work := self._finish(request, state):
                 contained(work, default=None, what=FOLLOW)
+            if state.logged_in_user_pk is not None:
+                self._after_login(request, state)
+                remember_device(request, response)
             return response
         finally:
             current_state.reset(token)
@@ -142,9 +146,21 @@ class UserSessionMiddleware:
             response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
             if work := self._finish(request, state):
                 await sync_to_async(contained)(work, default=None, what=FOLLOW)
+            if state.logged_in_user_pk is not None:
+                await sync_to_async(self._after_login)(request, state)
+                remember_device(request, response)
             return response
         finally:
             current_state.reset(token)
+
+    @staticmethod
+    def _after_login(request: HttpRequest, state: RequestState) -> None:
+        """Tell about a sign-in from a new device, unless staff are impersonating."""
+        row, state.new_row = state.new_row, None
+        session = getattr(request, "session", None)
+        if row is None or state.ended or session is None or IMPERSONATOR_KEY in session:
+            return
+        notify_if_new_device(request, row.user, row)
 
     def _begin(self, request: HttpRequest) -> RequestState:
         """Wrap ``request.user`` and ``request.auser``; read nothing yet."""

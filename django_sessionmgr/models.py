@@ -11,11 +11,30 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .conf import app_settings
+
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.contrib.auth.models import AbstractBaseUser
 
 #: Longest revoke reason kept.
 REASON_MAX_LENGTH = 255
+
+
+class RevokeReason(models.TextChoices):
+    """The ``revoke_reason`` codes the app records, each with its sentence.
+
+    Staff may record free text instead (staff API ``reason``, command
+    ``--reason``); ``UserSession.revoke_reason_display`` shows it as given.
+    """
+
+    USER = "user", _("Signed out by you from another device")
+    ADMIN = "admin", _("Ended by an administrator")
+    API = "api", _("Ended by an administrator")
+    COMMAND = "command", _("Ended by an administrator")
+    PASSWORD_CHANGE = "password_change", _("Password changed")
+    SESSION_LIMIT = "session_limit", _("Session limit reached")
 
 
 class UserSessionQuerySet(models.QuerySet["UserSession"]):
@@ -192,6 +211,37 @@ class UserSession(models.Model):
                 "os": self.device_os,
             }
         return self.device_browser or self.device_os or str(_("Unknown device"))
+
+    @property
+    def revoke_reason_display(self) -> str | None:
+        """Why the session is over, as a translated sentence; None while active."""
+        status = self.effective_status
+        if status == self.Status.ACTIVE:
+            return None
+        if status == self.Status.ENDED:
+            return str(_("Signed out"))
+        if status == self.Status.EXPIRED:
+            if self._ended_by(app_settings.ABSOLUTE_TIMEOUT, self.created_at):
+                return str(_("Signed out at the session time limit"))
+            if self._ended_by(app_settings.IDLE_TIMEOUT, self.last_activity_at, idle=True):
+                return str(_("Signed out after inactivity"))
+            return str(_("Expired"))
+        if self.revoke_reason in RevokeReason.values:
+            return str(RevokeReason(self.revoke_reason).label)
+        if self.revoke_reason:
+            return str(_("Ended by an administrator: %(reason)s")) % {"reason": self.revoke_reason}
+        return str(self.get_status_display())
+
+    def _ended_by(self, timeout: int | None, since: datetime, idle: bool = False) -> bool:
+        """Whether the recorded end is that of a timeout policy. The row keeps
+        no cause, but a policy's end sits a fixed time after the login (or,
+        for ``IDLE_TIMEOUT``, after the last write plus one interval)."""
+        if timeout is None:
+            return False
+        if idle:
+            timeout += app_settings.ACTIVITY_UPDATE_INTERVAL
+        # The marker keeps whole seconds; the row's times are exact.
+        return abs((self.expires_at - since).total_seconds() - timeout) < 2
 
     def revoke(self, by: AbstractBaseUser | None = None, reason: str = "") -> bool:
         """Revoke this session; return whether it was active."""

@@ -25,9 +25,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("django_sessionmgr")
 
-#: ``revoke_reason`` of the sessions a login past ``MAX_SESSIONS`` ends.
-SESSION_LIMIT_REASON = "session_limit"
-
 
 def session_limit(user: AbstractBaseUser) -> int | None:
     """The user's ``MAX_SESSIONS``: an int, or a callable (or its dotted path)
@@ -47,7 +44,7 @@ def enforce_session_limit(user: AbstractBaseUser, new_row_id: str) -> int:
     taken on the user's row serialises concurrent logins of the same user, so
     together they never leave more than the limit active.
     """
-    from .models import UserSession
+    from .models import RevokeReason, UserSession
 
     limit = session_limit(user)
     if limit is None:
@@ -63,7 +60,9 @@ def enforce_session_limit(user: AbstractBaseUser, new_row_id: str) -> int:
     if not excess:
         return 0
     try:
-        return UserSession.objects.filter(pk__in=excess).revoke(reason=SESSION_LIMIT_REASON)
+        return UserSession.objects.filter(pk__in=excess).revoke(
+            reason=RevokeReason.SESSION_LIMIT.value
+        )
     except RevokeFailed:
         logger.error("A login went past MAX_SESSIONS: the session store could not be cleared")
         return 0

@@ -12,7 +12,9 @@ from django.http import HttpRequest
 
 from .conf import app_settings
 from .exceptions import RevokeFailed
+from .notifications import email_on_new_device
 from .safety import contained
+from .signals import new_device_signed_in
 from .tracking import current_state, end_session, start_session
 
 logger = logging.getLogger("django_sessionmgr")
@@ -49,7 +51,7 @@ def revoke_on_password_change(
         return  # the new hash was not written
     if not app_settings.REVOKE_ON_PASSWORD_CHANGE:
         return
-    from .models import UserSession
+    from .models import RevokeReason, UserSession
 
     others = UserSession.objects.filter(user_id=instance.pk)
     state = current_state.get()
@@ -57,7 +59,7 @@ def revoke_on_password_change(
         others = others.exclude(pk=current)
     try:
         contained(
-            partial(others.revoke, reason="password_change"),
+            partial(others.revoke, reason=RevokeReason.PASSWORD_CHANGE.value),
             default=0,
             what="revoke the other sessions after a password change",
         )
@@ -74,6 +76,9 @@ def connect() -> None:
 
     user_logged_in.connect(record_login, dispatch_uid="django_sessionmgr.record_login")
     user_logged_out.connect(record_logout, dispatch_uid="django_sessionmgr.record_logout")
+    new_device_signed_in.connect(
+        email_on_new_device, dispatch_uid="django_sessionmgr.email_on_new_device"
+    )
     post_save.connect(
         revoke_on_password_change,
         sender=get_user_model(),

@@ -16,6 +16,12 @@
     queryset of exactly the rows this call revoked, ``count`` how many,
     ``revoked_by`` the user who revoked them (``None`` for the system) and
     ``reason`` the reason given.
+
+``new_device_signed_in(sender=UserSession, session, request)``
+    A login created a session from a browser that never signed into this
+    account before (a user's very first sign-in excepted). ``session`` is the
+    new ``UserSession``; ``request`` is the login request. With
+    ``NOTIFY_NEW_DEVICE`` the app's own receiver emails the user.
 """
 
 from django.dispatch import Signal
@@ -23,3 +29,4 @@ from django.dispatch import Signal
 session_started = Signal()
 session_revoked = Signal()
 session_client_changed = Signal()
+new_device_signed_in = Signal()

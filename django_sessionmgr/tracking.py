@@ -36,6 +36,7 @@ from .conf import app_settings
 from .devices import USER_AGENT_MAX_LENGTH, client_hints, parse_user_agent
 from .keys import seal
 from .network import get_client_ip, locate_ip, stored_ip
+from .notifications import notify_if_new_device
 from .policies import enforce_session_limit, login_atomically
 from .safety import contained
 from .signals import session_client_changed, session_started
@@ -81,6 +82,10 @@ class RequestState:
     resume: list[Any] | None = None
     #: Why the session that came with the request had ended: (code, words).
     end_notice: tuple[str, str] | None = None
+    #: The user a login in this request signed in (to remember their device).
+    logged_in_user_pk: Any = None
+    #: The row a login in this request created, for the new-device notice.
+    new_row: Any = field(default=None, repr=False)
 
     def current_row_id(self) -> str | None:
         """The row of the session serving the request, unless it ended."""
@@ -366,8 +371,16 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
         session.pop(SESSION_MARKER, None)  # adopted on a later request instead
         return None
     _follow(state, row_id, session)
+    if state is not None:
+        state.logged_in_user_pk = user.pk
     if row is not None:
         session_started.send(sender=type(row), session=row, request=request)
+        if state is not None:
+            # Decided on the way out: an impersonation declared later in this
+            # request (``impersonation.start_impersonation``) notifies nobody.
+            state.new_row = row
+        else:
+            notify_if_new_device(request, user, row)
     return row
 
 

@@ -19,11 +19,11 @@ from django.views.generic import ListView, TemplateView, View
 
 from .exceptions import RevokeFailed
 from .impersonation import acting_user
-from .models import UserSession, UserSessionQuerySet
+from .models import RevokeReason, UserSession, UserSessionQuerySet
 from .tracking import session_row_id
 
 #: ``revoke_reason`` recorded when users sign out their own sessions.
-SELF_SERVICE_REVOKE_REASON = "user"
+SELF_SERVICE_REVOKE_REASON = RevokeReason.USER.value
 
 
 def is_current_session(session: UserSession, request: HttpRequest) -> bool:

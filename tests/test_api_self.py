@@ -43,6 +43,8 @@ SESSION_FIELDS = {
     "last_ip_address",  # issue 13: where it was last seen
     "last_location",
     "impersonated",
+    "revoke_reason",  # issue 13: the code, and the same as a sentence
+    "revoke_reason_display",
 }
 
 

@@ -51,8 +51,14 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
     )
     status = serializers.SerializerMethodField()
     is_current = serializers.SerializerMethodField()
+    revoke_reason = serializers.SerializerMethodField()
     device = serializers.SerializerMethodField()
     location = serializers.SerializerMethodField()
+    revoke_reason_display = serializers.SerializerMethodField(
+        help_text=_(
+            "Why the session is over, as a sentence in the user's language; null while active."
+        )
+    )
     idle_timeout = serializers.SerializerMethodField(
         help_text=_("Seconds without activity after which the session ends; null for none.")
     )
@@ -76,8 +82,17 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
             "idle_timeout",
             "ended_at",
             "revoked_at",
+            "revoke_reason",
+            "revoke_reason_display",
         ]
         read_only_fields = fields
+
+    def get_revoke_reason(self, obj: UserSession) -> str | None:
+        """The code the row records, or the words staff gave; null while active."""
+        return None if obj.is_active else obj.revoke_reason
+
+    def get_revoke_reason_display(self, obj: UserSession) -> str | None:
+        return obj.revoke_reason_display
 
     def get_idle_timeout(self, obj: UserSession) -> int | None:
         """The policy in force; ``expires_at`` already holds the end it leads to."""
@@ -122,7 +137,7 @@ class StaffUserSessionSerializer(UserSessionSerializer):
     revoked_by = serializers.SerializerMethodField()
 
     class Meta(UserSessionSerializer.Meta):
-        fields = [*UserSessionSerializer.Meta.fields, "user", "revoked_by", "revoke_reason"]
+        fields = [*UserSessionSerializer.Meta.fields, "user", "revoked_by"]
         read_only_fields = fields
 
     def get_user(self, obj: UserSession) -> dict[str, Any]:

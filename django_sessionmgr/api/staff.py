@@ -31,7 +31,13 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from ..models import REASON_MAX_LENGTH, STATUS_FILTERS, UserSession, UserSessionQuerySet
+from ..models import (
+    REASON_MAX_LENGTH,
+    STATUS_FILTERS,
+    RevokeReason,
+    UserSession,
+    UserSessionQuerySet,
+)
 from ..network import stored_ip
 from .authentication import authenticating_session_id
 from .errors import SessionErrorsMixin
@@ -51,7 +57,7 @@ from .serializers import StaffUserSessionSerializer
 #: Most ids or users one bulk revoke accepts.
 BULK_REVOKE_MAX = 500
 #: ``revoke_reason`` when the staff user gives none.
-API_REVOKE_REASON = "api"
+API_REVOKE_REASON = RevokeReason.API.value
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})

@@ -15,14 +15,14 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...exceptions import RevokeFailed
-from ...models import REASON_MAX_LENGTH, UserSession
+from ...models import REASON_MAX_LENGTH, RevokeReason, UserSession
 from ...tracking import current_state
 
 BATCH_SIZE = 1000
 MAX_BATCH_SIZE = 10_000
 
 #: ``revoke_reason`` when none is given.
-COMMAND_REVOKE_REASON = "command"
+COMMAND_REVOKE_REASON = RevokeReason.COMMAND.value
 
 
 def check_reason(reason: Any) -> None:

@@ -1,0 +1,217 @@
+"""New-device sign-ins: recognise the browser, send ``new_device_signed_in``,
+and (with ``NOTIFY_NEW_DEVICE``) email the user.
+
+A browser is recognised by a long-lived signed cookie listing a short keyed
+tag per account that signed in with it: no username, email or user id, and
+useless without ``SECRET_KEY``. A browser without the cookie (cleared, or
+from before the app sent it) is compared by its fingerprint (browser family,
+operating system and device) with the account's earlier sessions instead.
+
+All of it runs at login only; no other request pays for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import router, transaction
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils.crypto import salted_hmac
+
+from .conf import app_settings
+from .network import stored_ip
+from .safety import contained
+from .signals import new_device_signed_in
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from django.http import HttpRequest, HttpResponseBase
+
+    from .models import UserSession
+
+logger = logging.getLogger("django_sessionmgr")
+
+#: The cookie that remembers which accounts signed in with this browser.
+DEVICE_COOKIE = "sessionmgr_device"
+DEVICE_COOKIE_SALT = "django_sessionmgr.device"
+#: Long enough to recognise a browser used a few times a year.
+DEVICE_COOKIE_MAX_AGE = 2 * 365 * 24 * 60 * 60
+#: Accounts one browser remembers; the oldest go first.
+MAX_ACCOUNTS_PER_DEVICE = 20
+#: Earlier sessions compared by fingerprint when the cookie is absent.
+FINGERPRINT_ROWS = 200
+
+TEMPLATE_SUBJECT = "django_sessionmgr/email/new_device_subject.txt"
+TEMPLATE_TEXT = "django_sessionmgr/email/new_device.txt"
+TEMPLATE_HTML = "django_sessionmgr/email/new_device.html"
+
+_VERSION = re.compile(r"\s+\d[\w.]*$")
+
+
+def account_tag(user_pk: Any) -> str:
+    """A keyed tag of the account: the same for one user, and says nothing about them."""
+    return salted_hmac(DEVICE_COOKIE_SALT, str(user_pk), algorithm="sha256").hexdigest()[:20]
+
+
+def known_tags(request: HttpRequest) -> list[str] | None:
+    """The tags in the request's device cookie; None when it has no valid one."""
+    raw = request.COOKIES.get(DEVICE_COOKIE) if hasattr(request, "COOKIES") else None
+    if not raw:
+        return None
+    try:
+        value = signing.loads(raw, salt=DEVICE_COOKIE_SALT, max_age=DEVICE_COOKIE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(value, list):
+        return None
+    return [tag for tag in value if isinstance(tag, str)][-MAX_ACCOUNTS_PER_DEVICE:]
+
+
+def fingerprint(browser: str, os: str, device: str) -> tuple[str, str, str]:
+    """What stays the same across a browser's updates: its family, the OS and the device."""
+    return _VERSION.sub("", browser), os, device
+
+
+def is_new_device(request: HttpRequest, user: AbstractBaseUser, row: UserSession) -> bool:
+    """Whether ``row``'s login came from a browser this account never signed in with.
+
+    A user's very first sign-in is not a new device: there is nothing to compare with.
+    """
+    from .models import UserSession
+
+    tags = known_tags(request)
+    if tags is not None and account_tag(user.pk) in tags:
+        return False
+    earlier = (
+        UserSession.objects.filter(user_id=user.pk)
+        .exclude(pk=row.pk)
+        .order_by("-last_activity_at")
+        .values_list("device_browser", "device_os", "device_family")[:FINGERPRINT_ROWS]
+    )
+    seen = {fingerprint(*device) for device in earlier}
+    if not seen:
+        return False  # the first sign-in
+    if tags is not None:
+        return True  # the browser keeps the cookie, and this account is not in it
+    return fingerprint(row.device_browser, row.device_os, row.device_family) not in seen
+
+
+def notify_if_new_device(request: HttpRequest, user: AbstractBaseUser, row: UserSession) -> None:
+    """Send ``new_device_signed_in`` for a new row if its browser is new to the account.
+
+    A failure to decide is logged and never fails the login.
+    """
+
+    def decide() -> bool:
+        return is_new_device(request, user, row)
+
+    if contained(decide, default=False, what="recognise the device of a login", writes=False):
+        new_device_signed_in.send(sender=type(row), session=row, request=request)
+
+
+def remember_device(request: HttpRequest, response: HttpResponseBase) -> None:
+    """Add the account that logged in during ``request`` to the browser's device cookie.
+
+    A no-op on every request that logged nobody in.
+    """
+    from .tracking import request_state
+
+    state = request_state(request)
+    pk = getattr(state, "logged_in_user_pk", None)
+    if pk is None or getattr(state, "ended", False):
+        return
+    tag = account_tag(pk)
+    tags = [known for known in known_tags(request) or [] if known != tag]
+    tags = [*tags, tag][-MAX_ACCOUNTS_PER_DEVICE:]
+    response.set_cookie(
+        DEVICE_COOKIE,
+        signing.dumps(tags, salt=DEVICE_COOKIE_SALT, compress=True),
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        domain=settings.SESSION_COOKIE_DOMAIN,
+        path=settings.SESSION_COOKIE_PATH,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def sessions_page_url(request: HttpRequest) -> str | None:
+    """The absolute address of the user's sessions page, if the project mounts it."""
+    try:
+        return request.build_absolute_uri(reverse("sessionmgr:list"))
+    except NoReverseMatch:
+        return None
+
+
+def new_device_email(session: UserSession, request: HttpRequest) -> EmailMultiAlternatives | None:
+    """The email about ``session``'s sign-in, in the language active now; None
+    when the user has no email address."""
+    from .templatetags.sessionmgr_tags import device_name
+
+    user = session.user
+    address = getattr(user, user.get_email_field_name(), "") or ""
+    if not address:
+        return None
+    place = ", ".join(part for part in (session.location_city, session.location_country) if part)
+    context: dict[str, Any] = {
+        "user": user,
+        "session": session,
+        "device": device_name(session),
+        "device_summary": session.device_summary,
+        "place": place,
+        "ip_address": stored_ip(session.ip_address),
+        "signed_in_at": session.created_at,
+        "sessions_url": sessions_page_url(request),
+        "site_name": request.get_host(),
+    }
+    subject = " ".join(render_to_string(TEMPLATE_SUBJECT, context, request=request).split())
+    message = EmailMultiAlternatives(
+        subject, render_to_string(TEMPLATE_TEXT, context, request=request), to=[address]
+    )
+    message.attach_alternative(
+        render_to_string(TEMPLATE_HTML, context, request=request), "text/html"
+    )
+    return message
+
+
+def send_new_device_email(session: UserSession, request: HttpRequest) -> None:
+    """Email the user about ``session`` once the login's transaction commits.
+
+    The message is built now (in the request's language); a failure to send
+    it is logged at WARNING and never reaches the login.
+    """
+    from .models import UserSession
+
+    message = new_device_email(session, request)
+    if message is None:
+        return
+
+    def deliver() -> None:
+        try:
+            message.send()
+        except Exception as error:
+            logger.warning(
+                "django-sessionmgr could not send the new-device email (%s)", type(error).__name__
+            )
+
+    transaction.on_commit(deliver, using=router.db_for_write(UserSession))
+
+
+def email_on_new_device(
+    sender: Any, session: UserSession, request: HttpRequest, **kwargs: Any
+) -> None:
+    """The receiver of ``new_device_signed_in`` that sends the email, with ``NOTIFY_NEW_DEVICE``."""
+    if not app_settings.NOTIFY_NEW_DEVICE:
+        return
+    try:
+        send_new_device_email(session, request)
+    except Exception as error:
+        logger.warning(
+            "django-sessionmgr could not prepare the new-device email (%s)", type(error).__name__
+        )

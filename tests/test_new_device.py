@@ -1,0 +1,351 @@
+"""Issue 13: a sign-in from a new device sends ``new_device_signed_in`` and, with
+``NOTIFY_NEW_DEVICE``, one email; nothing else ever fails or slows the login
+beyond the mail backend's own timeout."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core import mail, signing
+from django.test import Client
+from django.utils import translation
+
+from django_sessionmgr.models import UserSession
+from django_sessionmgr.notifications import (
+    DEVICE_COOKIE,
+    DEVICE_COOKIE_SALT,
+    account_tag,
+    known_tags,
+)
+from django_sessionmgr.signals import new_device_signed_in
+
+from .conftest import FIREFOX, IPHONE, PASSWORD, make_client
+from .core_helpers import current_row_id
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Start from the project's LANGUAGE_CODE, whatever an earlier test activated."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+CHROME_WINDOWS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+)
+FIREFOX_NEWER = FIREFOX.replace("128.0", "131.0")
+
+
+@pytest.fixture
+def signals_sent() -> Iterator[list[dict[str, Any]]]:
+    sent: list[dict[str, Any]] = []
+
+    def receiver(sender: Any, **kwargs: Any) -> None:
+        sent.append(kwargs)
+
+    new_device_signed_in.connect(receiver, dispatch_uid="test_new_device")
+    yield sent
+    new_device_signed_in.disconnect(dispatch_uid="test_new_device")
+
+
+@pytest.fixture
+def notify(settings: Any) -> None:
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+
+
+def sign_in(client: Client, user: Any, captured: Any) -> Any:
+    """Log in through the real login view, running what waits for the commit."""
+    with captured(execute=True):
+        response = client.post(
+            "/accounts/login/", {"username": user.get_username(), "password": PASSWORD}
+        )
+    assert response.status_code == 302, response.content
+    return response
+
+
+def test_first_sign_in_and_the_same_browser_again_send_nothing(
+    engine, user, notify, signals_sent, django_capture_on_commit_callbacks
+):
+    laptop = make_client()
+    sign_in(laptop, user, django_capture_on_commit_callbacks)
+    laptop.post("/accounts/logout/")
+    sign_in(laptop, user, django_capture_on_commit_callbacks)
+
+    assert signals_sent == [] and mail.outbox == []
+    assert UserSession.objects.filter(user=user).count() == 2
+
+
+def test_a_new_browser_gets_one_email_and_the_signal(
+    engine, user, notify, signals_sent, django_capture_on_commit_callbacks, settings
+):
+    settings.GEOIP_PATH = str(settings.GEOIP_TEST_PATH)
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    phone = make_client(user_agent=CHROME_WINDOWS, ip="81.2.69.142")
+    sign_in(phone, user, django_capture_on_commit_callbacks)
+
+    row = UserSession.objects.get(pk=current_row_id(phone))
+    assert [str(sent["session"].pk) for sent in signals_sent] == [str(row.pk)]
+    assert signals_sent[0]["request"].path == "/accounts/login/"
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["alice@example.com"]
+    assert message.subject == "New sign-in to your account from Windows"
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    for body in (message.body, html):
+        assert "Chrome 120 on Windows" in body
+        assert "London, GB" in body
+        assert "81.2.69.142" in body
+        assert "http://testserver/account/sessions/" in body
+        assert str(row.created_at.year) in body
+    assert 'href="http://testserver/account/sessions/"' in html
+    assert "<script" not in html
+
+
+def test_the_email_honours_ip_address_storage(
+    user, settings, signals_sent, django_capture_on_commit_callbacks
+):
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True, "IP_ADDRESS_STORAGE": "truncated"}
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    sign_in(
+        make_client(user_agent=CHROME_WINDOWS, ip="198.51.100.77"),
+        user,
+        django_capture_on_commit_callbacks,
+    )
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True, "IP_ADDRESS_STORAGE": "none"}
+    sign_in(
+        make_client(user_agent=IPHONE, ip="198.51.100.78"), user, django_capture_on_commit_callbacks
+    )
+
+    truncated, none = mail.outbox
+    for body in (truncated.body, truncated.alternatives[0][0]):
+        assert "198.51.100.0" in body and "198.51.100.77" not in body
+    for body in (none.body, none.alternatives[0][0]):
+        assert "198.51.100" not in body and "Not recorded" in body
+
+
+def test_no_cookie_but_the_same_fingerprint_sends_nothing(
+    engine, user, notify, signals_sent, django_capture_on_commit_callbacks
+):
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    # Cookies cleared, and the browser updated since: the family still matches.
+    sign_in(make_client(user_agent=FIREFOX_NEWER), user, django_capture_on_commit_callbacks)
+
+    assert signals_sent == [] and mail.outbox == []
+
+
+def test_a_browser_that_knows_another_account_only_is_new_to_this_one(
+    user, other_user, notify, signals_sent, django_capture_on_commit_callbacks
+):
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    shared = make_client()  # same fingerprint as alice's first browser
+    sign_in(shared, other_user, django_capture_on_commit_callbacks)
+    shared.post("/accounts/logout/")
+    sign_in(shared, user, django_capture_on_commit_callbacks)
+
+    assert [sent["session"].user for sent in signals_sent] == [user]
+    assert len(mail.outbox) == 1
+
+
+def test_with_the_setting_off_the_signal_fires_and_no_mail_goes(
+    engine, user, settings, signals_sent, django_capture_on_commit_callbacks
+):
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": False}
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    sign_in(make_client(user_agent=IPHONE), user, django_capture_on_commit_callbacks)
+
+    assert len(signals_sent) == 1 and mail.outbox == []
+
+
+@pytest.fixture
+def hanging_up_smtp_server() -> Iterator[int]:
+    """A real socket that accepts SMTP connections and closes them at once."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_a_broken_smtp_server_never_fails_the_login(
+    user, notify, settings, caplog, hanging_up_smtp_server, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", hanging_up_smtp_server
+    settings.EMAIL_TIMEOUT = 2
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    phone = make_client(user_agent=IPHONE)
+
+    with caplog.at_level(logging.WARNING, logger="django_sessionmgr"):
+        sign_in(phone, user, django_capture_on_commit_callbacks)
+
+    assert phone.get("/whoami/").json()["user"] == "alice"
+    warnings = [r for r in caplog.records if r.name == "django_sessionmgr"]
+    assert [r.levelno for r in warnings] == [logging.WARNING]
+    assert "new-device email" in warnings[0].getMessage()
+    assert "SMTPServerDisconnected" in warnings[0].getMessage()
+
+
+def test_a_closed_mail_port_never_fails_the_login(
+    user, notify, settings, caplog, django_capture_on_commit_callbacks
+):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+
+    with caplog.at_level(logging.WARNING, logger="django_sessionmgr"):
+        sign_in(make_client(user_agent=IPHONE), user, django_capture_on_commit_callbacks)
+
+    assert any(
+        r.levelno == logging.WARNING and "new-device email" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_the_device_cookie_is_httponly_lax_and_holds_no_personal_data(engine, user):
+    client = make_client()
+    response = client.post(
+        "/accounts/login/", {"username": user.get_username(), "password": PASSWORD}
+    )
+
+    cookie = response.cookies[DEVICE_COOKIE]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert cookie["secure"] == ""  # plain http here; secure over https
+    assert int(cookie["max-age"]) >= 365 * 24 * 60 * 60
+    raw = cookie.value
+    decoded = signing.loads(raw, salt=DEVICE_COOKIE_SALT)
+    assert decoded == [account_tag(user.pk)]
+    for personal in ("alice", "example.com"):
+        assert personal not in raw and personal not in str(decoded)
+    assert len(decoded[0]) == 20 and int(decoded[0], 16) != user.pk  # a keyed tag, not the id
+
+
+def test_the_device_cookie_is_secure_over_https(user):
+    client = make_client()
+    response = client.post(
+        "/accounts/login/",
+        {"username": user.get_username(), "password": PASSWORD},
+        secure=True,
+    )
+    assert response.cookies[DEVICE_COOKIE]["secure"] is True
+
+
+def test_requests_that_log_nobody_in_set_no_device_cookie(user):
+    client = make_client()
+    assert DEVICE_COOKIE not in client.get("/whoami/").cookies
+    client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert DEVICE_COOKIE not in client.get("/whoami/").cookies
+    assert (
+        DEVICE_COOKIE
+        not in client.post("/accounts/login/", {"username": "alice", "password": "wrong"}).cookies
+    )
+
+
+def test_a_forged_or_foreign_device_cookie_counts_as_none(rf, user):
+    request = rf.get("/")
+    request.COOKIES[DEVICE_COOKIE] = signing.dumps([account_tag(user.pk)], salt="other")
+    assert known_tags(request) is None
+    request.COOKIES[DEVICE_COOKIE] = "garbage"
+    assert known_tags(request) is None
+    request.COOKIES[DEVICE_COOKIE] = signing.dumps({"not": "a list"}, salt=DEVICE_COOKIE_SALT)
+    assert known_tags(request) is None
+
+
+def test_the_cookie_remembers_at_most_twenty_accounts(django_user_model):
+    client = make_client()
+    users = [django_user_model.objects.create_user(f"u{n}", password=PASSWORD) for n in range(22)]
+    for person in users:
+        client.post("/accounts/login/", {"username": person.username, "password": PASSWORD})
+    tags = signing.loads(client.cookies[DEVICE_COOKIE].value, salt=DEVICE_COOKIE_SALT)
+    assert tags == [account_tag(person.pk) for person in users[-20:]]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_async_login_remembers_the_device(user, async_client):
+    response = await async_client.post(
+        "/async-login/", {"username": user.get_username(), "password": PASSWORD}
+    )
+    assert response.status_code in {200, 302}
+    assert DEVICE_COOKIE in response.cookies
+
+
+def test_the_email_speaks_the_language_of_the_login(
+    user, notify, settings, django_capture_on_commit_callbacks
+):
+    settings.LANGUAGE_CODE = "de"
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    sign_in(make_client(user_agent=IPHONE), user, django_capture_on_commit_callbacks)
+
+    (message,) = mail.outbox
+    assert message.subject == "Neue Anmeldung bei Ihrem Konto von iPhone"
+    assert "Wenn Sie das waren, ist nichts zu tun." in message.body
+    assert "Sitzungen ansehen" in message.alternatives[0][0]
+
+
+def test_the_task_queue_recipe_replaces_the_inline_email(
+    user, notify, django_capture_on_commit_callbacks
+):
+    """docs/notifications.md: disconnect the app's receiver, queue plain strings."""
+    from django_sessionmgr.notifications import email_on_new_device, new_device_email
+
+    queued: list[tuple[Any, ...]] = []
+
+    def queue_new_device_email(sender: Any, session: Any, request: Any, **kwargs: Any) -> None:
+        message = new_device_email(session, request)
+        assert message is not None
+        queued.append((message.subject, message.body, message.alternatives[0][0], message.to))
+
+    new_device_signed_in.disconnect(dispatch_uid="django_sessionmgr.email_on_new_device")
+    new_device_signed_in.connect(queue_new_device_email, dispatch_uid="test_queue")
+    try:
+        sign_in(make_client(), user, django_capture_on_commit_callbacks)
+        sign_in(make_client(user_agent=IPHONE), user, django_capture_on_commit_callbacks)
+    finally:
+        new_device_signed_in.disconnect(dispatch_uid="test_queue")
+        new_device_signed_in.connect(
+            email_on_new_device, dispatch_uid="django_sessionmgr.email_on_new_device"
+        )
+
+    assert mail.outbox == []
+    ((subject, body, html, to),) = queued
+    assert subject == "New sign-in to your account from iPhone"
+    assert to == ["alice@example.com"] and "iPhone" in body and "<html" in html
+
+
+def test_a_user_without_an_email_address_gets_the_signal_only(
+    django_user_model, notify, signals_sent, django_capture_on_commit_callbacks
+):
+    carol = django_user_model.objects.create_user("carol", password=PASSWORD)
+    sign_in(make_client(), carol, django_capture_on_commit_callbacks)
+    sign_in(make_client(user_agent=IPHONE), carol, django_capture_on_commit_callbacks)
+
+    assert len(signals_sent) == 1 and mail.outbox == []
