@@ -20,7 +20,7 @@ from ...exceptions import RevokeFailed
 from ...models import REASON_MAX_LENGTH, UserSession
 from ...tracking import current_state
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
 MAX_BATCH_SIZE = 10_000
 
 #: ``revoke_reason`` when none is given.
