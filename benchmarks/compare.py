@@ -31,6 +31,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = HERE / ".venv-peers"
 REQUIREMENTS = HERE / "requirements-peers.txt"
+#: Where docs/benchmarks.md's scenario figures (python -m benchmarks) begin: kept as they are.
+KEEP_MARKER = "<!-- scenarios: written by hand from python -m benchmarks; compare.py keeps them -->"
 COMPETITORS = ["stock", "sessionmgr", "user_sessions", "allauth"]
 NAMES = {
     "stock": "stock Django",
@@ -333,7 +335,10 @@ def main() -> None:
     if server:
         command = 'eval "$(scripts/services.sh start)" && ' + command
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render(results, args, command.strip()))
+    kept = ""
+    if args.output.exists() and KEEP_MARKER in (previous := args.output.read_text()):
+        kept = "\n" + previous[previous.index(KEEP_MARKER) :]
+    args.output.write_text(render(results, args, command.strip()) + kept)
     (HERE / "compare_results.json").write_text(json.dumps(results, indent=2))
     log(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
 

@@ -175,8 +175,17 @@ class UserSession(models.Model):
             # A user's list across every status (?status=all), newest first.
             models.Index(fields=["user", "-last_activity_at"], name="sessionmgr_user_activity"),
             models.Index(fields=["-last_activity_at"], name="sessionmgr_activity"),
+            # The staff API's list of one user's sessions by status (?user=&status=).
+            models.Index(
+                fields=["user", "status", "created_at", "id"],
+                name="sessionmgr_user_status_created",
+            ),
             models.Index(fields=["created_at", "id"], name="sessionmgr_created"),
-            models.Index(fields=["status", "expires_at"], name="sessionmgr_status_expiry"),
+            # Expiry first, not status: without planner statistics (SQLite
+            # before ANALYZE), "status = active AND expires_at > now" would
+            # read every active row from a (status, expires_at) index rather
+            # than the user's own from the per-user ones above.
+            models.Index(fields=["expires_at", "status"], name="sessionmgr_expiry_status"),
             # Staff lists (admin changelist, staff API) filtered by status, newest first.
             models.Index(fields=["status", "created_at", "id"], name="sessionmgr_status_created"),
             models.Index(fields=["ip_address"], name="sessionmgr_ip"),
