@@ -12,7 +12,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("django_sessionmgr", "0005_revoke_batch_plain_index"),
+        ("django_sessionmgr", "0006_awareness"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
