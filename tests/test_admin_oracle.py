@@ -35,12 +35,14 @@ def guesses(key: str) -> dict[str, tuple[str, str]]:
         "iendswith": (key[-3:].upper(), "!"),
         "regex": (f"^{key[:3]}", "^!"),
         "iregex": (f"^{key[:3].upper()}", "^!"),
-        "gt": (key[:-1], "~"),
-        "gte": (key, "~"),
-        "lt": (f"{key}~", "!"),
+        # Bounds that order the same under every collation (MariaDB's are
+        # case-insensitive and sort punctuation differently): letters only.
+        "gt": (key[:-1], "z" * 40),
+        "gte": (key, "z" * 40),
+        "lt": (f"{key}z", "!"),
         "lte": (key, "!"),
         "in": (f"{key},x", "x,y"),
-        "range": (f"{key[:2]},{key[:2]}~", "!,!"),
+        "range": (f"{key[:2]},{key[:2]}{'z' * 40}", "!,!"),
         "isnull": ("False", "True"),
     }
 

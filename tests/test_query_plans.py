@@ -98,7 +98,7 @@ def staff_client(django_user_model: Any) -> tuple[Client, int]:
 
 
 def per_user_queries(client: Client, path: str) -> Iterator[tuple[str, Any]]:
-    """The SELECTs of lists (filtered by user, not by id) that ``GET path`` sends."""
+    """The SELECT queries of lists (filtered by user, not by id) that ``GET path`` sends."""
     sent: list[tuple[str, Any]] = []
 
     def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
