@@ -55,7 +55,15 @@ SHOTS = [
     ("sessions-1280-dark.png", 1280, UBUNTU, "en", "dark", "list"),
     ("confirm-360.png", 360, ANDROID, "en", "light", "confirm"),
     ("confirm-dialog-768.png", 768, IPAD, "de", "light", "dialog"),
+    ("signed-out-360.png", 360, ANDROID, "en", "light", "signed-out"),
 ]
+
+#: Staff sign the newest session of alice's out, as the admin would.
+REVOKE_NEWEST = (
+    "from django_sessionmgr.models import RevokeReason, UserSession; "
+    "UserSession.objects.filter(user__username='alice').order_by('-created_at')"
+    ".first().revoke(reason=RevokeReason.ADMIN)"
+)
 
 
 def free_port() -> int:
@@ -77,6 +85,10 @@ def wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
     sys.exit("The demo server did not answer within 30 seconds.")
 
 
+#: The demo's environment, for the shots that act on it from the outside.
+_env: dict[str, str] = {}
+
+
 def shoot(browser: Any, base_url: str, shot: tuple[str, int, str, str, str, str]) -> None:
     name, width, user_agent, language, scheme, what = shot
     context = browser.new_context(
@@ -96,6 +108,11 @@ def shoot(browser: Any, base_url: str, shot: tuple[str, int, str, str, str, str]
     page.wait_for_url("**/account/sessions/")
     if what == "confirm":
         page.goto("/account/sessions/revoke-others/confirm/")
+    elif what == "signed-out":
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "shell", "-c", REVOKE_NEWEST], env=_env, check=True)
+        page.goto("/account/sessions/")  # the next request: anonymous, and told why
+        page.wait_for_selector(".messages")
     elif what == "dialog":
         page.click(".sessionmgr-revoke-others button")
         page.wait_for_selector("dialog[open]")
@@ -118,6 +135,7 @@ def main(only: list[str]) -> None:
             "DJANGO_DEBUG": "1",
         }
         env.pop("REDIS_URL", None)
+        _env.update(env)
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, check=True)
         subprocess.run([*manage, "seed_demo"], env=env, check=True)

@@ -41,6 +41,8 @@ def test_last_seen_follows_the_activity_write(engine: str, user: Any, settings: 
     assert item["last_ip_address"] == LONDON
     assert item["last_location"] == {"city": "London", "country": "GB"}
     assert item["impersonated"] is False
+    page = logged_in_client(user, ip="198.51.100.7").get("/account/sessions/").content.decode()
+    assert "London ·" in page
 
 
 def test_a_changed_client_is_signalled_and_a_new_browser_logged(
@@ -85,7 +87,7 @@ def test_no_extra_query_between_activity_writes_with_all_of_it_on(
     assert count_queries(clone(client, ip="198.51.100.7"), "/whoami/") == stock + extra
 
 
-@pytest.mark.parametrize("how", ["revoked", "expired"])
+@pytest.mark.parametrize("how", ["revoked", "expired", "ended"])
 def test_the_first_request_after_the_end_says_why(
     engine: str, user: Any, how: str, settings: Any
 ) -> None:
@@ -94,6 +96,8 @@ def test_the_first_request_after_the_end_says_why(
         api = clone(client)
         if how == "revoked":
             row_of(client).revoke()
+        elif how == "ended":
+            clone(client).post("/accounts/logout/")  # signed out in another tab
         else:
             client.get("/set-expiry/?seconds=120")
             api = clone(client)
@@ -102,7 +106,7 @@ def test_the_first_request_after_the_end_says_why(
         messages = [str(m) for m in response.context["messages"]]
         answer = api.get("/api/sessions/")
     assert len(messages) == 1, messages
-    word = "signed out" if how == "revoked" else "expired"
+    word = "expired" if how == "expired" else "signed out"
     assert word in messages[0]
     assert answer.status_code in (401, 403)
     assert answer.json()["code"] == f"session_{how}"

@@ -45,7 +45,7 @@ def test_list_page_renders_in_german(user, german):
     assert "Dieses Gerät" in html
     assert "Firefox 128 auf Ubuntu" in html
     assert "Mobilgerät" in html
-    assert "Zuletzt aktiv" in html and "gerade eben" in html
+    assert "Zuletzt gesehen" in html and "gerade eben" in html
     assert ">Abmelden</button>" in html
     assert "Alle anderen Sitzungen abmelden" in html
     assert "signed in" not in html and "This device" not in html

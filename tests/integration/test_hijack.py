@@ -115,6 +115,8 @@ def test_the_session_is_marked_as_started_by_staff(staff, user):
     assert row.impersonated_by == staff
     [item] = client.get("/api/sessions/").json()["results"]
     assert item["impersonated"] is True
+    own = logged_in_client(user, ip="198.51.100.7")
+    assert "Started by support staff" in own.get("/account/sessions/").content.decode()
 
 
 def test_release_returns_to_the_staff_members_own_row(staff, user):
