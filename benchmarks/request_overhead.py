@@ -337,7 +337,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--requests", type=int, default=400, help="requests per round")
+    parser.add_argument(
+        "--policies",
+        action="store_true",
+        help="with MAX_SESSIONS, IDLE_TIMEOUT and ABSOLUTE_TIMEOUT all on",
+    )
     args = parser.parse_args()
+    if args.policies:
+        override_settings(
+            SESSIONMGR={
+                "ACTIVITY_UPDATE_INTERVAL": 3600,
+                "MAX_SESSIONS": 5,
+                "IDLE_TIMEOUT": 7200,
+                "ABSOLUTE_TIMEOUT": 86400,
+            }
+        ).enable()
 
     call_command("migrate", verbosity=0)
     get_user_model().objects.create_user("alice", password="benchmark")
