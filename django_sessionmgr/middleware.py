@@ -156,11 +156,11 @@ class UserSessionMiddleware:
     @staticmethod
     def _after_login(request: HttpRequest, state: RequestState) -> None:
         """Tell about a sign-in from a new device, unless staff are impersonating."""
-        row, state.new_row = state.new_row, None
+        login, state.new_row = state.new_row, None
         session = getattr(request, "session", None)
-        if row is None or state.ended or session is None or IMPERSONATOR_KEY in session:
+        if login is None or state.ended or session is None or IMPERSONATOR_KEY in session:
             return
-        notify_if_new_device(request, row.user, row)
+        notify_if_new_device(request, *login)
 
     def _begin(self, request: HttpRequest) -> RequestState:
         """Wrap ``request.user`` and ``request.auser``; read nothing yet."""

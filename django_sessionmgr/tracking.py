@@ -84,7 +84,7 @@ class RequestState:
     end_notice: tuple[str, str] | None = None
     #: The user a login in this request signed in (to remember their device).
     logged_in_user_pk: Any = None
-    #: The row a login in this request created, for the new-device notice.
+    #: ``(user, row)`` of a login in this request, for the new-device notice.
     new_row: Any = field(default=None, repr=False)
 
     def current_row_id(self) -> str | None:
@@ -378,7 +378,7 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
         if state is not None:
             # Decided on the way out: an impersonation declared later in this
             # request (``impersonation.start_impersonation``) notifies nobody.
-            state.new_row = row
+            state.new_row = (user, row)
         else:
             notify_if_new_device(request, user, row)
     return row
