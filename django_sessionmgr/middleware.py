@@ -55,7 +55,6 @@ from .tracking import (
     is_authenticated_session,
     read_marker,
     request_state,
-    stored_key,
     sync_row,
 )
 
@@ -340,7 +339,12 @@ class UserSessionMiddleware:
                 return partial(end_session_row, state.row_id)
             return None
         row_id = marker.row_id
-        rotated = stored_key(session) != "" and session.session_key != state.known_key
+        # Compared, not sealed: sealing the key is for writing it, not for every response.
+        rotated = (
+            is_server_side(session)
+            and session.session_key is not None
+            and session.session_key != state.known_key
+        )
         if _save_can_resurrect(session) and self._will_save(session):
             self._guard_save(session, row_id)
         if self._saves_only_activity(session, state):
