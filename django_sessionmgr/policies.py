@@ -9,6 +9,8 @@ limit is applied at login, in the login's own transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from django.db import router, transaction
@@ -40,17 +42,13 @@ def session_limit(user: AbstractBaseUser) -> int | None:
 def enforce_session_limit(user: AbstractBaseUser, new_row_id: str) -> int:
     """Revoke the user's least recently active other sessions past the limit.
 
-    Runs inside the login's transaction after its row was inserted; the lock
-    taken on the user's row serialises concurrent logins of the same user, so
-    together they never leave more than the limit active.
+    Runs inside ``login_atomically``, after the login's row was inserted.
     """
     from .models import RevokeReason, UserSession
 
     limit = session_limit(user)
     if limit is None:
         return 0
-    user_model = type(user)
-    list(user_model._default_manager.select_for_update().filter(pk=user.pk).values("pk"))
     others = (
         UserSession.objects.filter(user_id=user.pk, status=UserSession.Status.ACTIVE)
         .exclude(pk=new_row_id)
@@ -68,15 +66,23 @@ def enforce_session_limit(user: AbstractBaseUser, new_row_id: str) -> int:
         return 0
 
 
-def login_atomically(user: AbstractBaseUser) -> Any:
-    """The transaction a login records its row in: one when a limit applies."""
-    from contextlib import nullcontext
+@contextmanager
+def login_atomically(user: AbstractBaseUser) -> Iterator[None]:
+    """The transaction a login records its row in, when a limit applies.
 
+    It locks the user's row first, before the insert: concurrent logins of one
+    user then run one after the other, so together they never leave more than
+    the limit active. Taken after the insert, the lock would deadlock with the
+    shared lock the insert's foreign-key check holds (InnoDB, PostgreSQL).
+    """
     from .models import UserSession
 
     if app_settings.MAX_SESSIONS is None:
-        return nullcontext()
-    return transaction.atomic(using=router.db_for_write(UserSession))
+        yield
+        return
+    with transaction.atomic(using=router.db_for_write(UserSession)):
+        list(type(user)._default_manager.select_for_update().filter(pk=user.pk).values("pk"))
+        yield
 
 
 def ended_by_policy(marker: Marker) -> str | None:
