@@ -45,9 +45,16 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .conf import app_settings
 from .exceptions import RevokeFailed
-from .models import RevokeReason, UserSession, UserSessionQuerySet
+from .models import (
+    REVOKE_PERMISSION,
+    VIEW_PERMISSION,
+    RevokeReason,
+    UserSession,
+    UserSessionQuerySet,
+)
 from .network import stored_ip
 from .tracking import session_row_id
 
@@ -60,11 +67,6 @@ else:  # the admin classes are not subscriptable at run time
     SessionModelAdmin = admin.ModelAdmin
     SessionTabularInline = admin.TabularInline
 
-#: ``revoke_reason`` of sessions revoked from the admin.
-ADMIN_REVOKE_REASON = RevokeReason.ADMIN.value
-
-REVOKE_PERMISSION = "django_sessionmgr.revoke_usersession"
-VIEW_PERMISSION = "django_sessionmgr.view_usersession"
 
 #: The field that holds the session key, in whatever form it is stored. No
 #: admin query parameter may name it (or a field named after it), or a right
@@ -171,12 +173,13 @@ def revoke_and_report(
     model_admin: admin.ModelAdmin[Any], request: HttpRequest, sessions: UserSessionQuerySet
 ) -> None:
     """Revoke ``sessions`` through the one bulk path, sparing the staff member's own session."""
-    own = own_row_id(request)
-    own_left_out = own is not None and sessions.filter(pk=own).active().exists()
-    if own is not None:
-        sessions = sessions.exclude(pk=own)
     try:
-        count = sessions.revoke(by=request.user, reason=ADMIN_REVOKE_REASON)  # type: ignore[arg-type]
+        count, own_left_out = services.revoke_as_staff(
+            sessions,
+            current=own_row_id(request),
+            by=request.user,  # type: ignore[arg-type]
+            reason=RevokeReason.ADMIN,
+        )
     except RevokeFailed:
         model_admin.message_user(
             request,

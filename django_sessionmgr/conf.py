@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 
@@ -21,64 +22,54 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+T = TypeVar("T")
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+class Setting(Generic[T]):
+    """One key of ``settings.SESSIONMGR``, read live and converted to its type."""
+
+    def __init__(self, convert: Callable[[Any], T], doc: str = "") -> None:
+        self.convert = convert
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: AppSettings | None, owner: type) -> T:
+        return self.convert(settings_dict().get(self.name, DEFAULTS[self.name]))
+
+
+def settings_dict() -> dict[str, Any]:
+    value = getattr(settings, "SESSIONMGR", None)
+    return value if isinstance(value, dict) else {}
+
+
 class AppSettings:
     """Typed accessors over ``settings.SESSIONMGR``; every key is optional."""
 
-    @property
-    def user_settings(self) -> dict[str, Any]:
-        value = getattr(settings, "SESSIONMGR", None)
-        return value if isinstance(value, dict) else {}
-
-    def get(self, name: str) -> Any:
-        return self.user_settings.get(name, DEFAULTS[name])
-
-    @property
-    def ACTIVITY_UPDATE_INTERVAL(self) -> int:
-        return int(self.get("ACTIVITY_UPDATE_INTERVAL"))
-
-    @property
-    def TRUSTED_PROXY_COUNT(self) -> int:
-        return int(self.get("TRUSTED_PROXY_COUNT"))
-
-    @property
-    def REVOKE_ON_PASSWORD_CHANGE(self) -> bool:
-        return bool(self.get("REVOKE_ON_PASSWORD_CHANGE"))
-
-    @property
-    def RETENTION_DAYS(self) -> int:
-        return int(self.get("RETENTION_DAYS"))
-
-    @property
-    def USER_ADMIN_INTEGRATION(self) -> bool:
-        return bool(self.get("USER_ADMIN_INTEGRATION"))
-
-    @property
-    def IP_ADDRESS_STORAGE(self) -> str:
-        """``"full"``, ``"truncated"`` or ``"none"``; see ``network.stored_ip``."""
-        return str(self.get("IP_ADDRESS_STORAGE"))
-
-    @property
-    def MAX_SESSIONS(self) -> Any:
-        """An int, None, or a callable (or dotted path to one): see ``session_limit``."""
-        return self.get("MAX_SESSIONS")
-
-    @property
-    def IDLE_TIMEOUT(self) -> int | None:
-        value = self.get("IDLE_TIMEOUT")
-        return None if value is None else int(value)
-
-    @property
-    def ABSOLUTE_TIMEOUT(self) -> int | None:
-        value = self.get("ABSOLUTE_TIMEOUT")
-        return None if value is None else int(value)
-
-    @property
-    def SHOW_IMPERSONATED_SESSIONS(self) -> bool:
-        return bool(self.get("SHOW_IMPERSONATED_SESSIONS"))
-
-    @property
-    def NOTIFY_NEW_DEVICE(self) -> bool:
-        return bool(self.get("NOTIFY_NEW_DEVICE"))
+    ACTIVITY_UPDATE_INTERVAL = Setting(int)
+    TRUSTED_PROXY_COUNT = Setting(int)
+    REVOKE_ON_PASSWORD_CHANGE = Setting(bool)
+    RETENTION_DAYS = Setting(int)
+    USER_ADMIN_INTEGRATION = Setting(bool)
+    IP_ADDRESS_STORAGE = Setting(
+        str, '``"full"``, ``"truncated"`` or ``"none"``; see ``network.stored_ip``.'
+    )
+    MAX_SESSIONS = Setting(
+        _as_is, "An int, None, or a callable (or dotted path to one): see ``session_limit``."
+    )
+    IDLE_TIMEOUT = Setting(_optional_int)
+    ABSOLUTE_TIMEOUT = Setting(_optional_int)
+    SHOW_IMPERSONATED_SESSIONS = Setting(bool)
+    NOTIFY_NEW_DEVICE = Setting(bool)
 
 
 app_settings = AppSettings()

@@ -12,14 +12,22 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .conf import app_settings
+from .revocation import revoke_sessions
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from django.contrib.auth.models import AbstractBaseUser
+    from django.utils.functional import _StrPromise
 
 #: Longest revoke reason kept.
 REASON_MAX_LENGTH = 255
+
+#: The permissions staff need, as ``has_perm`` takes them: ``view_usersession``
+#: is Django's own, ``revoke_usersession`` the app's (``UserSession.Meta``).
+VIEW_PERMISSION = "django_sessionmgr.view_usersession"
+REVOKE_CODENAME = "revoke_usersession"
+REVOKE_PERMISSION = f"django_sessionmgr.{REVOKE_CODENAME}"
 
 
 class RevokeReason(models.TextChoices):
@@ -41,22 +49,39 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
     def of_owner(self, user: AbstractBaseUser) -> UserSessionQuerySet:
         """The sessions ``user`` sees as their own: all of them, unless the
         project hides those staff started while impersonating them."""
-        from .conf import app_settings
-
         mine = self.filter(user_id=user.pk)
         if not app_settings.SHOW_IMPERSONATED_SESSIONS:
             mine = mine.filter(impersonated_by__isnull=True)
         return mine
 
+    # "Expired" has one definition: a row marked expired, or an active row
+    # whose expiry has passed (nothing marks it; sessionmgr_expire only tidies).
+    # The filters below and UserSession.effective_status all follow it.
+
     def active(self) -> UserSessionQuerySet:
         """Rows whose session is usable now: not ended, revoked, or past expiry."""
-        return self.filter(status=UserSession.Status.ACTIVE, expires_at__gt=timezone.now())
+        return self.filter(_live())
+
+    def finished(self) -> UserSessionQuerySet:
+        """Rows whose session is over, however it ended: all but ``active()``."""
+        return self.exclude(_live())
+
+    def lapsed(self) -> UserSessionQuerySet:
+        """Rows still marked active whose expiry has passed."""
+        return self.filter(_lapsed())
 
     def expired(self) -> UserSessionQuerySet:
         """Rows marked expired, and active rows whose expiry has passed."""
+        return self.filter(Q(status=UserSession.Status.EXPIRED) | _lapsed())
+
+    def finished_before(self, cutoff: datetime) -> UserSessionQuerySet:
+        """Rows whose session ended before ``cutoff``, dated by how it ended
+        (a lapsed row by its expiry)."""
+        status = UserSession.Status
         return self.filter(
-            Q(status=UserSession.Status.EXPIRED)
-            | Q(status=UserSession.Status.ACTIVE, expires_at__lte=timezone.now())
+            Q(status=status.ENDED, ended_at__lt=cutoff)
+            | Q(status=status.REVOKED, revoked_at__lt=cutoff)
+            | Q(status__in=[status.EXPIRED, status.ACTIVE], expires_at__lt=cutoff)
         )
 
     def with_status(self, status: str) -> UserSessionQuerySet:
@@ -74,9 +99,20 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
 
         Works in a fixed number of queries (and cache calls) whatever the count.
         """
-        from .revocation import revoke_sessions
-
         return revoke_sessions(self, by=by, reason=reason)
+
+
+def _staff_member(verbose_name: _StrPromise) -> models.ForeignKey[AbstractBaseUser | None]:
+    """A user who acted on a session: kept as a name, not a reverse accessor,
+    and cleared (not cascaded) when that user is deleted."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=verbose_name,
+    )
 
 
 class UserSession(models.Model):
@@ -125,14 +161,7 @@ class UserSession(models.Model):
         _("last country"), max_length=2, blank=True, default=""
     )
     # Staff acting as the user (django-hijack, or the documented hook).
-    impersonated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("started by"),
-    )
+    impersonated_by = _staff_member(_("started by"))
     # A keyed digest of the session key, so the request that comes back with a
     # dead cookie can be told why it ended. Useless without SECRET_KEY; like
     # the key itself, never filtered or shown (the admin refuses session_key*).
@@ -143,14 +172,7 @@ class UserSession(models.Model):
     expires_at = models.DateTimeField(_("expires at"))
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("revoked by"),
-    )
+    revoked_by = _staff_member(_("revoked by"))
     revoke_reason = models.CharField(
         _("revoke reason"), max_length=REASON_MAX_LENGTH, blank=True, default=""
     )
@@ -164,7 +186,7 @@ class UserSession(models.Model):
         verbose_name = _("user session")
         verbose_name_plural = _("user sessions")
         ordering = ["-last_activity_at"]
-        permissions = [("revoke_usersession", _("Can revoke user session"))]
+        permissions = [(REVOKE_CODENAME, _("Can revoke user session"))]
         indexes = [
             # A user's list, newest first, by status; expires_at rides along so
             # counting and filtering active rows never has to read the table.
@@ -199,7 +221,8 @@ class UserSession(models.Model):
 
     @property
     def effective_status(self) -> str:
-        """The status a user sees: an active row past its expiry is expired."""
+        """The status a user sees: an active row past its expiry is expired
+        (the rule ``UserSessionQuerySet.expired()`` filters by)."""
         if self.status == self.Status.ACTIVE and self.expires_at <= timezone.now():
             return self.Status.EXPIRED
         return self.status
@@ -260,6 +283,14 @@ class UserSession(models.Model):
                 fields=["status", "revoked_at", "revoked_by", "revoke_reason", "revoke_batch"]
             )
         return bool(revoked)
+
+
+def _live() -> Q:
+    return Q(status=UserSession.Status.ACTIVE, expires_at__gt=timezone.now())
+
+
+def _lapsed() -> Q:
+    return Q(status=UserSession.Status.ACTIVE, expires_at__lte=timezone.now())
 
 
 #: What ``with_status()`` accepts: every status, and ``all`` for no filter.

@@ -64,7 +64,7 @@ def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
         return True
     row = (
         UserSession.objects.filter(session_key_digest=key_digest(state.known_key))
-        .exclude(status=UserSession.Status.ACTIVE, expires_at__gt=timezone.now())
+        .finished()
         .only("status", "expires_at", "ended_at", "revoked_at", "revoke_reason")
         .first()
     )

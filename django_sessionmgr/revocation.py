@@ -41,13 +41,14 @@ def revoke_sessions(
     rows are put back to active and ``RevokeFailed`` is raised: a retry then
     reaches the same sessions.
     """
-    from .models import REASON_MAX_LENGTH, UserSession
-
+    model = sessions.model
+    active = model.Status.ACTIVE
     batch = uuid.uuid4()
     revoked_by = by if by is not None and by.pk is not None else None
-    reason = (reason or "")[:REASON_MAX_LENGTH]  # receivers see what was stored
-    count = sessions.filter(status=UserSession.Status.ACTIVE).update(
-        status=UserSession.Status.REVOKED,
+    # Receivers see what was stored.
+    reason = (reason or "")[: model._meta.get_field("revoke_reason").max_length]
+    count = sessions.filter(status=active).update(
+        status=model.Status.REVOKED,
         revoked_at=timezone.now(),
         revoked_by=revoked_by,
         revoke_reason=reason,
@@ -55,14 +56,14 @@ def revoke_sessions(
     )
     if not count:
         return 0
-    revoked = UserSession.objects.using(sessions.db).filter(revoke_batch=batch)
+    revoked = model.objects.using(sessions.db).filter(revoke_batch=batch)
     try:
         delete_stored_sessions(
             revoked.exclude(session_key="").values_list("session_key", flat=True)
         )
     except RevokeFailed:
         revoked.update(
-            status=UserSession.Status.ACTIVE,
+            status=active,
             revoked_at=None,
             revoked_by=None,
             revoke_reason="",
@@ -71,6 +72,6 @@ def revoke_sessions(
         logger.error("Revoking %d session(s) failed: the session store could not be cleared", count)
         raise
     session_revoked.send(
-        sender=UserSession, sessions=revoked, count=count, revoked_by=revoked_by, reason=reason
+        sender=model, sessions=revoked, count=count, revoked_by=revoked_by, reason=reason
     )
     return count

@@ -17,28 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import ListView, TemplateView, View
 
+from . import services
 from .exceptions import RevokeFailed
 from .impersonation import acting_user
-from .models import RevokeReason, UserSession, UserSessionQuerySet
+from .models import UserSession, UserSessionQuerySet
 from .tracking import session_row_id
-
-#: ``revoke_reason`` recorded when users sign out their own sessions.
-SELF_SERVICE_REVOKE_REASON = RevokeReason.USER.value
-
-
-def is_current_session(session: UserSession, request: HttpRequest) -> bool:
-    """Whether ``session`` is the one serving ``request``."""
-    return session_row_id(request) == str(session.pk)
-
-
-def revoke_other_sessions(
-    sessions: UserSessionQuerySet, request: HttpRequest, user: AbstractBaseUser
-) -> int:
-    """Revoke the active sessions in ``sessions`` except the one serving ``request``."""
-    current = session_row_id(request)
-    if current is not None:
-        sessions = sessions.exclude(pk=current)
-    return sessions.revoke(by=user, reason=SELF_SERVICE_REVOKE_REASON)
 
 
 class SessionViewMixin(LoginRequiredMixin):
@@ -47,7 +30,7 @@ class SessionViewMixin(LoginRequiredMixin):
     request: HttpRequest
 
     def get_queryset(self) -> UserSessionQuerySet:
-        return UserSession.objects.of_owner(self.get_user())
+        return services.sessions_of(self.get_user())
 
     def get_user(self) -> AbstractBaseUser:
         user = self.request.user
@@ -96,10 +79,7 @@ class SessionRevokeOthersConfirmView(SessionViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        others = self.get_queryset().active()
-        current = session_row_id(self.request)
-        if current is not None:
-            others = others.exclude(pk=current)
+        others = services.others(self.get_queryset().active(), session_row_id(self.request))
         listed = list(others.order_by("-last_activity_at")[: self.max_listed])
         count = len(listed) if len(listed) < self.max_listed else others.count()
         context.update(other_sessions=listed, other_count=count, more_count=count - len(listed))
@@ -130,18 +110,22 @@ class SessionRevokeView(SessionViewMixin, View):
 
     def post(self, request: HttpRequest, pk: Any) -> HttpResponse:
         session = get_object_or_404(self.get_queryset(), pk=pk)
-        if is_current_session(session, request):
+        try:
+            revoked = services.revoke_own(
+                session, current=session_row_id(request), by=self.get_acting_user()
+            )
+        except services.CurrentSession:
             messages.error(
                 request,
                 _("This is the session you are using. To end it, sign out."),
             )
-        elif session.revoke(by=self.get_acting_user(), reason=SELF_SERVICE_REVOKE_REASON):
-            messages.success(
-                request,
-                _("Signed out %(device)s.") % {"device": session.device_summary},
-            )
         else:
-            messages.info(request, _("That session had already ended."))
+            if revoked:
+                messages.success(
+                    request, _("Signed out %(device)s.") % {"device": session.device_summary}
+                )
+            else:
+                messages.info(request, _("That session had already ended."))
         return HttpResponseRedirect(self.get_success_url())
 
 
@@ -149,7 +133,9 @@ class SessionRevokeOthersView(SessionRevokeView):
     """POST: revoke all the user's sessions except this one, then back to the list."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        count = revoke_other_sessions(self.get_queryset(), request, self.get_acting_user())
+        count = services.revoke_own_others(
+            self.get_queryset(), current=session_row_id(request), by=self.get_acting_user()
+        )
         if count:
             message = ngettext(
                 "Signed out %(count)d other session.",

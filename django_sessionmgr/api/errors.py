@@ -1,5 +1,6 @@
 """How the API answers the app's own conditions: a store that cannot be
-cleared, and a request whose session has just ended."""
+cleared, a revoke of the session making the request, and a request whose
+session has just ended."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..exceptions import RevokeFailed
+from ..services import CurrentSession
 from ..tracking import request_state
 
 
@@ -22,6 +24,8 @@ class SessionEnded(NotAuthenticated):
 class SessionErrorsMixin:
     """- A store that cannot be cleared is a 503 with a code, never a bare 500:
       nothing was revoked (the rows stay active), so the client may retry.
+    - A revoke of the session making the request is a 400 with the code
+      ``current_session``: log out instead.
     - The first request of a session that was revoked or ended by a policy
       gets, instead of DRF's generic "not authenticated", the reason and a
       code (``session_revoked``, ``session_expired``, ``session_ended``).
@@ -49,6 +53,14 @@ class SessionErrorsMixin:
                 },
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": "5"},
+            )
+        if isinstance(exc, CurrentSession):
+            return Response(
+                {
+                    "code": "current_session",
+                    "detail": _("This is the session you are using; log out instead."),
+                },
+                status=status.HTTP_400_BAD_REQUEST,
             )
         response: Response = super().handle_exception(exc)  # type: ignore[misc]
         if isinstance(exc, SessionEnded):

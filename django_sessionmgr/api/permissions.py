@@ -8,7 +8,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from ..models import UserSession
+from ..models import REVOKE_PERMISSION, VIEW_PERMISSION
 
 
 class StaffSessionPermission(BasePermission):
@@ -23,5 +23,5 @@ class StaffSessionPermission(BasePermission):
         user: Any = request.user
         if not (user and user.is_authenticated and user.is_staff):
             return False
-        action = "view" if request.method in SAFE_METHODS else "revoke"
-        return bool(user.has_perm(f"{UserSession._meta.app_label}.{action}_usersession"))
+        needed = VIEW_PERMISSION if request.method in SAFE_METHODS else REVOKE_PERMISSION
+        return bool(user.has_perm(needed))

@@ -21,7 +21,7 @@ __all__ = [
     "inline_serializer",
 ]
 
-if TYPE_CHECKING:
+try:
     from drf_spectacular.types import OpenApiTypes
     from drf_spectacular.utils import (
         OpenApiExample,
@@ -33,20 +33,9 @@ if TYPE_CHECKING:
         extend_schema_view,
         inline_serializer,
     )
-else:
-    try:
-        from drf_spectacular.types import OpenApiTypes
-        from drf_spectacular.utils import (
-            OpenApiExample,
-            OpenApiParameter,
-            OpenApiResponse,
-            extend_schema,
-            extend_schema_field,
-            extend_schema_serializer,
-            extend_schema_view,
-            inline_serializer,
-        )
-    except ImportError:
+except ImportError:
+    # mypy reads the imports above; the stand-ins are for runtime only.
+    if not TYPE_CHECKING:
         from rest_framework import serializers
 
         def _leave_unchanged(*args: Any, **kwargs: Any) -> Any:

@@ -31,6 +31,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from .. import services
 from ..models import (
     REASON_MAX_LENGTH,
     STATUS_FILTERS,
@@ -56,8 +57,6 @@ from .serializers import StaffUserSessionSerializer
 
 #: Most ids or users one bulk revoke accepts.
 BULK_REVOKE_MAX = 500
-#: ``revoke_reason`` when the staff user gives none.
-API_REVOKE_REASON = RevokeReason.API.value
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
@@ -115,7 +114,7 @@ class StaffSessionFilterSerializer(serializers.Serializer[Any]):
 
 class RevokeReasonSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(
-        allow_blank=True, max_length=REASON_MAX_LENGTH, default=API_REVOKE_REASON
+        allow_blank=True, max_length=REASON_MAX_LENGTH, default=RevokeReason.API.value
     )
 
 
@@ -380,17 +379,14 @@ class StaffUserSessionViewSet(
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         row = self.get_object()
-        if authenticating_session_id(request) == str(row.pk):
-            return Response(
-                {
-                    "code": "current_session",
-                    "detail": gettext("This is the session you are using; log out instead."),
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
         body = RevokeReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        row.revoke(by=request.user, reason=body.validated_data["reason"])  # type: ignore[arg-type]
+        services.revoke_one_as_staff(
+            row,
+            current=authenticating_session_id(request),
+            by=request.user,  # type: ignore[arg-type]
+            reason=body.validated_data["reason"],
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -408,12 +404,11 @@ class StaffUserSessionViewSet(
             sessions = sessions.filter(pk__in=data["ids"])
         else:
             sessions = sessions.filter(user__in=data["users"])
-        answer: dict[str, Any] = {}
-        current = authenticating_session_id(request)
-        if current is not None:
-            # The acting staff member's own session is left out, and the answer says so.
-            if sessions.filter(pk=current).active().exists():
-                answer["kept_current"] = True
-            sessions = sessions.exclude(pk=current)
-        count = sessions.revoke(by=request.user, reason=data["reason"])  # type: ignore[arg-type]
-        return Response({"revoked": count, **answer})
+        # The acting staff member's own session is left out, and the answer says so.
+        count, kept_current = services.revoke_as_staff(
+            sessions,
+            current=authenticating_session_id(request),
+            by=request.user,  # type: ignore[arg-type]
+            reason=data["reason"],
+        )
+        return Response({"revoked": count, **({"kept_current": True} if kept_current else {})})

@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
+from .. import services
 from ..impersonation import acting_user
 from ..models import STATUS_FILTERS, UserSession, UserSessionQuerySet
-from ..views import SELF_SERVICE_REVOKE_REASON
 from .authentication import authenticating_session_id
 from .errors import SessionErrorsMixin
 from .pagination import UserSessionPagination
@@ -162,7 +162,7 @@ class UserSessionViewSet(
         user = self.request.user
         if not isinstance(user, AbstractBaseUser):  # schema generation runs anonymous
             return UserSession.objects.none()
-        return UserSession.objects.of_owner(user)
+        return services.sessions_of(user)
 
     def get_object(self) -> UserSession:
         # One answer for another user's, unknown and malformed ids, so the
@@ -232,16 +232,9 @@ class UserSessionViewSet(
         return Response(self.get_serializer(session).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        session = self.get_object()
-        if authenticating_session_id(request) == str(session.pk):
-            return Response(
-                {
-                    "code": "current_session",
-                    "detail": _("This is the session you are using; log out instead."),
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        session.revoke(by=self._user(), reason=SELF_SERVICE_REVOKE_REASON)
+        services.revoke_own(
+            self.get_object(), current=authenticating_session_id(request), by=self._user()
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -260,9 +253,7 @@ class UserSessionViewSet(
     def revoke_others(self, request: Request) -> Response:
         # "Others" are all but the session that authenticated this request:
         # under token or basic auth, every session is another one.
-        sessions = self.get_queryset()
-        current = authenticating_session_id(request)
-        if current is not None:
-            sessions = sessions.exclude(pk=current)
-        count = sessions.revoke(by=self._user(), reason=SELF_SERVICE_REVOKE_REASON)
+        count = services.revoke_own_others(
+            self.get_queryset(), current=authenticating_session_id(request), by=self._user()
+        )
         return Response({"revoked": count})

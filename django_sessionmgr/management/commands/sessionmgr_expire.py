@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
 from ...models import UserSession
 
@@ -17,7 +16,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = UserSession.objects.filter(
-            status=UserSession.Status.ACTIVE, expires_at__lte=timezone.now()
-        ).update(status=UserSession.Status.EXPIRED)
+        count = UserSession.objects.lapsed().update(status=UserSession.Status.EXPIRED)
         self.stdout.write(f"Marked {count} session(s) as expired.")

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 from django.utils import timezone
 
 from ...conf import app_settings
@@ -32,19 +31,6 @@ def checked_days(value: Any, source: str) -> int:
             f"{source} must be at least 1 and at most {MAX_DAYS} (100 years); got {value}."
         )
     return value
-
-
-def finished_before(cutoff: Any) -> Q:
-    """Rows whose session ended before ``cutoff``, dated by how it ended.
-
-    Active rows past their expiry count as expired: their session is over too.
-    """
-    status = UserSession.Status
-    return (
-        Q(status=status.ENDED, ended_at__lt=cutoff)
-        | Q(status=status.REVOKED, revoked_at__lt=cutoff)
-        | Q(status__in=[status.EXPIRED, status.ACTIVE], expires_at__lt=cutoff)
-    )
 
 
 class Command(BaseCommand):
@@ -86,7 +72,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{setting} must be a whole number of days.") from None
         else:
             days = checked_days(days, "--days")
-        prunable = UserSession.objects.filter(finished_before(timezone.now() - timedelta(days)))
+        prunable = UserSession.objects.finished_before(timezone.now() - timedelta(days))
         if dry_run:
             count = prunable.count()
             self.stdout.write(f"Would delete {count} session row(s) older than {days} days.")

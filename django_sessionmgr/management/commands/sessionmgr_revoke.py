@@ -23,9 +23,6 @@ from ...tracking import current_state
 BATCH_SIZE = 5000
 MAX_BATCH_SIZE = 10_000
 
-#: ``revoke_reason`` when none is given.
-COMMAND_REVOKE_REASON = RevokeReason.COMMAND.value
-
 
 def check_reason(reason: Any) -> None:
     """Refuse, with a ``CommandError``, a reason the row cannot store as given."""
@@ -58,8 +55,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--reason",
-            default=COMMAND_REVOKE_REASON,
-            help=f'Recorded as the revoke reason (default "{COMMAND_REVOKE_REASON}").',
+            default=RevokeReason.COMMAND.value,
+            help=f'Recorded as the revoke reason (default "{RevokeReason.COMMAND.value}").',
         )
 
     def handle(

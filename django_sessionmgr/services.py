@@ -1,0 +1,73 @@
+"""What a user or a staff member can do to sessions, once, for every way in.
+
+The HTML pages (``views.py``), both APIs (``api/``), the admin and the
+commands are adapters: they find out who acts and which session serves the
+request, call one of these, and turn the outcome (or ``CurrentSession``,
+``RevokeFailed``) into their own answer. Every revoke ends in
+``UserSessionQuerySet.revoke``, the one bulk path.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .models import RevokeReason, UserSession, UserSessionQuerySet
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+class CurrentSession(Exception):
+    """The session asked for is the one making the request: sign out instead."""
+
+
+def sessions_of(user: AbstractBaseUser) -> UserSessionQuerySet:
+    """Every session ``user`` sees as their own, whatever its status."""
+    return UserSession.objects.of_owner(user)
+
+
+def others(sessions: UserSessionQuerySet, current: str | None) -> UserSessionQuerySet:
+    """``sessions`` without the one serving the request (``current`` is its row id)."""
+    return sessions if current is None else sessions.exclude(pk=current)
+
+
+def revoke_own(session: UserSession, *, current: str | None, by: AbstractBaseUser) -> bool:
+    """A user signs out one of their other sessions; return whether it was active.
+
+    ``by`` is who acts: the user, or the staff member impersonating them.
+    """
+    if current is not None and str(session.pk) == current:
+        raise CurrentSession
+    return session.revoke(by=by, reason=RevokeReason.USER)
+
+
+def revoke_own_others(
+    sessions: UserSessionQuerySet, *, current: str | None, by: AbstractBaseUser
+) -> int:
+    """A user signs out every session of theirs but this one; return how many."""
+    return others(sessions, current).revoke(by=by, reason=RevokeReason.USER)
+
+
+def revoke_one_as_staff(
+    session: UserSession, *, current: str | None, by: AbstractBaseUser, reason: str
+) -> bool:
+    """Staff sign out any session but the one they act from; return whether it was active."""
+    if current is not None and str(session.pk) == current:
+        raise CurrentSession
+    return session.revoke(by=by, reason=reason)
+
+
+def revoke_as_staff(
+    sessions: UserSessionQuerySet,
+    *,
+    current: str | None,
+    by: AbstractBaseUser | None,
+    reason: str,
+) -> tuple[int, bool]:
+    """Staff sign out ``sessions``, never the one they act from.
+
+    Returns how many were revoked, and whether the staff member's own active
+    session was among ``sessions`` and left out (the answer says so).
+    """
+    kept_current = current is not None and sessions.filter(pk=current).active().exists()
+    return others(sessions, current).revoke(by=by, reason=reason), kept_current
