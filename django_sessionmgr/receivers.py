@@ -15,7 +15,7 @@ from .exceptions import RevokeFailed
 from .notifications import email_on_new_device
 from .safety import contained
 from .signals import new_device_signed_in
-from .tracking import current_state, end_session, start_session
+from .tracking import end_session, session_row_id, start_session
 
 logger = logging.getLogger("django_sessionmgr")
 
@@ -54,8 +54,7 @@ def revoke_on_password_change(
     from .models import RevokeReason, UserSession
 
     others = UserSession.objects.filter(user_id=instance.pk)
-    state = current_state.get()
-    if state is not None and (current := state.current_row_id()):
+    if current := session_row_id():
         others = others.exclude(pk=current)
     try:
         contained(

@@ -134,8 +134,17 @@ def read_marker(session: SessionBase) -> Marker | None:
 IMPERSONATOR_KEY = "_sessionmgr_impersonator"
 
 
-def session_row_id(request: HttpRequest) -> str | None:
-    """The public id of the ``UserSession`` behind this request, if any."""
+def session_row_id(request: HttpRequest | None = None) -> str | None:
+    """The public id of the ``UserSession`` behind ``request``, if any: the
+    one way to ask which row is a request's.
+
+    Without ``request`` (receivers of ``post_save``, a command run from a
+    view), it answers for the request being served, through ``current_state``,
+    and None once that session ended in the request.
+    """
+    if request is None:
+        state = current_state.get()
+        return state.current_row_id() if state is not None else None
     session: SessionBase | None = getattr(request, "session", None)
     marker = read_marker(session) if session is not None else None
     return marker.row_id if marker else None

@@ -16,9 +16,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
+from ... import services
 from ...exceptions import RevokeFailed
 from ...models import REASON_MAX_LENGTH, RevokeReason, UserSession
-from ...tracking import current_state
+from ...tracking import session_row_id
 
 BATCH_SIZE = 5000
 MAX_BATCH_SIZE = 10_000
@@ -129,7 +130,4 @@ class Command(BaseCommand):
 
 def _spare_current(sessions: Any) -> Any:
     """Leave out the session serving the request that runs the command, if any."""
-    state = current_state.get()
-    if state is not None and (current := state.current_row_id()):
-        return sessions.exclude(pk=current)
-    return sessions
+    return services.others(sessions, session_row_id())
