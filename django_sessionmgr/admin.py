@@ -605,7 +605,9 @@ def integrate_user_admin(site: admin.AdminSite) -> bool:
     if type(site._registry.get(user_model)) is not UserAdmin:
         return False
 
-    class SessionsUserAdmin(UserSessionsAdminMixin, UserAdmin):
+    base: Any = UserAdmin  # UserAdmin[...] only for the type checker
+
+    class SessionsUserAdmin(UserSessionsAdminMixin, base):  # type: ignore[misc]
         pass
 
     site.unregister(user_model)

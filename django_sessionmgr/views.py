@@ -5,7 +5,7 @@ Mount with ``path("account/sessions/", include("django_sessionmgr.urls"))``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -22,6 +22,12 @@ from .exceptions import RevokeFailed
 from .impersonation import acting_user
 from .models import UserSession, UserSessionQuerySet
 from .tracking import session_row_id
+
+
+if TYPE_CHECKING:
+    SessionListBase = ListView[UserSession]
+else:  # generic views are not subscriptable at run time
+    SessionListBase = ListView
 
 
 class SessionViewMixin(LoginRequiredMixin):
@@ -43,7 +49,7 @@ class SessionViewMixin(LoginRequiredMixin):
         return acting
 
 
-class SessionListView(SessionViewMixin, ListView):
+class SessionListView(SessionViewMixin, SessionListBase):
     """The user's active sessions: this device first, then the others by latest activity."""
 
     template_name = "django_sessionmgr/session_list.html"

@@ -60,7 +60,7 @@ BULK_REVOKE_MAX = 500
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
-class UserPkField(serializers.Field):
+class UserPkField(serializers.Field[Any, Any, Any, Any]):
     """A primary key of ``AUTH_USER_MODEL``, whatever its type."""
 
     default_error_messages = {"invalid": _("Not a valid user id.")}
