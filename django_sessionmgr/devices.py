@@ -27,8 +27,7 @@ from user_agents.parsers import (
     parse_operating_system,
 )
 
-#: Longest user agent stored or parsed; real ones are far shorter.
-USER_AGENT_MAX_LENGTH = 512
+from .models import DEVICE_NAME_MAX_LENGTH, USER_AGENT_MAX_LENGTH
 
 #: The client hints that name the platform's version and the device model.
 #: Browsers send ``Sec-CH-UA-Platform`` unasked, these two only when asked.
@@ -258,9 +257,9 @@ def _parse(user_agent: str, platform: str, platform_version: str, model: str) ->
     else:
         os_name = _join(os_family, os_version)
     return Device(
-        browser=_join(browser_family, browser_version)[:64],
-        os=os_name[:64],
-        device=device[:64],
+        browser=_join(browser_family, browser_version)[:DEVICE_NAME_MAX_LENGTH],
+        os=os_name[:DEVICE_NAME_MAX_LENGTH],
+        device=device[:DEVICE_NAME_MAX_LENGTH],
         type=kind,
     )
 

@@ -20,8 +20,23 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.utils.functional import _StrPromise
 
+# Column widths, named once: the fields below and the code that fills them
+# (devices.py, network.py, tracking.py, the staff API and commands) use these.
 #: Longest revoke reason kept.
 REASON_MAX_LENGTH = 255
+#: Longest user agent stored or parsed; real ones are far shorter.
+USER_AGENT_MAX_LENGTH = 512
+#: Browser, operating system and device names ("Chrome 120", "macOS 14").
+DEVICE_NAME_MAX_LENGTH = 64
+CITY_MAX_LENGTH = 128
+#: ISO 3166-1 alpha-2.
+COUNTRY_CODE_LENGTH = 2
+#: A session key as any engine makes it (Django's are 32 characters), or sealed.
+SESSION_KEY_MAX_LENGTH = 128
+#: Hex SHA-256 (``tracking.key_digest``).
+KEY_DIGEST_LENGTH = 64
+#: The longest status or device type code.
+CODE_MAX_LENGTH = 16
 
 #: The permissions staff need, as ``has_perm`` takes them: ``view_usersession``
 #: is Django's own, ``revoke_usersession`` the app's (``UserSession.Meta``).
@@ -137,35 +152,54 @@ class UserSession(models.Model):
         verbose_name=_("user"),
     )
     status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+        _("status"), max_length=CODE_MAX_LENGTH, choices=Status.choices, default=Status.ACTIVE
     )
     # Needed to delete the stored session on revoke. Never shown, filtered or
     # ordered on anywhere; sealed under the cache and file engines (keys.py);
     # empty for engines that keep no server-side store (signed cookies).
-    session_key = models.CharField(max_length=128, blank=True, default="", editable=False)
+    session_key = models.CharField(
+        max_length=SESSION_KEY_MAX_LENGTH, blank=True, default="", editable=False
+    )
 
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
-    user_agent = models.CharField(_("user agent"), max_length=512, blank=True, default="")
-    device_browser = models.CharField(_("browser"), max_length=64, blank=True, default="")
-    device_os = models.CharField(_("operating system"), max_length=64, blank=True, default="")
-    device_family = models.CharField(_("device"), max_length=64, blank=True, default="")
-    device_type = models.CharField(
-        _("device type"), max_length=16, choices=DeviceType.choices, default=DeviceType.OTHER
+    user_agent = models.CharField(
+        _("user agent"), max_length=USER_AGENT_MAX_LENGTH, blank=True, default=""
     )
-    location_city = models.CharField(_("city"), max_length=128, blank=True, default="")
-    location_country = models.CharField(_("country"), max_length=2, blank=True, default="")
+    device_browser = models.CharField(
+        _("browser"), max_length=DEVICE_NAME_MAX_LENGTH, blank=True, default=""
+    )
+    device_os = models.CharField(
+        _("operating system"), max_length=DEVICE_NAME_MAX_LENGTH, blank=True, default=""
+    )
+    device_family = models.CharField(
+        _("device"), max_length=DEVICE_NAME_MAX_LENGTH, blank=True, default=""
+    )
+    device_type = models.CharField(
+        _("device type"),
+        max_length=CODE_MAX_LENGTH,
+        choices=DeviceType.choices,
+        default=DeviceType.OTHER,
+    )
+    location_city = models.CharField(_("city"), max_length=CITY_MAX_LENGTH, blank=True, default="")
+    location_country = models.CharField(
+        _("country"), max_length=COUNTRY_CODE_LENGTH, blank=True, default=""
+    )
     # Where the session was last seen: written with the activity write only.
     last_ip_address = models.GenericIPAddressField(_("last IP address"), null=True, blank=True)
-    last_location_city = models.CharField(_("last city"), max_length=128, blank=True, default="")
+    last_location_city = models.CharField(
+        _("last city"), max_length=CITY_MAX_LENGTH, blank=True, default=""
+    )
     last_location_country = models.CharField(
-        _("last country"), max_length=2, blank=True, default=""
+        _("last country"), max_length=COUNTRY_CODE_LENGTH, blank=True, default=""
     )
     # Staff acting as the user (django-hijack, or the documented hook).
     impersonated_by = _staff_member(_("started by"))
     # A keyed digest of the session key, so the request that comes back with a
     # dead cookie can be told why it ended. Useless without SECRET_KEY; like
     # the key itself, never filtered or shown (the admin refuses session_key*).
-    session_key_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
+    session_key_digest = models.CharField(
+        max_length=KEY_DIGEST_LENGTH, blank=True, default="", editable=False
+    )
 
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     last_activity_at = models.DateTimeField(_("last activity at"), default=timezone.now)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from .conf import app_settings
+from .models import CITY_MAX_LENGTH, COUNTRY_CODE_LENGTH
 
 #: The values of ``SESSIONMGR["IP_ADDRESS_STORAGE"]``.
 IP_ADDRESS_STORAGE_MODES = ("full", "truncated", "none")
@@ -102,11 +103,14 @@ def locate_ip(ip: str | None) -> tuple[str, str]:
         return "", ""
     try:
         city = reader.city(ip)
-        return (city.get("city") or "")[:128], (city.get("country_code") or "")[:2]
+        return (
+            (city.get("city") or "")[:CITY_MAX_LENGTH],
+            (city.get("country_code") or "")[:COUNTRY_CODE_LENGTH],
+        )
     except Exception:
         pass
     try:
         country = reader.country(ip)
-        return "", (country.get("country_code") or "")[:2]
+        return "", (country.get("country_code") or "")[:COUNTRY_CODE_LENGTH]
     except Exception:
         return "", ""

@@ -33,8 +33,9 @@ from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import app_settings
-from .devices import USER_AGENT_MAX_LENGTH, client_hints, parse_user_agent
+from .devices import client_hints, parse_user_agent
 from .keys import seal
+from .models import USER_AGENT_MAX_LENGTH
 from .network import get_client_ip, locate_ip, stored_ip
 from .notifications import notify_if_new_device
 from .policies import enforce_session_limit, login_atomically

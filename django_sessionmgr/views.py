@@ -23,7 +23,6 @@ from .impersonation import acting_user
 from .models import UserSession, UserSessionQuerySet
 from .tracking import session_row_id
 
-
 if TYPE_CHECKING:
     SessionListBase = ListView[UserSession]
 else:  # generic views are not subscriptable at run time
