@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import router, transaction
+from django.db.models import Exists
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.crypto import salted_hmac
@@ -44,8 +45,6 @@ DEVICE_COOKIE_SALT = "django_sessionmgr.device"
 DEVICE_COOKIE_MAX_AGE = 2 * 365 * 24 * 60 * 60
 #: Accounts one browser remembers; the oldest go first.
 MAX_ACCOUNTS_PER_DEVICE = 20
-#: Earlier sessions compared by fingerprint when the cookie is absent.
-FINGERPRINT_ROWS = 200
 
 TEMPLATE_SUBJECT = "django_sessionmgr/email/new_device_subject.txt"
 TEMPLATE_TEXT = "django_sessionmgr/email/new_device.txt"
@@ -82,24 +81,40 @@ def is_new_device(request: HttpRequest, user: AbstractBaseUser, row: UserSession
     """Whether ``row``'s login came from a browser this account never signed in with.
 
     A user's very first sign-in is not a new device: there is nothing to compare with.
+    One query, of two ``EXISTS`` that stop at the first row they find: reading
+    the account's earlier fingerprints into Python cost more than the login's
+    own INSERT.
     """
     from .models import UserSession
 
     tags = known_tags(request)
     if tags is not None and account_tag(user.pk) in tags:
         return False
-    earlier = (
-        UserSession.objects.filter(user_id=user.pk)
-        .exclude(pk=row.pk)
-        .order_by("-last_activity_at")
-        .values_list("device_browser", "device_os", "device_family")[:FINGERPRINT_ROWS]
-    )
-    seen = {fingerprint(*device) for device in earlier}
-    if not seen:
+    earlier = UserSession.objects.filter(user_id=user.pk).exclude(pk=row.pk)
+    facts: dict[str, Any] = {"signed_in_before": Exists(earlier)}
+    if tags is None:
+        browser, os, device = fingerprint(row.device_browser, row.device_os, row.device_family)
+        facts["seen"] = Exists(
+            earlier.filter(
+                device_os=os, device_family=device, device_browser__regex=_same_browser(browser)
+            )
+        )
+    found = UserSession.objects.filter(pk=row.pk).values(**facts).first()
+    if found is None or not found["signed_in_before"]:
         return False  # the first sign-in
     if tags is not None:
         return True  # the browser keeps the cookie, and this account is not in it
-    return fingerprint(row.device_browser, row.device_os, row.device_family) not in seen
+    return not found["seen"]
+
+
+def _same_browser(browser: str) -> str:
+    """A regex for the stored browser names whose ``fingerprint`` is ``browser``.
+
+    Every character but letters and digits is escaped, which Python's ``re``
+    (SQLite), PostgreSQL and MariaDB all read as the character itself.
+    """
+    literal = "".join("\\" + ch if ch.isascii() and not ch.isalnum() else ch for ch in browser)
+    return f"^{literal}( [0-9][A-Za-z0-9_.]*)?$"
 
 
 def notify_if_new_device(request: HttpRequest, user: AbstractBaseUser, row: UserSession) -> None:
