@@ -137,7 +137,7 @@ def _after(rows: Any, after: tuple[Any, Any] | None) -> Any:
 def _batch_end(active: Any, after: tuple[Any, Any] | None, size: int) -> tuple[Any, Any] | None:
     """``(created_at, pk)`` of the last row of the next batch; None when none is left."""
     rest = _after(active, after).values_list("created_at", "pk")
-    end = rest.order_by("created_at", "pk")[size - 1 : size].first()
+    end: tuple[Any, Any] | None = rest.order_by("created_at", "pk")[size - 1 : size].first()
     return end or rest.order_by("-created_at", "-pk").first()
 
 
