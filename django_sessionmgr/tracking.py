@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -45,7 +46,6 @@ from .stores import is_server_side
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
-    from django.contrib.sessions.backends.base import SessionBase
     from django.http import HttpRequest
 
     from .models import UserSession
@@ -169,13 +169,31 @@ def effective_expiry(session: SessionBase, written: int, started: int) -> int:
     between ``IDLE_TIMEOUT`` and ``IDLE_TIMEOUT`` + the interval after its
     last request, never sooner.
     """
-    modification = datetime.fromtimestamp(written, tz=dt_timezone.utc)
-    ends = [int(session.get_expiry_date(modification=modification).timestamp())]
+    ends = session_end(session, written)
+    policies = app_settings.user_settings
+    if not policies.keys() & {"IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT"}:
+        return ends  # no policy set: the middleware checks this on every request
     if (idle := app_settings.IDLE_TIMEOUT) is not None:
-        ends.append(written + idle + app_settings.ACTIVITY_UPDATE_INTERVAL)
+        ends = min(ends, written + idle + app_settings.ACTIVITY_UPDATE_INTERVAL)
     if (absolute := app_settings.ABSOLUTE_TIMEOUT) is not None:
-        ends.append(started + absolute)
-    return min(ends)
+        ends = min(ends, started + absolute)
+    return ends
+
+
+def session_end(session: SessionBase, written: int) -> int:
+    """``session.get_expiry_date(modification=written)`` as a Unix time.
+
+    In whole seconds without the datetimes when the engine keeps Django's own
+    ``get_expiry_date`` and the expiry is a number of seconds (or the cookie
+    age): the middleware asks this on every request.
+    """
+    custom = session.get(EXPIRY_KEY)
+    if type(session).get_expiry_date is SessionBase.get_expiry_date and (
+        custom is None or type(custom) is int
+    ):
+        return written + (custom or session.get_session_cookie_age())
+    modification = datetime.fromtimestamp(written, tz=dt_timezone.utc)
+    return int(session.get_expiry_date(modification=modification).timestamp())
 
 
 def from_epoch(seconds: int) -> datetime:
