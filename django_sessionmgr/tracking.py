@@ -289,7 +289,9 @@ def _device_fields(request: HttpRequest) -> dict[str, Any]:
     meta = getattr(request, "META", None) or {}
     raw = meta.get("HTTP_USER_AGENT", "")
     user_agent = raw if isinstance(raw, str) else ""
-    user_agent = "".join(ch for ch in user_agent[:USER_AGENT_MAX_LENGTH] if ch.isprintable())
+    user_agent = user_agent[:USER_AGENT_MAX_LENGTH]
+    if not user_agent.isprintable():  # rare: real user agents are printable
+        user_agent = "".join(ch for ch in user_agent if ch.isprintable())
     device = parse_user_agent(user_agent, hints=client_hints(meta))
     ip = get_client_ip(request)
     city, country = locate_ip(ip)
