@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.crypto import salted_hmac
@@ -44,8 +45,6 @@ DEVICE_COOKIE_SALT = "django_sessionmgr.device"
 DEVICE_COOKIE_MAX_AGE = 2 * 365 * 24 * 60 * 60
 #: Accounts one browser remembers; the oldest go first.
 MAX_ACCOUNTS_PER_DEVICE = 20
-#: Earlier sessions compared by fingerprint when the cookie is absent.
-FINGERPRINT_ROWS = 200
 
 TEMPLATE_SUBJECT = "django_sessionmgr/email/new_device_subject.txt"
 TEMPLATE_TEXT = "django_sessionmgr/email/new_device.txt"
@@ -83,23 +82,61 @@ def is_new_device(request: HttpRequest, user: AbstractBaseUser, row: UserSession
 
     A user's very first sign-in is not a new device: there is nothing to compare with.
     """
-    from .models import UserSession
-
     tags = known_tags(request)
     if tags is not None and account_tag(user.pk) in tags:
         return False
-    earlier = (
-        UserSession.objects.filter(user_id=user.pk)
-        .exclude(pk=row.pk)
-        .order_by("-last_activity_at")
-        .values_list("device_browser", "device_os", "device_family")[:FINGERPRINT_ROWS]
-    )
-    seen = {fingerprint(*device) for device in earlier}
-    if not seen:
+    signed_in_before, seen = _earlier_logins(user, row)
+    if not signed_in_before:
         return False  # the first sign-in
     if tags is not None:
         return True  # the browser keeps the cookie, and this account is not in it
-    return fingerprint(row.device_browser, row.device_os, row.device_family) not in seen
+    return not seen
+
+
+@lru_cache(maxsize=8)
+def _earlier_logins_sql(alias: str) -> str:
+    from .models import UserSession
+
+    quote = connections[alias].ops.quote_name
+    meta = UserSession._meta
+    table, pk, user = quote(meta.db_table), quote("id"), quote("user_id")
+    os, device, browser = (quote(f"device_{name}") for name in ("os", "family", "browser"))
+    digits = ", ".join(f"'{digit}'" for digit in range(10))
+    earlier = f"SELECT 1 FROM {table} WHERE {user} = %s AND {pk} <> %s"
+    # The browser's name alone, or the name, a space and a version: a digit
+    # first and no space after it (see ``fingerprint``).
+    same_browser = (
+        f"({browser} = %s OR ({browser} LIKE %s ESCAPE '!' AND {browser} NOT LIKE %s ESCAPE '!'"
+        f" AND SUBSTR({browser}, %s, 1) IN ({digits})))"
+    )
+    same = f"{earlier} AND {os} = %s AND {device} = %s AND {same_browser}"
+    return f"SELECT EXISTS({earlier}), EXISTS({same})"
+
+
+def _earlier_logins(user: AbstractBaseUser, row: UserSession) -> tuple[bool, bool]:
+    """Whether the account has other rows, and whether one has ``row``'s fingerprint.
+
+    One query of two ``EXISTS``, each stopping at the first row it finds, over
+    all of the account's rows. Raw SQL: building it with the ORM cost more
+    than running it, and reading the account's fingerprints into Python to
+    compare them there cost more than the login's own INSERT.
+    """
+    from .models import UserSession
+
+    alias = router.db_for_read(UserSession)
+    connection = connections[alias]
+    user_pk = UserSession._meta.get_field("user").target_field.get_db_prep_value(
+        user.pk, connection
+    )
+    row_pk = UserSession._meta.pk.get_db_prep_value(row.pk, connection)
+    browser, os, device = fingerprint(row.device_browser, row.device_os, row.device_family)
+    prefix = re.sub(r"([!%_])", r"!\1", browser) + " "
+    params = [user_pk, row_pk, user_pk, row_pk, os, device]
+    params += [browser, prefix + "%", prefix + "% %", len(prefix) + 1]
+    with connection.cursor() as cursor:
+        cursor.execute(_earlier_logins_sql(alias), params)
+        signed_in_before, seen = cursor.fetchone()
+    return bool(signed_in_before), bool(seen)
 
 
 def notify_if_new_device(request: HttpRequest, user: AbstractBaseUser, row: UserSession) -> None:

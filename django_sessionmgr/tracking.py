@@ -23,10 +23,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -45,7 +47,6 @@ from .stores import is_server_side
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
-    from django.contrib.sessions.backends.base import SessionBase
     from django.http import HttpRequest
 
     from .models import UserSession
@@ -178,13 +179,31 @@ def effective_expiry(session: SessionBase, written: int, started: int) -> int:
     between ``IDLE_TIMEOUT`` and ``IDLE_TIMEOUT`` + the interval after its
     last request, never sooner.
     """
-    modification = datetime.fromtimestamp(written, tz=dt_timezone.utc)
-    ends = [int(session.get_expiry_date(modification=modification).timestamp())]
+    ends = session_end(session, written)
+    policies = app_settings.user_settings
+    if not policies.keys() & {"IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT"}:
+        return ends  # no policy set: the middleware checks this on every request
     if (idle := app_settings.IDLE_TIMEOUT) is not None:
-        ends.append(written + idle + app_settings.ACTIVITY_UPDATE_INTERVAL)
+        ends = min(ends, written + idle + app_settings.ACTIVITY_UPDATE_INTERVAL)
     if (absolute := app_settings.ABSOLUTE_TIMEOUT) is not None:
-        ends.append(started + absolute)
-    return min(ends)
+        ends = min(ends, started + absolute)
+    return ends
+
+
+def session_end(session: SessionBase, written: int) -> int:
+    """``session.get_expiry_date(modification=written)`` as a Unix time.
+
+    In whole seconds without the datetimes when the engine keeps Django's own
+    ``get_expiry_date`` and the expiry is a number of seconds (or the cookie
+    age): the middleware asks this on every request.
+    """
+    custom = session.get(EXPIRY_KEY)
+    if type(session).get_expiry_date is SessionBase.get_expiry_date and (
+        custom is None or type(custom) is int
+    ):
+        return written + (custom or session.get_session_cookie_age())
+    modification = datetime.fromtimestamp(written, tz=dt_timezone.utc)
+    return int(session.get_expiry_date(modification=modification).timestamp())
 
 
 def from_epoch(seconds: int) -> datetime:
@@ -280,7 +299,9 @@ def _device_fields(request: HttpRequest) -> dict[str, Any]:
     meta = getattr(request, "META", None) or {}
     raw = meta.get("HTTP_USER_AGENT", "")
     user_agent = raw if isinstance(raw, str) else ""
-    user_agent = "".join(ch for ch in user_agent[:USER_AGENT_MAX_LENGTH] if ch.isprintable())
+    user_agent = user_agent[:USER_AGENT_MAX_LENGTH]
+    if not user_agent.isprintable():  # rare: real user agents are printable
+        user_agent = "".join(ch for ch in user_agent if ch.isprintable())
     device = parse_user_agent(user_agent, hints=client_hints(meta))
     ip = get_client_ip(request)
     city, country = locate_ip(ip)
@@ -337,46 +358,27 @@ def _create_row(
 def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession | None:
     """Record a login: reuse the session's row if it has one for this user, else create one.
 
-    A failure to record is logged and never fails the login.
+    A failure to record is logged and never fails the login. The steps, in order:
+    note the row a flushed session leaves behind, refuse users our table cannot
+    point at, give the session its key, record the row, follow it for the rest
+    of the request, and announce a new row.
     """
     session: SessionBase | None = getattr(request, "session", None)
     if session is None:
         return None
     state = request_state(request)
     marker = read_marker(session)
-    if state is not None and state.row_id and (marker is None or marker.row_id != state.row_id):
-        # The session that came in was flushed to log another user in. Its row
-        # ends on the way out, unless this login turns out to be an
-        # impersonation (see ``impersonation``); outside the middleware, now.
-        state.replaced_row_id = state.row_id
-    if not _is_project_user(user):
-        logger.warning(
-            "django-sessionmgr records logins of %s users in the database of its own "
-            "table only; a %s signed in untracked",
-            settings.AUTH_USER_MODEL,
-            type(user).__name__,
-        )
+    _note_replaced_row(state, marker)
+    if not _trackable(user):
         return None
     _ensure_key(session)
-
     resume = state.resume if state is not None else None
-
-    def record() -> tuple[str, UserSession | None]:
-        if marker is not None and _reuse_row(request, session, marker.row_id, user):
-            return marker.row_id, None
-        if (
-            resume
-            and str(resume[1]) == str(user.pk)
-            and _reuse_row(request, session, resume[0], user)
-        ):
-            return resume[0], None  # back from an impersonation: the staff row again
-        with login_atomically(user):
-            row = _create_row(request, session, user, str(uuid.uuid4()))
-            enforce_session_limit(user, str(row.pk))
-        return str(row.pk), row
-
     failed: tuple[str, UserSession | None] = ("", None)
-    row_id, row = contained(record, default=failed, what="record a login")
+    row_id, row = contained(
+        partial(_record_row, request, session, user, marker, resume),
+        default=failed,
+        what="record a login",
+    )
     if not row_id:
         session.pop(SESSION_MARKER, None)  # adopted on a later request instead
         return None
@@ -384,14 +386,73 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
     if state is not None:
         state.logged_in_user_pk = user.pk
     if row is not None:
-        session_started.send(sender=type(row), session=row, request=request)
-        if state is not None:
-            # Decided on the way out: an impersonation declared later in this
-            # request (``impersonation.start_impersonation``) notifies nobody.
-            state.new_row = (user, row)
-        else:
-            notify_if_new_device(request, user, row)
+        _announce_new_row(request, state, user, row)
     return row
+
+
+def _note_replaced_row(state: RequestState | None, marker: Marker | None) -> None:
+    """Remember the row of a session that ``login()`` flushed to sign another user in.
+
+    That row ends on the way out, unless this login turns out to be an
+    impersonation (see ``impersonation``), which keeps the staff member's row
+    for the release. The marker still names the old row only if no flush happened.
+    """
+    if state is not None and state.row_id and (marker is None or marker.row_id != state.row_id):
+        state.replaced_row_id = state.row_id
+
+
+def _trackable(user: AbstractBaseUser) -> bool:
+    """Whether the login can have a row; says why in the log when it cannot,
+    since the session then escapes every revoke."""
+    if _is_project_user(user):
+        return True
+    logger.warning(
+        "django-sessionmgr records logins of %s users in the database of its own "
+        "table only; a %s signed in untracked",
+        settings.AUTH_USER_MODEL,
+        type(user).__name__,
+    )
+    return False
+
+
+def _record_row(
+    request: HttpRequest,
+    session: SessionBase,
+    user: AbstractBaseUser,
+    marker: Marker | None,
+    resume: list[Any] | None,
+) -> tuple[str, UserSession | None]:
+    """The login's row id, and the row when it is new.
+
+    A login inside a session that already has an active row of this user keeps
+    that row ("one row per session"); a release of an impersonation goes back
+    to the staff member's row. Otherwise a new row is inserted, in the
+    transaction that applies ``MAX_SESSIONS``.
+    """
+    if marker is not None and _reuse_row(request, session, marker.row_id, user):
+        return marker.row_id, None
+    if resume and str(resume[1]) == str(user.pk) and _reuse_row(request, session, resume[0], user):
+        return resume[0], None
+    with login_atomically(user):
+        row = _create_row(request, session, user, str(uuid.uuid4()))
+        enforce_session_limit(user, str(row.pk))
+    return str(row.pk), row
+
+
+def _announce_new_row(
+    request: HttpRequest, state: RequestState | None, user: AbstractBaseUser, row: UserSession
+) -> None:
+    """Send ``session_started``, and decide whether the device is new.
+
+    Under the middleware the new-device decision waits for the way out: an
+    impersonation declared later in this request
+    (``impersonation.start_impersonation``) notifies nobody. Without it, now.
+    """
+    session_started.send(sender=type(row), session=row, request=request)
+    if state is not None:
+        state.new_row = (user, row)
+    else:
+        notify_if_new_device(request, user, row)
 
 
 def _is_project_user(user: AbstractBaseUser) -> bool:

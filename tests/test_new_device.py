@@ -349,3 +349,39 @@ def test_a_user_without_an_email_address_gets_the_signal_only(
     sign_in(make_client(user_agent=IPHONE), carol, django_capture_on_commit_callbacks)
 
     assert len(signals_sent) == 1 and mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("earlier", "now", "new"),
+    [
+        ("Firefox 128", "Firefox 131", False),  # an update keeps the fingerprint
+        ("Firefox", "Firefox 131", False),
+        ("Firefox Focus 12", "Firefox 131", True),  # a longer name is another browser
+        ("Firefox 128", "Firefox Focus 12", True),
+        ("Opera Mini 4.1 beta 7", "Opera Mini 4.1 beta 9", False),
+        ("C++ (x.y)* 1", "C++ (x.y)* 2", False),  # regex characters are literal
+        ("Cxx (xxy)x 1", "C++ (x.y)* 2", True),
+        ("Navegador ñ 3", "Navegador ñ 4", False),
+    ],
+)
+def test_a_browser_is_known_by_its_name_without_the_version(
+    rf: Any, user: Any, django_assert_num_queries: Any, earlier: str, now: str, new: bool
+) -> None:
+    """Without the device cookie, one query compares the fingerprint in the database."""
+    from django.utils import timezone
+
+    from django_sessionmgr.notifications import is_new_device
+
+    def row(browser: str) -> UserSession:
+        return UserSession.objects.create(
+            user=user,
+            device_browser=browser,
+            device_os="Windows",
+            device_family="Other",
+            expires_at=timezone.now(),
+        )
+
+    row(earlier)
+    latest = row(now)
+    with django_assert_num_queries(1):
+        assert is_new_device(rf.get("/"), user, latest) is new

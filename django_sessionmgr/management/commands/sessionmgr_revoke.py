@@ -95,37 +95,57 @@ class Command(BaseCommand):
         active = _spare_current(UserSession.objects.filter(status=UserSession.Status.ACTIVE))
         total = active.count()
         done = 0
-        # Each batch starts where the last one ended, in login order: from the
-        # start each time, it would step over every row revoked so far
-        # (quadratic: minutes at a million rows), and in id order (random
-        # UUIDs) each batch would touch as many table pages as rows. Sessions
-        # started meanwhile come after the sweep; any that land behind it are
-        # caught by one more sweep, until a sweep finds none.
+        # Each batch is a slice of the table in login order, (after, upto],
+        # found by reading one row batch_size rows on from where the last one
+        # ended, then revoked by that range: from the start each time, the
+        # read would step over every row revoked so far (quadratic: minutes
+        # at a million rows); by a list of ids, each of the batch's rows would
+        # cost a primary-key lookup (random UUIDs), where the range reads
+        # one stretch of the (status, created_at, id) index. Sessions started
+        # meanwhile come after the sweep; any that land behind it are caught
+        # by one more sweep, until a sweep finds none.
         swept = -1
         while swept:
-            swept, after = 0, None
-            while True:
-                batch = active.order_by("created_at", "pk")
-                if after is not None:
-                    created_at, pk = after
-                    batch = batch.filter(
-                        Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
-                    )
-                rows = list(batch.values_list("created_at", "pk")[:batch_size])
-                if not rows:
-                    break
-                after = rows[-1]
-                ids = [pk for _, pk in rows]
+            swept = 0
+            after: tuple[Any, Any] | None = None
+            while upto := _batch_end(active, after, batch_size):
                 try:
-                    revoked = UserSession.objects.filter(pk__in=ids).revoke(reason=reason)
+                    revoked = _in_range(active, after, upto).revoke(reason=reason)
                 except RevokeFailed as error:
                     raise CommandError(
                         f"{error} Revoked {done} so far; run the command again to go on."
                     ) from error
+                after = upto
                 done += revoked
                 swept += revoked
                 self.stdout.write(f"Revoked {done} of {total} session(s)...")
         self.stdout.write(f"Revoked {done} session(s) of every user.")
+
+
+def _after(rows: Any, after: tuple[Any, Any] | None) -> Any:
+    """The rows past ``(created_at, pk)``; the plain ``>=`` bounds the index range."""
+    if after is None:
+        return rows
+    created_at, pk = after
+    return rows.filter(created_at__gte=created_at).filter(
+        Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
+    )
+
+
+def _batch_end(active: Any, after: tuple[Any, Any] | None, size: int) -> tuple[Any, Any] | None:
+    """``(created_at, pk)`` of the last row of the next batch; None when none is left."""
+    rest = _after(active, after).values_list("created_at", "pk")
+    end: tuple[Any, Any] | None = rest.order_by("created_at", "pk")[size - 1 : size].first()
+    return end or rest.order_by("-created_at", "-pk").first()
+
+
+def _in_range(active: Any, after: tuple[Any, Any] | None, upto: tuple[Any, Any]) -> Any:
+    created_at, pk = upto
+    return (
+        _after(active, after)
+        .filter(created_at__lte=created_at)
+        .filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lte=pk))
+    )
 
 
 def _spare_current(sessions: Any) -> Any:
