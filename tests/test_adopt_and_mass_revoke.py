@@ -12,6 +12,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.test import override_settings
 from django.urls import path
@@ -99,10 +100,40 @@ def test_revoke_all_signs_everyone_out_in_batches(engine: str, user: Any, other_
     assert "Revoked 0 session(s)" in run("sessionmgr_revoke", "--all")
 
 
-@pytest.mark.parametrize("args", [(), ("alice", "--all"), ("--all", "--batch-size", "0")], ids=str)
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("alice", "--all"),
+        ("--all", "--batch-size", "0"),
+        ("--all", "--workers", "0"),
+        ("--all", "--workers", "17"),
+        ("alice", "--workers", "2"),
+    ],
+    ids=str,
+)
 def test_revoke_refuses_bad_arguments(args: tuple[str, ...], user: Any) -> None:
     with pytest.raises(CommandError):
         call_command("sessionmgr_revoke", *args)
+    assert UserSession.objects.filter(status=UserSession.Status.REVOKED).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_revoke_all_with_workers_reaches_every_stretch(user: Any, other_user: Any) -> None:
+    """Each worker revokes its stretch of the table on its own connection."""
+    clients = [logged_in_client(u) for u in (user, other_user) * 4]
+    args = ("sessionmgr_revoke", "--all", "--workers", "3", "--batch-size", "2")
+    if connection.vendor == "sqlite":
+        with pytest.raises(CommandError, match="one writer at a time"):
+            call_command(*args)
+        assert all(whoami(client) for client in clients)
+        return
+    output = run(*args)
+
+    assert output.rstrip().endswith("Revoked 8 session(s) of every user.")
+    assert output.count("session(s)...") >= 4  # batches of at most 2
+    assert [whoami(client) for client in clients] == [None] * 8
+    assert not UserSession.objects.filter(status=UserSession.Status.ACTIVE).exists()
 
 
 def test_revoke_all_from_a_request_spares_that_request(user: Any, other_user: Any) -> None:

@@ -3,17 +3,22 @@
 ``--all`` (after a breach) revokes every active session of every user in
 batches through the one revoke path, in bounded memory, printing progress. It
 selects by status, so a run that is interrupted resumes where it stopped when
-started again, and walks the table in login order, so each batch costs the same. Run
-from a request (``call_command`` in a view), it spares the session serving
-that request.
+started again, and walks the table in login order, so each batch costs the same.
+``--workers N`` splits the sweep into N stretches of that order, each revoked
+on its own database connection (PostgreSQL and MariaDB; SQLite takes one
+writer at a time). Run from a request (``call_command`` in a view), it spares
+the session serving that request.
 """
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections, router
 from django.db.models import Q
 
 from ... import services
@@ -23,6 +28,10 @@ from ...tracking import session_row_id
 
 BATCH_SIZE = 5000
 MAX_BATCH_SIZE = 10_000
+MAX_WORKERS = 16
+
+#: ``(created_at, pk)``: a place in the sweep's order.
+Position = tuple[Any, Any]
 
 
 def check_reason(reason: Any) -> None:
@@ -55,6 +64,13 @@ class Command(BaseCommand):
             help=f"Sessions revoked per batch with --all (default {BATCH_SIZE}).",
         )
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="With --all, revoke this many stretches of the table at once, each on its "
+            "own database connection (default 1; not on SQLite).",
+        )
+        parser.add_argument(
             "--reason",
             default=RevokeReason.COMMAND.value,
             help=f'Recorded as the revoke reason (default "{RevokeReason.COMMAND.value}").',
@@ -67,6 +83,7 @@ class Command(BaseCommand):
         reason: str,
         everyone: bool,
         batch_size: int,
+        workers: int,
         **options: Any,
     ) -> None:
         check_reason(reason)
@@ -74,8 +91,15 @@ class Command(BaseCommand):
             raise CommandError("Give either a username or --all, not both.")
         if not 1 <= batch_size <= MAX_BATCH_SIZE:
             raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}.")
+        if not 1 <= workers <= MAX_WORKERS:
+            raise CommandError(f"--workers must be between 1 and {MAX_WORKERS}.")
+        if workers > 1 and not everyone:
+            raise CommandError("--workers goes with --all.")
+        alias = router.db_for_write(UserSession)
+        if workers > 1 and connections[alias].vendor == "sqlite":
+            raise CommandError("SQLite takes one writer at a time: leave out --workers.")
         if everyone:
-            self._revoke_everyone(reason, batch_size)
+            self._revoke_everyone(reason, batch_size, workers)
             return
         user_model = get_user_model()
         # A NUL byte would reach the database driver, which refuses it (PostgreSQL).
@@ -91,35 +115,78 @@ class Command(BaseCommand):
             raise CommandError(f"{error} Nothing was revoked; try again.") from error
         self.stdout.write(f"Revoked {count} session(s) of {user.get_username()}.")
 
-    def _revoke_everyone(self, reason: str, batch_size: int) -> None:
+    def _revoke_everyone(self, reason: str, batch_size: int, workers: int) -> None:
         active = _spare_current(UserSession.objects.filter(status=UserSession.Status.ACTIVE))
         total = active.count()
+        lock, failed = threading.Lock(), threading.Event()
+        errors: list[RevokeFailed] = []
         done = 0
-        # Each batch is a slice of the table in login order, (after, upto],
-        # found by reading one row batch_size rows on from where the last one
-        # ended, then revoked by that range: from the start each time, the
-        # read would step over every row revoked so far (quadratic: minutes
-        # at a million rows); by a list of ids, each of the batch's rows would
-        # cost a primary-key lookup (random UUIDs), where the range reads
-        # one stretch of the (status, created_at, id) index. Sessions started
-        # meanwhile come after the sweep; any that land behind it are caught
-        # by one more sweep, until a sweep finds none.
+
+        def sweep(start: Position | None, stop: Position | None) -> int:
+            """Revoke the active rows in (start, stop], a batch at a time.
+
+            Each batch is a slice of the table in login order, found by
+            reading one row batch_size rows on from where the last one ended,
+            then revoked by that range: from the start each time, the read
+            would step over every row revoked so far (quadratic: minutes at a
+            million rows); by a list of ids, each row would cost a primary-key
+            lookup (random UUIDs), where the range reads one stretch of the
+            (status, created_at, id) index.
+            """
+            nonlocal done
+            rows, swept, after = _until(active, stop), 0, start
+            try:
+                while not failed.is_set() and (upto := _batch_end(rows, after, batch_size)):
+                    revoked = _in_range(rows, after, upto).revoke(reason=reason)
+                    after, swept = upto, swept + revoked
+                    with lock:
+                        done += revoked
+                        self.stdout.write(f"Revoked {done} of {total} session(s)...")
+            except RevokeFailed as error:
+                errors.append(error)
+                failed.set()
+            finally:
+                if workers > 1:
+                    connections.close_all()  # this thread's own connections
+            return swept
+
+        # Sessions started meanwhile come after the sweep; any that land
+        # behind it are caught by one more sweep, until a sweep finds none.
         swept = -1
-        while swept:
-            swept = 0
-            after: tuple[Any, Any] | None = None
-            while upto := _batch_end(active, after, batch_size):
-                try:
-                    revoked = _in_range(active, after, upto).revoke(reason=reason)
-                except RevokeFailed as error:
-                    raise CommandError(
-                        f"{error} Revoked {done} so far; run the command again to go on."
-                    ) from error
-                after = upto
-                done += revoked
-                swept += revoked
-                self.stdout.write(f"Revoked {done} of {total} session(s)...")
+        while swept and not failed.is_set():
+            bounds = _stretches(active, workers)
+            if workers == 1:
+                swept = sweep(None, None)
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    swept = sum(pool.map(sweep, bounds[:-1], bounds[1:]))
+        if errors:
+            raise CommandError(
+                f"{errors[0]} Revoked {done} so far; run the command again to go on."
+            ) from errors[0]
         self.stdout.write(f"Revoked {done} session(s) of every user.")
+
+
+def _stretches(active: Any, workers: int) -> list[Position | None]:
+    """Where ``workers`` stretches of about the same size meet in login order,
+    with None for either open end."""
+    if workers == 1:
+        return [None, None]
+    count = active.count()
+    ordered = active.order_by("created_at", "pk").values_list("created_at", "pk")
+    places = sorted({count * i // workers for i in range(1, workers)} - {0})
+    inner = [ordered[place - 1 : place].first() for place in places]
+    return [None, *sorted({bound for bound in inner if bound is not None}), None]
+
+
+def _until(rows: Any, stop: Position | None) -> Any:
+    """The rows up to and including ``stop``; all of them without one."""
+    if stop is None:
+        return rows
+    created_at, pk = stop
+    return rows.filter(created_at__lte=created_at).filter(
+        Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lte=pk)
+    )
 
 
 def _after(rows: Any, after: tuple[Any, Any] | None) -> Any:
@@ -139,13 +206,8 @@ def _batch_end(active: Any, after: tuple[Any, Any] | None, size: int) -> tuple[A
     return end or rest.order_by("-created_at", "-pk").first()
 
 
-def _in_range(active: Any, after: tuple[Any, Any] | None, upto: tuple[Any, Any]) -> Any:
-    created_at, pk = upto
-    return (
-        _after(active, after)
-        .filter(created_at__lte=created_at)
-        .filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lte=pk))
-    )
+def _in_range(active: Any, after: Position | None, upto: Position) -> Any:
+    return _until(_after(active, after), upto)
 
 
 def _spare_current(sessions: Any) -> Any:
