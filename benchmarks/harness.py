@@ -109,6 +109,7 @@ def setup(database: str | None = None, competitor: str = "sessionmgr", **overrid
             "SESSION_ENGINE": engine,
             "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
             "STATIC_URL": "/static/",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             # Logins measure session bookkeeping, not password hashing.
             "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
             "CACHES": {
@@ -302,14 +303,14 @@ def create_user(username: str, **fields: Any) -> Any:
 
 
 @contextmanager
-def counting_queries() -> Iterator[list[str]]:
-    """The SQL sent on this thread's connection inside the block."""
+def counting_queries() -> Iterator[list[tuple[str, Any]]]:
+    """The SQL and parameters sent on this thread's connection inside the block."""
     from django.db import connection
 
-    sent: list[str] = []
+    sent: list[tuple[str, Any]] = []
 
     def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        sent.append(sql)
+        sent.append((sql, params))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(record):
@@ -439,10 +440,11 @@ def _login(r: random.Random, owner: int, now: datetime, active: bool, i: int) ->
 
 def create_users(count: int, prefix: str = "user") -> list[int]:
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
 
-    model = get_user_model()
+    model, password = get_user_model(), make_password(PASSWORD)
     model.objects.bulk_create(
-        (model(username=f"{prefix}{i}", password="!") for i in range(count)), batch_size=5000
+        (model(username=f"{prefix}{i}", password=password) for i in range(count)), batch_size=5000
     )
     return list(model.objects.filter(username__startswith=prefix).values_list("pk", flat=True))
 

@@ -4,7 +4,8 @@ A view authenticates and calls ``login()`` behind two ``WSGIHandler``: stock
 Django (the app's receivers disconnected) and the app. Every login sends a
 real user agent (tests/test_ua_classification.py) with a unique build number
 appended, so no cache has seen it, from an address in the GeoIP test
-databases. Then cProfile over the app's logins shows where its share goes.
+databases. 1,000 users log in in turn, so each has a few rows, as in life.
+Then cProfile over the app's logins shows where its share goes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from benchmarks import harness as h
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batches", type=int, default=30)
     parser.add_argument("--per-batch", type=int, default=20)
+    parser.add_argument("--users", type=int, default=1000, help="who logs in, in turn")
     parser.add_argument("--profile", type=int, default=300, help="logins profiled (0: none)")
 
 
@@ -28,14 +30,14 @@ def run(options: Any) -> None:
     from tests.test_ua_classification import ALL_USER_AGENTS
 
     agents = [ua for _, ua in ALL_USER_AGENTS if ua]
-    h.create_user("alice")
+    users = h.create_users(options.users)  # many users, as logins come: a few rows each
     stock, app = h.WSGISite(h.STOCK_MIDDLEWARE), h.WSGISite(h.APP_MIDDLEWARE)
 
     def stock_login(i: int) -> None:
-        assert stock.login("alice", f"{agents[i % len(agents)]} build/{i}")
+        assert stock.login(f"user{i % len(users)}", f"{agents[i % len(agents)]} build/{i}")
 
     def app_login(i: int) -> None:
-        assert app.login("alice", f"{agents[i % len(agents)]} build/{i}")
+        assert app.login(f"user{i % len(users)}", f"{agents[i % len(agents)]} build/{i}")
 
     h.paired(stock_login, app_login, 2, 10)  # warm up: imports, regexes, statement caches
     with h.stock(), h.counting_queries() as stock_q:

@@ -53,10 +53,9 @@ def run(options: Any) -> None:
                 assert client.get(path).status_code == 200, path
             ms = h.median_ms(lambda path=path, client=client: client.get(path), options.repeat)
             h.row(f"{rows:,}", f"`{path}`", f"{ms:.1f}", len(sent), f"{seeded:.0f} s")
-            for sql in sent if options.plans else []:
+            for sql, params in sent if options.plans else []:
                 if "usersession" in sql and sql.startswith("SELECT"):
                     with connection.cursor() as cursor:
-                        sql = sql.replace("%s", "NULL")  # parameters do not change the plan
                         explain = "EXPLAIN QUERY PLAN " if vendor == "sqlite" else "EXPLAIN "
-                        cursor.execute(explain + sql)
+                        cursor.execute(explain + sql, params)
                         print(f"    {sql[:200]}", *(f"      {r[-1]}" for r in cursor), sep="\n")
