@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engines", nargs="+", default=h.ENGINES, choices=h.ENGINES)
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--per-batch", type=int, default=100)
+    parser.add_argument("--no-layer", action="store_true", help="skip the pass-through row")
     parser.add_argument(
         "--policies",
         action="store_true",
@@ -59,3 +60,27 @@ def run(options: Any) -> None:
             result.spread(),
             f"{len(stock_q)} → {len(app_q)}",
         )
+    if not options.no_layer:  # for scale: what any one more middleware costs
+        stock = h.WSGISite(h.STOCK_MIDDLEWARE)
+        layered = h.WSGISite([*h.STOCK_MIDDLEWARE, f"{__name__}.pass_through"])
+        cookie = h.WSGISite(h.APP_MIDDLEWARE).login("alice")
+        result = h.paired(
+            lambda i: stock.call("GET", "/page/", cookie),
+            lambda i: layered.call("GET", "/page/", cookie),
+            options.batches,
+            options.per_batch,
+        )
+        h.row(
+            "db, a pass-through middleware instead of the app's",
+            f"{result.stock_ms * 1000:.0f}",
+            f"{result.app_ms * 1000:.0f}",
+            result.spread(),
+            "",
+        )
+
+
+def pass_through(get_response: Any) -> Any:
+    def middleware(request: Any) -> Any:
+        return get_response(request)
+
+    return middleware
