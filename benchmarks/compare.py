@@ -221,13 +221,13 @@ def seed(competitor: str, bench: Any, rows: int, user_rows: int) -> int:
     options = {"subject_rows": user_rows, "subject_active": 0.5}
     if competitor == "sessionmgr":
         seeded = h.seed_sessions(rows, subject=bench, **options)
-        h.store_sessions(seeded.keys, bench.pk)
+        h.store_sessions(seeded.keys, bench)
         return seeded.rows
     from django.contrib.sessions.backends.db import SessionStore
 
     users = h.create_users(999)
     live = [s for s in h.logins(rows, users, bench.pk, **options) if s.key]
-    data = SessionStore().encode({"_auth_user_id": str(bench.pk)})
+    data = SessionStore().encode(h.session_data(bench))
     if competitor == "user_sessions":
         from user_sessions.models import Session
 
@@ -248,7 +248,7 @@ def seed(competitor: str, bench: Any, rows: int, user_rows: int) -> int:
         )
     from allauth.usersessions.models import UserSession
 
-    h.store_sessions([s.key for s in live], bench.pk)
+    h.store_sessions([s.key for s in live], bench)
     return h.insert_model(
         UserSession,
         (

@@ -512,8 +512,9 @@ def insert_model(model: Any, rows: Iterable[dict[str, Any]]) -> int:
     return insert_rows(map(row, rows), [f.column for f in fields], model._meta.db_table)
 
 
-def store_sessions(keys: list[str], user_id: int = 1) -> None:
-    """A stored session for each key, in the engine in force (db or cache)."""
+def store_sessions(keys: list[str], user: Any = None) -> None:
+    """A stored session for each key, in the engine in force (db or cache), signed in as
+    ``user`` as ``login()`` leaves it (so a peer that checks the auth hash keeps it)."""
     from django.conf import settings
     from django.contrib.sessions.backends.cache import KEY_PREFIX
     from django.contrib.sessions.backends.db import SessionStore
@@ -522,7 +523,7 @@ def store_sessions(keys: list[str], user_id: int = 1) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    data = {"_auth_user_id": str(user_id)}
+    data = session_data(user)
     if settings.SESSION_ENGINE.endswith(".cache"):
         cache = caches[settings.SESSION_CACHE_ALIAS]
         for first in range(0, len(keys), 10_000):
@@ -535,6 +536,16 @@ def store_sessions(keys: list[str], user_id: int = 1) -> None:
         ["session_key", "session_data", "expire_date"],
         Session._meta.db_table,
     )
+
+
+def session_data(user: Any) -> dict[str, str]:
+    if user is None:
+        return {}
+    return {
+        "_auth_user_id": str(user.pk),
+        "_auth_user_hash": user.get_session_auth_hash(),
+        "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+    }
 
 
 def stored_left(keys: list[str]) -> int:

@@ -68,7 +68,7 @@ def run(options: Any) -> int:
                     seeded = h.seed_sessions(
                         rows, users=2, subject=alice, subject_rows=rows, subject_active=1.0
                     )
-                    h.store_sessions(seeded.keys, alice.pk)
+                    h.store_sessions(seeded.keys, alice)
                     client = Client()
                     client.force_login(root)
                     with h.counting_queries() as sent:
