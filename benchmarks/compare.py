@@ -45,7 +45,7 @@ LIST_PAGES = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=20_000, help="logins in each table")
     parser.add_argument("--user-rows", type=int, default=1_000, help="the listing user's share")
-    parser.add_argument("--runs", type=int, default=15, help="rounds of requests and logins")
+    parser.add_argument("--runs", type=int, default=11, help="rounds of requests and logins")
     parser.add_argument("--requests", type=int, default=200, help="requests per round")
     parser.add_argument("--logins", type=int, default=10, help="logins per round")
     parser.add_argument("--list-runs", type=int, default=3, help="loads of each list page")
