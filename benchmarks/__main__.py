@@ -1,64 +1,58 @@
-"""``python -m benchmarks <scenario> [its options]``; ``--all`` runs each with its defaults.
+"""``python -m benchmarks <scenario> [options]`` runs one; ``--all`` runs each with its defaults.
 
-Each scenario is a script in this directory that sets Django up its own way,
-so each runs in its own process. Options after the scenario's name go to it
-(``python -m benchmarks user_list --help``).
+Each scenario is a module here with ``add_arguments(parser)`` and
+``run(options)``, on ``benchmarks/harness.py``. Every one takes
+``--database postgres://.../name`` (that database is dropped and created
+afresh; default: a fresh SQLite file) and prints markdown table rows.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import subprocess
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-
-#: name: (script, what it measures)
-SCENARIOS = {
-    "request_overhead": (
-        "request_overhead.py",
-        "WSGI request between activity writes, stock vs app, every engine; login",
-    ),
-    "login_ua": (
-        "login_ua.py",
-        "login with never-seen user agents, stock vs app, paired batches; its profile",
-    ),
-    "user_list": (
-        "user_list.py",
-        "a user's own lists at 20k/200k/1M realistic rows (SQLite without ANALYZE, or PG)",
-    ),
-    "mass_revoke": (
-        "mass_revoke.py",
-        "sessionmgr_revoke --all at 100k and 1M active rows: time, peak memory",
-    ),
-    "self_service_list": ("self_service_list.py", "the self-service list, one user's 10k rows"),
-    "admin_changelist": ("admin_changelist.py", "the admin changelist at 1M rows"),
-    "staff_bulk": ("staff_bulk.py", "staff bulk revoke through the admin and the staff API"),
-    "compare": ("compare.py", "side by side with the peers; rewrites docs/benchmarks.md"),
-}
-
-
-def run(name: str, args: list[str]) -> int:
-    script, _ = SCENARIOS[name]
-    print(f"== {name}: python benchmarks/{script} {' '.join(args)}".rstrip(), flush=True)
-    return subprocess.run([sys.executable, str(HERE / script), *args]).returncode
+SCENARIOS = [
+    "wsgi",
+    "asgi",
+    "login_ua",
+    "user_list",
+    "mass_revoke",
+    "staff_bulk",
+    "admin_changelist",
+    "compare",
+]
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
-        for name, (_, what) in SCENARIOS.items():
-            print(f"  {name:<18} {what}")
+        for name in SCENARIOS:
+            doc = importlib.import_module(f"benchmarks.{name}").__doc__ or ""
+            print(f"  {name:<17} {doc.strip().splitlines()[0]}")
         return 0
-    if argv[0] == "--all":
-        failed = [name for name in SCENARIOS if run(name, []) != 0]
-        if failed:
-            print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    if argv[0] == "--all":  # Django is set up once per process: one process each
+        failed = [
+            name
+            for name in SCENARIOS
+            if subprocess.run([sys.executable, "-m", "benchmarks", name]).returncode
+        ]
+        print(f"failed: {', '.join(failed)}" if failed else "all passed", file=sys.stderr)
         return 1 if failed else 0
     if argv[0] not in SCENARIOS:
         print(f"unknown scenario {argv[0]!r}; one of: {', '.join(SCENARIOS)}", file=sys.stderr)
         return 2
-    return run(argv[0], argv[1:])
+    scenario = importlib.import_module(f"benchmarks.{argv[0]}")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m benchmarks {argv[0]}", description=scenario.__doc__
+    )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--database", help="a postgres:// URL (default: a fresh SQLite file)")
+    scenario.add_arguments(parser)
+    options = parser.parse_args(argv[1:])
+    print(f"== python -m benchmarks {' '.join(argv)}", file=sys.stderr, flush=True)
+    return scenario.run(options) or 0
 
 
 if __name__ == "__main__":

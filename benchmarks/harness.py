@@ -1,41 +1,327 @@
-"""What the benchmark scenarios share: Django set-up, realistic seed data, timing.
+"""What every scenario shares: one Django set-up, realistic seed data, paired timing.
 
-A scenario imports this, calls :func:`setup_django` with the database it
-wants (a fresh SQLite file by default, or ``--database postgres://...``),
-seeds with :func:`seed_sessions`, and times with :func:`paired` or
-:func:`median_ms`. ``python -m benchmarks`` lists the scenarios.
+A scenario calls :func:`setup` (a fresh SQLite file, or the PostgreSQL
+database named by ``--database``, dropped and created afresh), seeds with
+:func:`seed_sessions`, drives requests through :class:`WSGISite` or Django's
+``AsyncClient`` and times stock Django against the app with :func:`paired`.
+"Stock" is the same process with the app's middleware left out of
+``MIDDLEWARE`` and its receivers disconnected (:func:`stock`); the app is
+whatever ``django_sessionmgr`` is installed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
-import os
+import inspect
 import random
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+STOCK_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+APP_MIDDLEWARE = [
+    *STOCK_MIDDLEWARE[:5],
+    "django_sessionmgr.middleware.UserSessionMiddleware",
+    STOCK_MIDDLEWARE[5],
+]
+ENGINES = ["db", "cached_db", "cache", "file", "signed_cookies"]
+PASSWORD = "bench-password"
+FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+#: The URLconf (ROOT_URLCONF is this module); filled in by setup().
+urlpatterns: list[Any] = []
 
-SESSION_COLUMNS = [
-    "id", "user_id", "status", "session_key", "ip_address", "user_agent", "device_browser",
-    "device_os", "device_family", "device_type", "location_city", "location_country",
-    "created_at", "last_activity_at", "expires_at", "ended_at", "revoked_at", "revoke_reason",
-]  # fmt: skip
+
+def setup(database: str | None = None, competitor: str = "sessionmgr", **overrides: Any) -> str:
+    """Configure Django for ``competitor``, migrate a fresh database; returns its vendor.
+
+    ``competitor`` is ``sessionmgr`` (the app installed; every scenario),
+    or, for the side-by-side runs, ``stock``, ``user_sessions`` or ``allauth``.
+    """
+    import dj_database_url
+    import django
+    from django.conf import settings
+
+    workdir = Path(tempfile.mkdtemp(prefix="sessionmgr-bench-"))
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
+    if database is None:
+        database = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    elif database.startswith("postgres"):
+        _recreate_postgres(database)
+    db = dj_database_url.parse(database)
+    db["CONN_MAX_AGE"] = None  # persistent connections, as deployed
+    if db["ENGINE"].endswith("sqlite3"):  # as served in production: WAL, no fsync per commit
+        db["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    apps = [
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django.contrib.staticfiles",
+    ]
+    middleware, engine = list(STOCK_MIDDLEWARE), "django.contrib.sessions.backends.db"
+    extra: dict[str, Any] = {}
+    if competitor == "sessionmgr":
+        apps += ["rest_framework", "django_sessionmgr"]
+        middleware = list(APP_MIDDLEWARE)
+    elif competitor == "user_sessions":
+        apps[apps.index("django.contrib.sessions")] = "user_sessions"
+        middleware[1] = "user_sessions.middleware.SessionMiddleware"
+        engine = "user_sessions.backends.db"
+    elif competitor == "allauth":
+        apps += ["django.contrib.humanize", "allauth", "allauth.account", "allauth.usersessions"]
+        middleware += [
+            "allauth.account.middleware.AccountMiddleware",
+            "allauth.usersessions.middleware.UserSessionsMiddleware",
+        ]
+        extra["USERSESSIONS_TRACK_ACTIVITY"] = True
+    settings.configure(
+        **{
+            "SECRET_KEY": "benchmarks-only-not-secret",
+            "DEBUG": False,
+            "ALLOWED_HOSTS": ["*"],
+            "USE_TZ": True,
+            "ROOT_URLCONF": __name__,
+            "INSTALLED_APPS": apps,
+            "MIDDLEWARE": middleware,
+            "DATABASES": {"default": db},
+            "SESSION_ENGINE": engine,
+            "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+            "STATIC_URL": "/static/",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            # Logins measure session bookkeeping, not password hashing.
+            "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+            "CACHES": {
+                "default": {
+                    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                    "OPTIONS": {"MAX_ENTRIES": 10_000_000},
+                }
+            },
+            "SESSION_FILE_PATH": str(workdir),
+            "GEOIP_PATH": str(ROOT / "tests/data/geoip"),
+            "GEOIP_CITY": "GeoLite2-City-Test.mmdb",
+            "GEOIP_COUNTRY": "GeoLite2-Country-Test.mmdb",
+            # Nearly every request falls between two activity writes.
+            "SESSIONMGR": {"ACTIVITY_UPDATE_INTERVAL": 3600},
+            "TEMPLATES": [
+                {
+                    "BACKEND": "django.template.backends.django.DjangoTemplates",
+                    "APP_DIRS": True,
+                    "OPTIONS": {
+                        "context_processors": [
+                            "django.template.context_processors.request",
+                            "django.contrib.auth.context_processors.auth",
+                            "django.contrib.messages.context_processors.messages",
+                        ]
+                    },
+                }
+            ],
+            # A failing page must say why: scenarios stop on any unexpected status.
+            "LOGGING": {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+                "loggers": {"django.request": {"handlers": ["stderr"], "level": "ERROR"}},
+            },
+            **extra,
+            **overrides,
+        }
+    )
+    django.setup()
+    urlpatterns[:] = _urls(competitor)
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0, interactive=False)
+    return connection.vendor
+
+
+def _recreate_postgres(url: str) -> None:
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def page(request: Any) -> Any:
+    """The authenticated request every side serves: who is signed in."""
+    from django.http import HttpResponse
+
+    return HttpResponse(request.user.get_username())
+
+
+async def async_page(request: Any) -> Any:
+    from django.http import HttpResponse
+
+    user = await request.auser()
+    return HttpResponse(user.get_username())
+
+
+def sign_in(request: Any) -> Any:
+    from django.contrib.auth import authenticate, login
+    from django.http import HttpResponse
+
+    user = authenticate(request, username=request.POST["username"], password=PASSWORD)
+    if user is None:
+        return HttpResponse(status=400)
+    login(request, user)
+    return HttpResponse(user.get_username())
+
+
+def _urls(competitor: str) -> list[Any]:
+    from django.contrib import admin
+    from django.urls import include, path
+    from django.views.decorators.csrf import csrf_exempt
+
+    urls = [
+        path("admin/", admin.site.urls),
+        path("page/", page),
+        path("async-page/", async_page),
+        path("login/", csrf_exempt(sign_in)),
+    ]
+    if competitor == "sessionmgr":
+        urls += [
+            path("account/sessions/", include("django_sessionmgr.urls")),
+            path("api/", include("django_sessionmgr.api.urls")),
+        ]
+    elif competitor == "user_sessions":
+        urls += [path("", include("user_sessions.urls", "user_sessions"))]
+    elif competitor == "allauth":
+        urls += [path("accounts/", include("allauth.urls"))]
+    return urls
+
+
+@contextmanager
+def stock() -> Iterator[None]:
+    """Stock Django's signals: the app's receivers taken out for the block."""
+    from django.contrib.auth import signals
+
+    saved = {}
+    for signal in (signals.user_logged_in, signals.user_logged_out, signals.user_login_failed):
+        saved[signal] = list(signal.receivers)
+        signal.receivers = [r for r in signal.receivers if not _is_ours(r[1])]
+        signal.sender_receivers_cache.clear()
+    try:
+        yield
+    finally:
+        for signal, receivers in saved.items():
+            signal.receivers = receivers
+            signal.sender_receivers_cache.clear()
+
+
+def _is_ours(receiver: Any) -> bool:
+    target = receiver() if isinstance(receiver, weakref.ReferenceType) else receiver
+    return getattr(target, "__module__", "").startswith("django_sessionmgr")
+
+
+class WSGISite:
+    """A ``WSGIHandler`` with its own ``MIDDLEWARE``, driven with no test client in between."""
+
+    def __init__(self, middleware: list[str] | None = None) -> None:
+        from django.conf import settings
+        from django.core.handlers.wsgi import WSGIHandler
+        from django.test.utils import override_settings
+
+        with override_settings(MIDDLEWARE=middleware or settings.MIDDLEWARE):
+            self.handler = WSGIHandler()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        cookie: str = "",
+        form: dict[str, str] | None = None,
+        user_agent: str = FIREFOX,
+        remote_addr: str = "81.2.69.160",
+    ) -> tuple[int, str]:
+        """Serve one request; returns its status and the session cookie it set, if any."""
+        from django.conf import settings
+
+        path, _, query = path.partition("?")
+        body = urlencode(form or {}).encode()
+        name = settings.SESSION_COOKIE_NAME
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "testserver",
+            "HTTP_USER_AGENT": user_agent,
+            "HTTP_COOKIE": f"{name}={cookie}" if cookie else "",
+            "REMOTE_ADDR": remote_addr,  # in the GeoIP test databases (London)
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+        }
+        seen: list[Any] = []
+        result = self.handler(environ, lambda status, headers, exc=None: seen.extend(headers))
+        try:
+            b"".join(result)
+        finally:
+            result.close()
+        assert result.status_code in (200, 302), (path, result.status_code)
+        for header, value in seen:
+            if header == "Set-Cookie" and value.strip().startswith(f"{name}="):
+                return result.status_code, value.strip()[len(name) + 1 :].split(";", 1)[0]
+        return result.status_code, ""
+
+    def login(self, username: str, user_agent: str = FIREFOX) -> str:
+        return self.call("POST", "/login/", form={"username": username}, user_agent=user_agent)[1]
+
+
+def create_user(username: str, **fields: Any) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(username, password=PASSWORD, **fields)
+
+
+@contextmanager
+def counting_queries() -> Iterator[list[tuple[str, Any]]]:
+    """The SQL and parameters sent on this thread's connection inside the block."""
+    from django.db import connection
+
+    sent: list[tuple[str, Any]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield sent
+
+
+# Seed data ------------------------------------------------------------------
 
 # (user agent, browser, os, device, type): what the seeded rows say they are.
 DEVICES = [
-    ("Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-     "Firefox 128", "Ubuntu", "Other", "desktop"),
+    (FIREFOX, "Firefox 128", "Ubuntu", "Other", "desktop"),
     ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
      "Chrome/126.0.0.0 Safari/537.36", "Chrome 126", "macOS", "Mac", "desktop"),
     ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -51,133 +337,80 @@ CITIES = [("London", "GB"), ("Berlin", "DE"), ("Paris", "FR"), ("", ""), ("Austi
 REASONS = ["user", "password_change", "admin", "command"]
 
 
-def setup_django(database_url: str | None = None, settings_module: str = "tests.settings") -> str:
-    """Configure Django on ``database_url`` (default: a fresh SQLite file) and migrate.
+class Login(NamedTuple):
+    """One login as a session table keeps it; ``key`` is set while it is active."""
 
-    A PostgreSQL database named in the URL is dropped and created afresh.
-    Returns the database vendor.
-    """
-    sys.path.insert(0, str(ROOT))
-    if database_url is None:
-        workdir = Path(tempfile.mkdtemp(prefix="sessionmgr-bench-"))
-        atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-        database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    elif database_url.startswith("postgres"):
-        _recreate_postgres(database_url)
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    # Persistent connections, as a deployment runs; SQLite as served in
-    # production: WAL, no fsync per commit (that alone is milliseconds).
-    connection.settings_dict["CONN_MAX_AGE"] = None
-    if connection.vendor == "sqlite":
-        connection.settings_dict.setdefault("OPTIONS", {})["init_command"] = (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-        )
-    call_command("migrate", verbosity=0)
-    return connection.vendor
-
-
-@contextmanager
-def counting_queries() -> Iterator[list[str]]:
-    """The SQL sent inside the block, requests included (they reset Django's own log)."""
-    from django.db import connection
-
-    sent: list[str] = []
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        sent.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        yield sent
-
-
-def _recreate_postgres(url: str) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    id: str
+    user: int
+    status: str
+    key: str
+    ip: str
+    device: tuple[str, str, str, str, str]
+    place: tuple[str, str]
+    created: datetime
+    last: datetime
+    expires: datetime
+    ended: datetime | None
+    revoked: datetime | None
+    reason: str
 
 
 @dataclass
 class Seeded:
     rows: int
     users: list[int]
-    #: The user whose list is measured: the same 200 rows whatever the table's size.
+    #: The user whose list is measured: the same rows whatever the table's size.
     subject: Any
-    subject_active: int
+    #: The keys of the active rows, to give each a stored session.
+    keys: list[str]
 
 
-def seed_sessions(total: int, users: int = 1000, seed: int = 16) -> Seeded:
-    """``total`` varied rows over ``users`` users, about 10% of them active now.
+def logins(
+    total: int,
+    users: list[int],
+    subject: int,
+    subject_rows: int = 200,
+    subject_active: float = 0.1,
+    active: float = 0.1,
+    seed: int = 16,
+) -> Iterator[Login]:
+    """``total`` varied logins, ``subject_rows`` of them ``subject``'s, spread through.
 
-    Rows spread over a year of logins, each user with their own weight (a few
-    heavy users, many light ones), statuses and end times as real traffic
-    leaves them: most sessions ended or expired, some revoked, some active,
-    and some active rows already past their expiry. One user, the subject,
-    always has the same 200 rows (20 active), so their list should cost the
-    same at every table size. No two rows are copies.
+    A year of logins, each user with their own weight (a few heavy users,
+    many light ones), statuses and end times as real traffic leaves them:
+    most sessions ended or expired, some revoked, ``active`` of them active,
+    and one active row in twenty already past its expiry. The subject's rows
+    come from their own generator, so they are the same at every size.
     """
-    from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.utils import timezone
 
-    from django_sessionmgr.models import UserSession
-
-    user_model = get_user_model()
-    subject = user_model.objects.create_user("subject", password="bench")
-    user_model.objects.bulk_create(
-        user_model(username=f"user{i}", password="!") for i in range(users - 1)
-    )
-    others = list(user_model.objects.exclude(pk=subject.pk).values_list("pk", flat=True))
     rng = random.Random(seed)
-    weights = [rng.paretovariate(1.2) for _ in others]
+    weights = [rng.paretovariate(1.2) for _ in users]
+    owners = rng.choices(users, weights=weights, k=max(0, total - subject_rows))
     now = timezone.now()
-    subject_rows = 200
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        owners = rng.choices(others, weights=weights, k=total - subject_rows)
-        # The subject's rows are spread through the table, as real logins are.
-        step = max(1, total // subject_rows)
-        k = 0
-        subject_done = 0
-        for i in range(total):
-            if i % step == 0 and subject_done < subject_rows:
-                owner, r = subject.pk, random.Random(subject_done)
-                active = subject_done % 10 == 0
-                subject_done += 1
-            else:
-                owner, r = owners[k], rng
-                k += 1
-                active = r.random() < 0.10
-            yield _row(r, owner, now, active, i)
-
-    inserted = insert_rows(rows(), SESSION_COLUMNS, UserSession._meta.db_table, connection.vendor)
-    subject_active = UserSession.objects.filter(user=subject).active().count()
-    return Seeded(inserted, [subject.pk, *others], subject, subject_active)
+    step, done, k = max(1, total // max(subject_rows, 1)), 0, 0
+    for i in range(total):
+        if i % step == 0 and done < subject_rows:
+            owner, r = subject, random.Random(f"subject{done}")
+            is_active = r.random() < subject_active
+            done += 1
+        else:
+            owner, r = owners[k], rng
+            is_active = r.random() < active
+            k += 1
+        yield _login(r, owner, now, is_active, i)
 
 
-def _row(r: random.Random, owner: int, now: datetime, active: bool, i: int) -> tuple[Any, ...]:
-    ua, browser, os_name, device, kind = r.choice(DEVICES)
-    city, country = r.choice(CITIES)
+def _login(r: random.Random, owner: int, now: datetime, active: bool, i: int) -> Login:
     ip = f"{r.randrange(1, 224)}.{r.randrange(256)}.{r.randrange(256)}.{r.randrange(1, 255)}"
-    ended_at = revoked_at = None
-    reason = ""
+    ended = revoked = None
+    reason = key = ""
     if active:
+        status, key = "active", f"{r.getrandbits(96):024x}{i:08x}"
         created = now - timedelta(seconds=r.uniform(60, 13 * 86400))
         last = min(now, created + timedelta(seconds=r.uniform(0, 13 * 86400)))
         expires = created + timedelta(days=14)
-        # One active row in twenty is past its expiry and not yet cleaned up.
-        status = "active"
-        if r.random() < 0.05:
+        if r.random() < 0.05:  # past its expiry, not yet cleaned up
             expires = now - timedelta(seconds=r.uniform(1, 86400))
     else:
         created = now - timedelta(seconds=r.uniform(14 * 86400, 365 * 86400))
@@ -185,50 +418,190 @@ def _row(r: random.Random, owner: int, now: datetime, active: bool, i: int) -> t
         expires = created + timedelta(days=14)
         status = r.choices(["ended", "expired", "revoked", "active"], [50, 30, 15, 5])[0]
         if status == "ended":
-            ended_at = last
+            ended = last
         elif status == "revoked":
-            revoked_at, reason = last, r.choice(REASONS)
-    adapt = _adapt
-    return (
-        uuid.UUID(int=r.getrandbits(128)).hex, owner, status, "", ip, ua, browser, os_name,
-        device, kind, city, country, adapt(created), adapt(last), adapt(expires),
-        adapt(ended_at), adapt(revoked_at), reason,
-    )  # fmt: skip
+            revoked, reason = last, r.choice(REASONS)
+    return Login(
+        f"{r.getrandbits(128):032x}",
+        owner,
+        status,
+        key,
+        ip,
+        r.choice(DEVICES),
+        r.choice(CITIES),
+        created,
+        last,
+        expires,
+        ended,
+        revoked,
+        reason,
+    )
 
 
-def _adapt(value: datetime | None) -> Any:
+def create_users(count: int, prefix: str = "user") -> list[int]:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+
+    model, password = get_user_model(), make_password(PASSWORD)
+    model.objects.bulk_create(
+        (model(username=f"{prefix}{i}", password=password) for i in range(count)), batch_size=5000
+    )
+    return list(model.objects.filter(username__startswith=prefix).values_list("pk", flat=True))
+
+
+def seed_sessions(total: int, users: int = 1000, subject: Any = None, **options: Any) -> Seeded:
+    """``users`` users and ``total`` rows of the app's table (see :func:`logins`)."""
+    from django_sessionmgr import keys, tracking
+    from django_sessionmgr.models import UserSession
+
+    seal = getattr(keys, "seal", lambda key: key)  # as the app stores keys under this engine
+    digest = getattr(tracking, "key_digest", None)
+    subject = subject or create_user("subject")
+    others = create_users(users - 1)
+    made: list[str] = []
+
+    def values(s: Login) -> dict[str, Any]:
+        row = dict(
+            id=s.id,
+            user_id=s.user,
+            status=s.status,
+            ip_address=s.ip,
+            user_agent=s.device[0],
+            device_browser=s.device[1],
+            device_os=s.device[2],
+            device_family=s.device[3],
+            device_type=s.device[4],
+            location_city=s.place[0],
+            location_country=s.place[1],
+            created_at=s.created,
+            last_activity_at=s.last,
+            expires_at=s.expires,
+            ended_at=s.ended,
+            revoked_at=s.revoked,
+            revoke_reason=s.reason,
+        )
+        if s.key:
+            made.append(s.key)
+            row["session_key"] = seal(s.key)
+            if digest:
+                row["session_key_digest"] = digest(s.key)
+        return row
+
+    count = insert_model(UserSession, map(values, logins(total, others, subject.pk, **options)))
+    return Seeded(count, [subject.pk, *others], subject, made)
+
+
+def insert_model(model: Any, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert rows given by field name; fields not given get their default.
+
+    So the seed follows whatever model the installed app (or peer) has.
+    """
+    from django.db import connection, models
+
+    fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+    defaults = {f.attname: f.get_db_prep_save(f.get_default(), connection) for f in fields}
+    dates = {f.attname for f in fields if isinstance(f, models.DateTimeField)}
+    adapt = _adapter(connection)
+
+    def row(values: dict[str, Any]) -> tuple[Any, ...]:
+        values = {k: adapt(v) if k in dates else v for k, v in values.items()}
+        return tuple(
+            values[f.attname] if f.attname in values else defaults[f.attname] for f in fields
+        )
+
+    return insert_rows(map(row, rows), [f.column for f in fields], model._meta.db_table)
+
+
+def store_sessions(keys: list[str], user: Any = None) -> None:
+    """A stored session for each key, in the engine in force (db or cache), signed in as
+    ``user`` as ``login()`` leaves it (so a peer that checks the auth hash keeps it)."""
+    from django.conf import settings
+    from django.contrib.sessions.backends.cache import KEY_PREFIX
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.core.cache import caches
     from django.db import connection
+    from django.utils import timezone
 
-    return None if value is None else connection.ops.adapt_datetimefield_value(value)
+    data = session_data(user)
+    if settings.SESSION_ENGINE.endswith(".cache"):
+        cache = caches[settings.SESSION_CACHE_ALIAS]
+        for first in range(0, len(keys), 10_000):
+            cache.set_many({KEY_PREFIX + k: data for k in keys[first : first + 10_000]})
+        return
+    expires = _adapter(connection)(timezone.now() + timedelta(days=14))
+    encoded = SessionStore().encode(data)
+    insert_rows(
+        ((k, encoded, expires) for k in keys),
+        ["session_key", "session_data", "expire_date"],
+        Session._meta.db_table,
+    )
 
 
-def insert_rows(
-    rows: Iterator[tuple[Any, ...]], columns: list[str], table: str, vendor: str = ""
-) -> int:
+def session_data(user: Any) -> dict[str, str]:
+    if user is None:
+        return {}
+    return {
+        "_auth_user_id": str(user.pk),
+        "_auth_user_hash": user.get_session_auth_hash(),
+        "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+    }
+
+
+def stored_left(keys: list[str]) -> int:
+    """How many of these keys still have a stored session (db or cache engine)."""
+    from django.conf import settings
+    from django.contrib.sessions.backends.cache import KEY_PREFIX
+    from django.contrib.sessions.models import Session
+    from django.core.cache import caches
+
+    chunks = [keys[first : first + 10_000] for first in range(0, len(keys), 10_000)]
+    if settings.SESSION_ENGINE.endswith(".cache"):
+        cache = caches[settings.SESSION_CACHE_ALIAS]
+        return sum(len(cache.get_many([KEY_PREFIX + k for k in chunk])) for chunk in chunks)
+    return sum(Session.objects.filter(session_key__in=chunk).count() for chunk in chunks)
+
+
+def _adapter(connection: Any) -> Callable[[datetime | None], Any]:
+    return lambda v: None if v is None else connection.ops.adapt_datetimefield_value(v)
+
+
+def insert_rows(rows: Iterable[tuple[Any, ...]], columns: list[str], table: str) -> int:
     """Insert in batches of 10,000 (COPY on PostgreSQL); returns how many went in."""
     from django.db import connection, transaction
 
     total = 0
     with transaction.atomic(), connection.cursor() as cursor:
-        if vendor == "postgresql":
+        if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
                     total += 1
             return total
-        placeholders = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        values = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
         batch: list[tuple[Any, ...]] = []
         for row in rows:
             batch.append(row)
             if len(batch) == 10_000:
                 cursor.executemany(sql, batch)
-                total += len(batch)
-                batch.clear()
-        if batch:
-            cursor.executemany(sql, batch)
-            total += len(batch)
-    return total
+                total, batch = total + len(batch), []
+        cursor.executemany(sql, batch)
+    return total + len(batch)
+
+
+def reset() -> None:
+    """Empty every table, for the next size (never ``ANALYZE``)."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("flush", verbosity=0, interactive=False)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM")
+
+
+# Timing and reporting ---------------------------------------------------------
 
 
 def median_ms(run: Callable[[], Any], repeat: int) -> float:
@@ -244,48 +617,100 @@ def median_ms(run: Callable[[], Any], repeat: int) -> float:
 class Paired:
     stock_ms: float
     app_ms: float
-    ratio: float
-    #: The spread of the per-batch ratios: (lowest, highest) of the middle half.
-    ratio_iqr: tuple[float, float]
+    #: app/stock of each batch pair, sorted.
+    ratios: list[float]
 
     @property
-    def added_ms(self) -> float:
-        return self.app_ms - self.stock_ms
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    def spread(self) -> str:
+        """The ratio with its interquartile range and its extremes."""
+        q = statistics.quantiles(self.ratios, n=4) if len(self.ratios) > 1 else self.ratios * 3
+        return (
+            f"×{self.ratio:.3f} (IQR {q[0]:.3f}–{q[2]:.3f}, "  # noqa: RUF001
+            f"range {self.ratios[0]:.3f}–{self.ratios[-1]:.3f})"  # noqa: RUF001
+        )
+
+
+_loop: asyncio.AbstractEventLoop | None = None
 
 
 def paired(
-    stock: Callable[[int], Any], app: Callable[[int], Any], batches: int, per_batch: int
+    stock_run: Callable[[int], Any], app_run: Callable[[int], Any], batches: int, per_batch: int
 ) -> Paired:
-    """Alternate batches of ``stock(i)`` and ``app(i)`` (ABBA), ratio per batch pair.
+    """Alternate batches of stock and app calls (ABBA); each batch's median, ratio per pair.
 
-    Each call gets a running index, so a scenario can give every call new
-    input (a user agent never seen before, say).
+    Stock batches run inside :func:`stock`. Each call gets a running index, so
+    it can be given new input (a user agent never seen before, say). The two
+    may be coroutine functions: their batches then run on one event loop.
     """
+    global _loop
     counter = iter(range(10**9))
-    stock_ms: list[float] = []
-    app_ms: list[float] = []
+    times: dict[Any, list[float]] = {stock_run: [], app_run: []}
 
-    def batch(run: Callable[[int], Any]) -> float:
+    async def timed_async(run: Any) -> list[float]:
         samples = []
         for _ in range(per_batch):
-            i = next(counter)
-            began = time.perf_counter()
+            i, began = next(counter), time.perf_counter()
+            await run(i)
+            samples.append((time.perf_counter() - began) * 1000)
+        return samples
+
+    def timed(run: Any) -> list[float]:
+        samples = []
+        for _ in range(per_batch):
+            i, began = next(counter), time.perf_counter()
             run(i)
             samples.append((time.perf_counter() - began) * 1000)
-        return statistics.median(samples)
+        return samples
 
     for b in range(batches):
-        if b % 2:
-            stock_ms.append(batch(stock))
-            app_ms.append(batch(app))
-        else:
-            app_ms.append(batch(app))
-            stock_ms.append(batch(stock))
-    ratios = sorted(a / s for a, s in zip(app_ms, stock_ms, strict=True))
-    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
-    return Paired(
-        statistics.median(stock_ms),
-        statistics.median(app_ms),
-        statistics.median(ratios),
-        (quartiles[0], quartiles[2]),
+        for run in (stock_run, app_run) if b % 2 else (app_run, stock_run):
+            with stock() if run is stock_run else nullcontext():
+                if inspect.iscoroutinefunction(run):
+                    _loop = _loop or asyncio.new_event_loop()
+                    samples = _loop.run_until_complete(timed_async(run))
+                else:
+                    samples = timed(run)
+            times[run].append(statistics.median(samples))
+    ratios = sorted(a / s for a, s in zip(times[app_run], times[stock_run], strict=True))
+    return Paired(statistics.median(times[stock_run]), statistics.median(times[app_run]), ratios)
+
+
+def peak_rss_reset() -> int:
+    """Start the peak resident memory afresh (Linux); returns the current RSS in KiB."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    return _status_kib("VmRSS")
+
+
+def peak_rss() -> int:
+    """The peak resident memory in KiB since :func:`peak_rss_reset`."""
+    return _status_kib("VmHWM")
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(f"{field}:"))
+
+
+def row(*cells: Any) -> None:
+    """One markdown table row, ready to paste into docs/benchmarks.md."""
+    print("| " + " | ".join(str(cell) for cell in cells) + " |", flush=True)
+
+
+def header(*names: str) -> None:
+    row(*names)
+    row(*("---" for _ in names))
+
+
+def about(vendor: str) -> str:
+    import platform
+
+    import django
+
+    return (
+        f"Django {django.get_version()}, Python {platform.python_version()}, {vendor}, "
+        f"{time.strftime('%Y-%m-%d')}"
     )

@@ -1,0 +1,86 @@
+"""WSGI authenticated request between activity writes, stock vs app, per engine.
+
+Two ``WSGIHandler`` in one process serve the same view (it reads
+``request.user``) with the same session cookie: stock Django's middleware,
+and the same list plus ``UserSessionMiddleware``. Batches alternate.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from benchmarks import harness as h
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engines", nargs="+", default=h.ENGINES, choices=h.ENGINES)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--per-batch", type=int, default=100)
+    parser.add_argument("--no-layer", action="store_true", help="skip the pass-through row")
+    parser.add_argument(
+        "--policies",
+        action="store_true",
+        help="with MAX_SESSIONS, IDLE_TIMEOUT and ABSOLUTE_TIMEOUT on",
+    )
+
+
+def run(options: Any) -> None:
+    policies = {"MAX_SESSIONS": 5, "IDLE_TIMEOUT": 7200, "ABSOLUTE_TIMEOUT": 86400}
+    vendor = h.setup(
+        options.database,
+        SESSIONMGR={"ACTIVITY_UPDATE_INTERVAL": 3600, **(policies if options.policies else {})},
+    )
+    from django.test.utils import override_settings
+
+    h.create_user("alice")
+    print(f"{h.about(vendor)}; {options.batches} batches of {options.per_batch} requests")
+    h.header("WSGI request", "stock µs", "app µs", "app/stock", "queries (stock → app)")
+    for engine in options.engines:
+        with override_settings(SESSION_ENGINE=f"django.contrib.sessions.backends.{engine}"):
+            stock, app = h.WSGISite(h.STOCK_MIDDLEWARE), h.WSGISite(h.APP_MIDDLEWARE)
+            cookie = app.login("alice")
+            for site in (stock, app, stock, app):  # warm caches and statement caches
+                for _ in range(50):
+                    site.call("GET", "/page/", cookie)
+            with h.stock(), h.counting_queries() as stock_q:
+                stock.call("GET", "/page/", cookie)
+            with h.counting_queries() as app_q:
+                app.call("GET", "/page/", cookie)
+            result = h.paired(
+                lambda i: stock.call("GET", "/page/", cookie),  # noqa: B023
+                lambda i: app.call("GET", "/page/", cookie),  # noqa: B023
+                options.batches,
+                options.per_batch,
+            )
+        h.row(
+            f"{engine}{', policies on' if options.policies else ''}",
+            f"{result.stock_ms * 1000:.0f}",
+            f"{result.app_ms * 1000:.0f}",
+            result.spread(),
+            f"{len(stock_q)} → {len(app_q)}",
+        )
+    if not options.no_layer:  # for scale: what any one more middleware costs
+        stock = h.WSGISite(h.STOCK_MIDDLEWARE)
+        layered = h.WSGISite([*h.STOCK_MIDDLEWARE, f"{__name__}.pass_through"])
+        cookie = h.WSGISite(h.APP_MIDDLEWARE).login("alice")
+        result = h.paired(
+            lambda i: stock.call("GET", "/page/", cookie),
+            lambda i: layered.call("GET", "/page/", cookie),
+            options.batches,
+            options.per_batch,
+        )
+        h.row(
+            "db, a pass-through middleware instead of the app's",
+            f"{result.stock_ms * 1000:.0f}",
+            f"{result.app_ms * 1000:.0f}",
+            result.spread(),
+            "",
+        )
+
+
+def pass_through(get_response: Any) -> Any:
+    def middleware(request: Any) -> Any:
+        return get_response(request)
+
+    return middleware
