@@ -145,11 +145,27 @@ def notify_if_new_device(request: HttpRequest, user: AbstractBaseUser, row: User
     A failure to decide is logged and never fails the login.
     """
 
+    if not anyone_listens(type(row)):
+        return  # the check's query would tell no one anything
+
     def decide() -> bool:
         return is_new_device(request, user, row)
 
     if contained(decide, default=False, what="recognise the device of a login", writes=False):
         new_device_signed_in.send(sender=type(row), session=row, request=request)
+
+
+#: The app's own receiver of ``new_device_signed_in`` (the email).
+EMAIL_RECEIVER_UID = "django_sessionmgr.email_on_new_device"
+
+
+def anyone_listens(sender: type[UserSession]) -> bool:
+    """Whether a ``new_device_signed_in`` would reach a receiver that acts:
+    the project's own, or the app's email with ``NOTIFY_NEW_DEVICE`` on."""
+    if app_settings.NOTIFY_NEW_DEVICE:
+        return new_device_signed_in.has_listeners(sender)
+    # Each entry is ((dispatch uid or receiver id, sender id), receiver, is_async).
+    return any(key[0] != EMAIL_RECEIVER_UID for key, *_ in new_device_signed_in.receivers)
 
 
 def remember_device(request: HttpRequest, response: HttpResponseBase) -> None:

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from .conf import app_settings
 from .exceptions import RevokeFailed
-from .notifications import email_on_new_device
+from .notifications import EMAIL_RECEIVER_UID, email_on_new_device
 from .safety import contained
 from .signals import new_device_signed_in
 from .tracking import end_session, session_row_id, start_session
@@ -75,9 +75,7 @@ def connect() -> None:
 
     user_logged_in.connect(record_login, dispatch_uid="django_sessionmgr.record_login")
     user_logged_out.connect(record_logout, dispatch_uid="django_sessionmgr.record_logout")
-    new_device_signed_in.connect(
-        email_on_new_device, dispatch_uid="django_sessionmgr.email_on_new_device"
-    )
+    new_device_signed_in.connect(email_on_new_device, dispatch_uid=EMAIL_RECEIVER_UID)
     post_save.connect(
         revoke_on_password_change,
         sender=get_user_model(),

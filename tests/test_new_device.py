@@ -385,3 +385,30 @@ def test_a_browser_is_known_by_its_name_without_the_version(
     latest = row(now)
     with django_assert_num_queries(1):
         assert is_new_device(rf.get("/"), user, latest) is new
+
+
+def _login_queries(user: Any, captured: Any) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    table = UserSession._meta.db_table
+    sign_in(make_client(), user, captured)  # the account's first sign-in
+    with CaptureQueriesContext(connection) as queries:
+        sign_in(make_client(user_agent=IPHONE), user, captured)
+    return [q["sql"] for q in queries if "EXISTS" in q["sql"].upper() and table in q["sql"]]
+
+
+def test_with_no_one_listening_the_login_skips_the_check(
+    user, settings, django_capture_on_commit_callbacks
+):
+    """Setting off and no receiver but the app's email: no query for a new device."""
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": False}
+    assert _login_queries(user, django_capture_on_commit_callbacks) == []
+
+
+def test_a_project_receiver_alone_turns_the_check_on(
+    user, settings, signals_sent, django_capture_on_commit_callbacks
+):
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": False}
+    assert len(_login_queries(user, django_capture_on_commit_callbacks)) == 1
+    assert len(signals_sent) == 1
