@@ -171,13 +171,15 @@ def anyone_listens(sender: type[UserSession]) -> bool:
 def remember_device(request: HttpRequest, response: HttpResponseBase) -> None:
     """Add the account that logged in during ``request`` to the browser's device cookie.
 
-    A no-op on every request that logged nobody in.
+    A no-op on every request that logged nobody in, and while no one listens
+    for new devices: then the app sets no cookie of its own.
     """
+    from .models import UserSession
     from .tracking import request_state
 
     state = request_state(request)
     pk = getattr(state, "logged_in_user_pk", None)
-    if pk is None or getattr(state, "ended", False):
+    if pk is None or getattr(state, "ended", False) or not anyone_listens(UserSession):
         return
     tag = account_tag(pk)
     tags = [known for known in known_tags(request) or [] if known != tag]

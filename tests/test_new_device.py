@@ -230,7 +230,7 @@ def test_a_closed_mail_port_never_fails_the_login(
     )
 
 
-def test_the_device_cookie_is_httponly_lax_and_holds_no_personal_data(engine, user):
+def test_the_device_cookie_is_httponly_lax_and_holds_no_personal_data(engine, user, notify):
     client = make_client()
     response = client.post(
         "/accounts/login/", {"username": user.get_username(), "password": PASSWORD}
@@ -249,7 +249,7 @@ def test_the_device_cookie_is_httponly_lax_and_holds_no_personal_data(engine, us
     assert len(decoded[0]) == 20 and int(decoded[0], 16) != user.pk  # a keyed tag, not the id
 
 
-def test_the_device_cookie_is_secure_over_https(user):
+def test_the_device_cookie_is_secure_over_https(user, notify):
     client = make_client()
     response = client.post(
         "/accounts/login/",
@@ -280,7 +280,7 @@ def test_a_forged_or_foreign_device_cookie_counts_as_none(rf, user):
     assert known_tags(request) is None
 
 
-def test_the_cookie_remembers_at_most_twenty_accounts(django_user_model):
+def test_the_cookie_remembers_at_most_twenty_accounts(django_user_model, notify):
     client = make_client()
     users = [django_user_model.objects.create_user(f"u{n}", password=PASSWORD) for n in range(22)]
     for person in users:
@@ -290,7 +290,7 @@ def test_the_cookie_remembers_at_most_twenty_accounts(django_user_model):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_async_login_remembers_the_device(user, async_client):
+async def test_async_login_remembers_the_device(user, async_client, notify):
     response = await async_client.post(
         "/async-login/", {"username": user.get_username(), "password": PASSWORD}
     )
@@ -412,3 +412,12 @@ def test_a_project_receiver_alone_turns_the_check_on(
     settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": False}
     assert len(_login_queries(user, django_capture_on_commit_callbacks)) == 1
     assert len(signals_sent) == 1
+
+
+def test_with_no_one_listening_no_device_cookie_is_set(user, settings):
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": False}
+    response = make_client().post(
+        "/accounts/login/", {"username": user.get_username(), "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert DEVICE_COOKIE not in response.cookies
