@@ -29,7 +29,7 @@ PASSWORD = "correct horse battery staple"
 
 #: The cache-backed engines run again on Django's RedisCache: "<engine>-redis".
 #: Those params skip without REDIS_URL (and fail under CI=true); see tests/services.py.
-REDIS_ENGINES = ["cached_db-redis", "cache-redis"]
+REDIS_ENGINES = ["cached_db-redis", "cache-redis", "signed_cookies-redis"]
 
 
 def _use_engine(param: str, settings: Any, tmp_path: Any) -> Iterator[str]:
