@@ -318,9 +318,7 @@ class UserSessionMiddleware:
         return True
 
     @staticmethod
-    def _still_active(
-        request: HttpRequest, state: RequestState, marker: Marker, user: Any
-    ) -> bool:
+    def _still_active(request: HttpRequest, state: RequestState, marker: Marker, user: Any) -> bool:
         if signed_cookie_alive(marker, user.pk if user.is_authenticated else None):
             return True
         explain_refused(request, state, marker.row_id)

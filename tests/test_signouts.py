@@ -56,7 +56,9 @@ def replay(cookie: str) -> Client:
 
 
 def redis_cache(location: str) -> dict[str, Any]:
-    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}}
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}
+    }
 
 
 # The async path: thread hops and queries against stock Django.
