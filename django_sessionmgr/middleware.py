@@ -72,6 +72,9 @@ ACTIVE = "active"
 CHECK = "check a session's row"
 FOLLOW = "record what the request did to its session"
 
+#: ``contained`` in the request's worker thread, built once (not per request).
+contained_in_thread = sync_to_async(contained)
+
 
 @lru_cache(maxsize=8)
 def _active_row_sql(alias: str) -> str:
@@ -171,7 +174,7 @@ class UserSessionMiddleware:
         try:
             response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
             if work := self._finish(request, state):
-                await sync_to_async(contained)(work, default=None, what=FOLLOW)
+                await contained_in_thread(work, default=None, what=FOLLOW)
             if state.logged_in_user_pk is not None:
                 await sync_to_async(self._after_login)(request, state)
                 remember_device(request, response)
@@ -258,7 +261,7 @@ class UserSessionMiddleware:
         session: SessionBase = request.session
         user = await auser()
         plan = self._plan(request, state, user)
-        if plan is not None and not await sync_to_async(contained)(
+        if plan is not None and not await contained_in_thread(
             plan, default=True, what=CHECK, writes=_writes(plan)
         ):
             if is_server_side(session):
