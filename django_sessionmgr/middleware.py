@@ -208,7 +208,7 @@ class UserSessionMiddleware:
         auser = getattr(request, "auser", None)
         if auser is not None:
             request.auser = partial(  # type: ignore[assignment]
-                self._achecked_user, request, state, auser
+                self._achecked_user, request, state, auser, user
             )
         return state
 
@@ -251,14 +251,26 @@ class UserSessionMiddleware:
         return cast("User", user)
 
     async def _achecked_user(
-        self, request: HttpRequest, state: RequestState, auser: Callable[[], Awaitable[Any]]
+        self,
+        request: HttpRequest,
+        state: RequestState,
+        auser: Callable[[], Awaitable[Any]],
+        sync_user: Any,
     ) -> User:
         """Stays on the event loop between activity writes: the session loads
         through its async API (``auser()``); only database work (an activity
-        write, a signed cookie's check) goes to a thread."""
+        write) goes to a thread.
+
+        A signed cookie needs a read on every request (its sign-out mark or its
+        row): the user is then loaded the sync way (stock ``get_user``, what
+        ``auser()`` does in async) and checked in that same thread hop, rather
+        than in stock's hop for the user plus one of ours.
+        """
         if state.checked_user is not None:
             return cast("User", state.checked_user)
         session: SessionBase = request.session
+        if not is_server_side(session) and not hasattr(request, "_acached_user"):
+            return await checked_user_in_thread(self, request, state, sync_user)
         user = await auser()
         plan = self._plan(request, state, user)
         if plan is not None and not await contained_in_thread(
@@ -460,3 +472,7 @@ class UserSessionMiddleware:
                 session.delete()
 
         session.save = guarded_save  # type: ignore[method-assign]
+
+
+#: The sync path's check (the user, then its row) in the request's worker thread.
+checked_user_in_thread = sync_to_async(UserSessionMiddleware._checked_user)
