@@ -8,8 +8,9 @@ decides, without a query, whether:
 - the session is past the expiry recorded on its row: it is refused, so the
   row never says "expired" about a session that still loads;
 - an activity write is due (at most once per ``ACTIVITY_UPDATE_INTERVAL``);
-- the engine keeps no server-side store (signed cookies), so one indexed
-  read tells whether the session was revoked.
+- the engine keeps no server-side store (signed cookies), so the user's
+  sign-out mark in the shared cache (see ``signouts``), or else one indexed
+  read, tells whether the session was revoked.
 
 On the way out it follows what the request did after loading or logging in
 (``cycle_key``, ``set_expiry``, ``update_session_auth_hash``), whatever the
@@ -40,6 +41,7 @@ from .notices import announce, explain_dead_cookie, explain_refused
 from .notifications import notify_if_new_device, remember_device
 from .policies import ended_by_policy
 from .safety import contained, logger
+from .signouts import mark_cache, note_no_mark, outlived_mark, read_mark
 from .stores import is_server_side
 from .tracking import (
     IMPERSONATOR_KEY,
@@ -61,6 +63,7 @@ from .tracking import (
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.contrib.sessions.backends.base import SessionBase
+    from django.core.cache import BaseCache
     from django.http import HttpRequest, HttpResponseBase
 
     User = AbstractBaseUser | AnonymousUser
@@ -68,6 +71,9 @@ if TYPE_CHECKING:
 ACTIVE = "active"
 CHECK = "check a session's row"
 FOLLOW = "record what the request did to its session"
+
+#: ``contained`` in the request's worker thread, built once (not per request).
+contained_in_thread = sync_to_async(contained)
 
 
 @lru_cache(maxsize=8)
@@ -90,6 +96,30 @@ def row_is_active(row_id: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_active_row_sql(alias), [pk, ACTIVE])
         return cursor.fetchone() is not None
+
+
+def signed_cookie_alive(marker: Marker, user_pk: Any) -> bool:
+    """Whether a signed-cookie session's row is still active: from its user's
+    sign-out mark when that answers (see ``signouts``), else one primary-key read."""
+    cache = mark_cache() if user_pk is not None else None
+    missing = False
+    if cache is not None:
+        try:
+            mark = read_mark(cache, user_pk)
+        except Exception as error:
+            logger.warning(
+                "django-sessionmgr could not read a sign-out mark (%s); reading the row",
+                type(error).__name__,
+            )
+        else:
+            if outlived_mark(mark, marker.written):
+                return True
+            missing = mark is None
+    if not row_is_active(marker.row_id):
+        return False
+    if missing:
+        note_no_mark(cast("BaseCache", cache), user_pk)
+    return True
 
 
 def _data(session: SessionBase) -> dict[str, Any]:
@@ -144,7 +174,7 @@ class UserSessionMiddleware:
         try:
             response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
             if work := self._finish(request, state):
-                await sync_to_async(contained)(work, default=None, what=FOLLOW)
+                await contained_in_thread(work, default=None, what=FOLLOW)
             if state.logged_in_user_pk is not None:
                 await sync_to_async(self._after_login)(request, state)
                 remember_device(request, response)
@@ -178,7 +208,7 @@ class UserSessionMiddleware:
         auser = getattr(request, "auser", None)
         if auser is not None:
             request.auser = partial(  # type: ignore[assignment]
-                self._achecked_user, request, state, auser
+                self._achecked_user, request, state, auser, user
             )
         return state
 
@@ -221,16 +251,36 @@ class UserSessionMiddleware:
         return cast("User", user)
 
     async def _achecked_user(
-        self, request: HttpRequest, state: RequestState, auser: Callable[[], Awaitable[Any]]
+        self,
+        request: HttpRequest,
+        state: RequestState,
+        auser: Callable[[], Awaitable[Any]],
+        sync_user: Any,
     ) -> User:
+        """Stays on the event loop between activity writes: the session loads
+        through its async API (``auser()``); only database work (an activity
+        write) goes to a thread.
+
+        A signed cookie needs a read on every request (its sign-out mark or its
+        row): the user is then loaded the sync way (stock ``get_user``, what
+        ``auser()`` does in async) and checked in that same thread hop, rather
+        than in stock's hop for the user plus one of ours.
+        """
         if state.checked_user is not None:
             return cast("User", state.checked_user)
+        session: SessionBase = request.session
+        if not is_server_side(session) and not hasattr(request, "_acached_user"):
+            return await checked_user_in_thread(self, request, state, sync_user)
         user = await auser()
         plan = self._plan(request, state, user)
-        if plan is not None and not await sync_to_async(contained)(
+        if plan is not None and not await contained_in_thread(
             plan, default=True, what=CHECK, writes=_writes(plan)
         ):
-            return await sync_to_async(self._refuse)(request, state)
+            if is_server_side(session):
+                await session.aflush()
+            else:
+                session.flush()  # a signed cookie: nothing to delete, no I/O
+            return self._serve_anonymous(request, state)
         state.checked_user = user
         return cast("User", user)
 
@@ -260,7 +310,7 @@ class UserSessionMiddleware:
                 state.before_activity = _data(session)
             return partial(self._activity, request, marker)
         if not is_server_side(session):
-            return partial(self._still_active, request, state, row_id)
+            return partial(self._still_active, request, state, marker, user)
         return None
 
     @staticmethod
@@ -283,10 +333,10 @@ class UserSessionMiddleware:
         return True
 
     @staticmethod
-    def _still_active(request: HttpRequest, state: RequestState, row_id: str) -> bool:
-        if row_is_active(row_id):
+    def _still_active(request: HttpRequest, state: RequestState, marker: Marker, user: Any) -> bool:
+        if signed_cookie_alive(marker, user.pk if user.is_authenticated else None):
             return True
-        explain_refused(request, state, row_id)
+        explain_refused(request, state, marker.row_id)
         return False
 
     @staticmethod
@@ -309,6 +359,10 @@ class UserSessionMiddleware:
     def _refuse(request: HttpRequest, state: RequestState) -> AnonymousUser:
         """Serve a revoked, expired or vanished session's request as anonymous."""
         request.session.flush()
+        return UserSessionMiddleware._serve_anonymous(request, state)
+
+    @staticmethod
+    def _serve_anonymous(request: HttpRequest, state: RequestState) -> AnonymousUser:
         anonymous = AnonymousUser()
         request.user = anonymous
 
@@ -418,3 +472,7 @@ class UserSessionMiddleware:
                 session.delete()
 
         session.save = guarded_save  # type: ignore[method-assign]
+
+
+#: The sync path's check (the user, then its row) in the request's worker thread.
+checked_user_in_thread = sync_to_async(UserSessionMiddleware._checked_user)

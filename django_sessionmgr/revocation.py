@@ -10,14 +10,16 @@ from django.utils import timezone
 
 from .exceptions import RevokeFailed
 from .signals import session_revoked
+from .signouts import mark_cache, record_sign_outs
 from .stores import delete_stored_sessions
 
 logger = logging.getLogger("django_sessionmgr")
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+    from django.db.models import QuerySet
 
-    from .models import UserSessionQuerySet
+    from .models import UserSession, UserSessionQuerySet
 
 
 def revoke_sessions(
@@ -37,9 +39,11 @@ def revoke_sessions(
     grow with the number of rows.
 
     The mark comes first, so a request that rotates its key meanwhile finds
-    its row revoked and drops the new key. If the store cannot be cleared, the
-    rows are put back to active and ``RevokeFailed`` is raised: a retry then
-    reaches the same sessions.
+    its row revoked and drops the new key. Signed cookies have no store to
+    clear: their users' sign-out marks are written instead (``signouts``).
+    If the store or the marks cannot be written, the rows are put back to
+    active and ``RevokeFailed`` is raised: a retry then reaches the same
+    sessions.
     """
     model = sessions.model
     active = model.Status.ACTIVE
@@ -61,6 +65,7 @@ def revoke_sessions(
         delete_stored_sessions(
             revoked.exclude(session_key="").values_list("session_key", flat=True)
         )
+        _record_sign_outs(revoked)
     except RevokeFailed:
         revoked.update(
             status=active,
@@ -75,3 +80,16 @@ def revoke_sessions(
         sender=model, sessions=revoked, count=count, revoked_by=revoked_by, reason=reason
     )
     return count
+
+
+def _record_sign_outs(revoked: QuerySet[UserSession]) -> None:
+    """The sign-out marks of the revoked sessions' users, when marks are in use."""
+    if mark_cache() is None:
+        return
+    users = list(revoked.order_by().values_list("user_id", flat=True).distinct())
+    try:
+        record_sign_outs(users)
+    except Exception as error:
+        raise RevokeFailed(
+            f"The sign-out marks could not be written ({type(error).__name__})."
+        ) from error

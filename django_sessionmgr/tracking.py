@@ -43,6 +43,7 @@ from .notifications import notify_if_new_device
 from .policies import enforce_session_limit, login_atomically
 from .safety import contained
 from .signals import session_client_changed, session_started
+from .signouts import record_sign_out_of_row
 from .stores import is_server_side
 
 if TYPE_CHECKING:
@@ -542,9 +543,10 @@ def _db_for_write() -> str:
 def end_session_row(row_id: str) -> None:
     from .models import UserSession
 
-    UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(
+    if UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(
         status=UserSession.Status.ENDED, ended_at=timezone.now()
-    )
+    ):
+        record_sign_out_of_row(row_id)
 
 
 def end_session(request: HttpRequest) -> None:

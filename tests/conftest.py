@@ -27,9 +27,11 @@ IPHONE = (
 PASSWORD = "correct horse battery staple"
 
 
-#: The cache-backed engines run again on Django's RedisCache: "<engine>-redis".
-#: Those params skip without REDIS_URL (and fail under CI=true); see tests/services.py.
-REDIS_ENGINES = ["cached_db-redis", "cache-redis"]
+#: The cache-backed engines run again on Django's RedisCache: "<engine>-redis", and
+#: signed cookies with their sign-out marks on it. Those params skip without
+#: REDIS_URL (and fail under CI=true); see tests/services.py.
+SERVER_SIDE_REDIS_ENGINES = ["cached_db-redis", "cache-redis"]
+REDIS_ENGINES = [*SERVER_SIDE_REDIS_ENGINES, "signed_cookies-redis"]
 
 
 def _use_engine(param: str, settings: Any, tmp_path: Any) -> Iterator[str]:
@@ -55,7 +57,7 @@ def engine(request: pytest.FixtureRequest, settings: Any, tmp_path: Any) -> Iter
     yield from _use_engine(request.param, settings, tmp_path)
 
 
-@pytest.fixture(params=SERVER_SIDE_ENGINES + REDIS_ENGINES)
+@pytest.fixture(params=SERVER_SIDE_ENGINES + SERVER_SIDE_REDIS_ENGINES)
 def server_engine(request: pytest.FixtureRequest, settings: Any, tmp_path: Any) -> Iterator[str]:
     """Only the engines that keep sessions on the server."""
     yield from _use_engine(request.param, settings, tmp_path)

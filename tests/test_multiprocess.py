@@ -1,7 +1,8 @@
 """The example project under real multi-worker servers, driven over real HTTP.
 
 gunicorn (4 sync workers, WSGI) on PostgreSQL for the db, cache (on Redis) and
-signed_cookies engines, and uvicorn (2 workers, ASGI) for the async path. Each
+signed_cookies engines, and uvicorn (2 workers, ASGI) for the async path, on db
+and on signed_cookies with its sign-out marks on Redis. Each
 worker answers ``/__worker__/`` with its pid and the request's user, so a
 session can be shown to every worker before and after it is revoked.
 """
@@ -129,6 +130,7 @@ SERVERS = {
     "gunicorn-db": ("db", False, False),
     "gunicorn-cache-redis": ("cache", True, False),
     "gunicorn-signed_cookies": ("signed_cookies", False, False),
+    "uvicorn-signed_cookies-redis": ("signed_cookies", True, True),  # sign-out marks
     "uvicorn-db": ("db", False, True),
 }
 LOGINS = [f"user{n:02d}" for n in range(CONCURRENT_LOGINS)]
