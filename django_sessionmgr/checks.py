@@ -9,6 +9,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS
+from .models import UserSession
 from .network import IP_ADDRESS_STORAGE_MODES
 
 MIDDLEWARE_PATH = "django_sessionmgr.middleware.UserSessionMiddleware"
@@ -206,8 +207,6 @@ def check_database_routing(app_configs: Any = None, **kwargs: Any) -> list[Check
     """Rows point at users: both tables must live in one database."""
     from django.contrib.auth import get_user_model
     from django.db import router
-
-    from .models import UserSession
 
     ours, users = router.db_for_write(UserSession), router.db_for_write(get_user_model())
     if ours == users:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .models import UserSession
 from .safety import contained
 from .tracking import IMPERSONATOR_KEY, read_marker, request_state
 
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
 
 def start_impersonation(request: HttpRequest, impersonator: AbstractBaseUser) -> None:
     """Mark the session just logged in on ``request`` as started by ``impersonator``."""
-    from .models import UserSession
-
     session = request.session
     marker = read_marker(session)
     if marker is None:

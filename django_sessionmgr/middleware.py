@@ -37,6 +37,7 @@ from django.db import connections, router
 from django.utils.functional import SimpleLazyObject
 
 from .conf import app_settings
+from .models import UserSession
 from .notices import announce, explain_dead_cookie, explain_refused
 from .notifications import notify_if_new_device, remember_device
 from .policies import ended_by_policy
@@ -78,8 +79,6 @@ contained_in_thread = sync_to_async(contained)
 
 @lru_cache(maxsize=8)
 def _active_row_sql(alias: str) -> str:
-    from .models import UserSession
-
     quote = connections[alias].ops.quote_name
     table, pk, status = quote(UserSession._meta.db_table), quote("id"), quote("status")
     return f"SELECT 1 FROM {table} WHERE {pk} = %s AND {status} = %s"
@@ -88,8 +87,6 @@ def _active_row_sql(alias: str) -> str:
 def row_is_active(row_id: str) -> bool:
     """One primary-key read. Raw SQL: on every request of a signed-cookie
     session, building the ORM query would cost more than running it."""
-    from .models import UserSession
-
     alias = router.db_for_read(UserSession)
     connection = connections[alias]
     pk = UserSession._meta.pk.get_db_prep_value(uuid.UUID(row_id), connection)
@@ -316,8 +313,6 @@ class UserSessionMiddleware:
     @staticmethod
     def _activity(request: HttpRequest, marker: Marker) -> bool:
         """The activity write; it also notices a change of address or browser."""
-        from .models import UserSession
-
         session: SessionBase = request.session
         previous = None
         if marker.client and marker.client != client_digest(request):
@@ -343,8 +338,6 @@ class UserSessionMiddleware:
     def _expire(request: HttpRequest, marker: Marker) -> bool:
         """The session reached the end recorded on its row: the row reads
         ``expired``, and the page says why when a policy ended it."""
-        from .models import UserSession
-
         UserSession.objects.filter(pk=marker.row_id, status=UserSession.Status.ACTIVE).update(
             status=UserSession.Status.EXPIRED
         )

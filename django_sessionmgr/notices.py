@@ -14,17 +14,16 @@ from django.contrib import messages
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
+from .models import UserSession
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from .models import UserSession
     from .tracking import RequestState
 
 
 def notice_for(row: UserSession) -> tuple[str, str]:
     """``(code, sentence)`` for a row whose session has ended."""
-    from .models import UserSession
-
     status = row.effective_status
     if status == UserSession.Status.REVOKED:
         reason = getattr(row, "revoke_reason_display", None) or gettext("it was signed out")
@@ -57,7 +56,6 @@ def announce(request: HttpRequest, state: RequestState, notice: tuple[str, str])
 def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
     """The request came with a cookie whose session the store no longer has:
     if it was one of ours that ended, say so. Returns True (nothing to refuse)."""
-    from .models import UserSession
     from .tracking import key_digest
 
     if not state.known_key:
@@ -75,8 +73,6 @@ def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
 
 def explain_refused(request: HttpRequest, state: RequestState, row_id: str) -> None:
     """A signed-cookie session refused by its row: say why."""
-    from .models import UserSession
-
     row = UserSession.objects.filter(pk=row_id).first()
     if row is not None:
         announce(request, state, notice_for(row))

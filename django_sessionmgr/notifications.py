@@ -26,6 +26,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.crypto import salted_hmac
 
 from .conf import app_settings
+from .models import UserSession
 from .network import stored_ip
 from .safety import contained
 from .signals import new_device_signed_in
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.http import HttpRequest, HttpResponseBase
 
-    from .models import UserSession
 
 logger = logging.getLogger("django_sessionmgr")
 
@@ -95,8 +95,6 @@ def is_new_device(request: HttpRequest, user: AbstractBaseUser, row: UserSession
 
 @lru_cache(maxsize=8)
 def _earlier_logins_sql(alias: str) -> str:
-    from .models import UserSession
-
     quote = connections[alias].ops.quote_name
     meta = UserSession._meta
     table, pk, user = quote(meta.db_table), quote("id"), quote("user_id")
@@ -121,7 +119,6 @@ def _earlier_logins(user: AbstractBaseUser, row: UserSession) -> tuple[bool, boo
     than running it, and reading the account's fingerprints into Python to
     compare them there cost more than the login's own INSERT.
     """
-    from .models import UserSession
 
     alias = router.db_for_read(UserSession)
     connection = connections[alias]
@@ -174,7 +171,6 @@ def remember_device(request: HttpRequest, response: HttpResponseBase) -> None:
     A no-op on every request that logged nobody in, and while no one listens
     for new devices: then the app sets no cookie of its own.
     """
-    from .models import UserSession
     from .tracking import request_state
 
     state = request_state(request)
@@ -241,7 +237,6 @@ def send_new_device_email(session: UserSession, request: HttpRequest) -> None:
     The message is built now (in the request's language); a failure to send
     it is logged at WARNING and never reaches the login.
     """
-    from .models import UserSession
 
     message = new_device_email(session, request)
     if message is None:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext, ngettext
 
 from .conf import app_settings
 from .exceptions import RevokeFailed
+from .models import RevokeReason, UserSession
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -44,8 +45,6 @@ def enforce_session_limit(user: AbstractBaseUser, new_row_id: str) -> int:
 
     Runs inside ``login_atomically``, after the login's row was inserted.
     """
-    from .models import RevokeReason, UserSession
-
     limit = session_limit(user)
     if limit is None:
         return 0
@@ -75,8 +74,6 @@ def login_atomically(user: AbstractBaseUser) -> Iterator[None]:
     the limit active. Taken after the insert, the lock would deadlock with the
     shared lock the insert's foreign-key check holds (InnoDB, PostgreSQL).
     """
-    from .models import UserSession
-
     if app_settings.MAX_SESSIONS is None:
         yield
         return

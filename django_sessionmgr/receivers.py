@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from .conf import app_settings
 from .exceptions import RevokeFailed
+from .models import RevokeReason, UserSession
 from .notifications import EMAIL_RECEIVER_UID, email_on_new_device
 from .safety import contained
 from .signals import new_device_signed_in
@@ -51,7 +52,6 @@ def revoke_on_password_change(
         return  # the new hash was not written
     if not app_settings.REVOKE_ON_PASSWORD_CHANGE:
         return
-    from .models import RevokeReason, UserSession
 
     others = UserSession.objects.filter(user_id=instance.pk)
     if current := session_row_id():

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from django.db import DatabaseError, connections, router, transaction
 
+from .models import UserSession
+
 logger = logging.getLogger("django_sessionmgr")
 
 T = TypeVar("T")
@@ -27,8 +29,6 @@ def contained(work: Callable[[], T], *, default: T, what: str, writes: bool = Tr
     A read (``writes=False``) takes no savepoint: a primary-key read that fails
     has nothing to undo, and it runs on every signed-cookie request.
     """
-    from .models import UserSession
-
     alias = router.db_for_write(UserSession)
     in_transaction = writes and connections[alias].in_atomic_block
     savepoint: Any = transaction.atomic(using=alias) if in_transaction else nullcontext()

@@ -37,7 +37,7 @@ from django.views.decorators.debug import sensitive_variables
 from .conf import app_settings, settings_dict
 from .devices import client_hints, parse_user_agent
 from .keys import seal
-from .models import USER_AGENT_MAX_LENGTH
+from .models import USER_AGENT_MAX_LENGTH, UserSession
 from .network import get_client_ip, locate_ip, stored_ip
 from .notifications import notify_if_new_device
 from .policies import enforce_session_limit, login_atomically
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.http import HttpRequest
 
-    from .models import UserSession
 
 logger = logging.getLogger("django_sessionmgr")
 
@@ -263,8 +262,6 @@ def last_seen(request: HttpRequest) -> dict[str, Any]:
 
 def client_changed(request: HttpRequest, row_id: str, previous: dict[str, Any]) -> None:
     """Tell the project that a session is seen from another address or browser."""
-    from .models import UserSession
-
     row = UserSession.objects.filter(pk=row_id).first()
     if row is None:
         return
@@ -334,8 +331,6 @@ def _reuse_row(
 def _create_row(
     request: HttpRequest, session: SessionBase, user: AbstractBaseUser, row_id: str
 ) -> UserSession:
-    from .models import UserSession
-
     now = timezone.now()
     marker, expires_at = stamp(session, row_id, client=client_digest(request))
     fields = _device_fields(request)
@@ -459,8 +454,6 @@ def _announce_new_row(
 def _is_project_user(user: AbstractBaseUser) -> bool:
     """Whether rows can point at ``user``: of the model our foreign key targets,
     and in the database our table is routed to."""
-    from .models import UserSession
-
     target = UserSession._meta.get_field("user").related_model
     return isinstance(user, target) and (user._state.db or "default") == _db_for_write()
 
@@ -471,7 +464,6 @@ def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
     False when the session must be refused: its row was already ended (a
     replayed pre-install signed cookie after a revoke).
     """
-    from .models import UserSession
 
     session: SessionBase = request.session
     if session.session_key is None or not _is_project_user(user):
@@ -508,7 +500,6 @@ def sync_row(
 
     False, writing nothing, when the row is no longer active.
     """
-    from .models import UserSession
 
     client = client_digest(request) if request is not None else None
     marker, expires_at = stamp(session, row_id, client=client)
@@ -535,14 +526,10 @@ def _follow(state: RequestState | None, row_id: str, session: SessionBase) -> No
 
 
 def _db_for_write() -> str:
-    from .models import UserSession
-
     return router.db_for_write(UserSession)
 
 
 def end_session_row(row_id: str) -> None:
-    from .models import UserSession
-
     if UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(
         status=UserSession.Status.ENDED, ended_at=timezone.now()
     ):
