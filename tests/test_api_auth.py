@@ -32,7 +32,7 @@ from django_sessionmgr.api.views import UserSessionViewSet
 from django_sessionmgr.models import UserSession
 from tests.urls import urlpatterns as project_urlpatterns
 
-from .conftest import IPHONE, PASSWORD, logged_in_client, whoami
+from .helpers import IPHONE, PASSWORD, logged_in_client, whoami
 
 TOKEN_FIRST = [TokenAuthentication, BasicAuthentication, SessionAuthentication]
 

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Permission
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, logged_in_client
+from .helpers import PASSWORD, logged_in_client
 
 pytestmark = pytest.mark.django_db
 

@@ -23,8 +23,7 @@ from django_sessionmgr.api.staff import StaffUserSessionViewSet
 from django_sessionmgr.api.views import UserSessionViewSet
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, logged_in_client
-from .test_staff_api import make_rows
+from .helpers import PASSWORD, logged_in_client, make_rows
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,7 @@ from rest_framework.views import APIView
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.stores import store_class
 
-from .conftest import PASSWORD, logged_in_client, make_client, whoami
-from .core_helpers import current_row_id
+from .helpers import PASSWORD, current_row_id, logged_in_client, make_client, whoami
 from .urls import urlpatterns as project_urlpatterns
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import FIREFOX, IPHONE, logged_in_client, whoami
+from .helpers import FIREFOX, IPHONE, logged_in_client, whoami
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from django.core import mail, signing
 from django.test import Client
-from django.utils import translation
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.notifications import (
@@ -24,18 +23,9 @@ from django_sessionmgr.notifications import (
 )
 from django_sessionmgr.signals import new_device_signed_in
 
-from .conftest import FIREFOX, IPHONE, PASSWORD, make_client
-from .core_helpers import current_row_id
+from .helpers import FIREFOX, IPHONE, PASSWORD, current_row_id, make_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def default_language() -> Iterator[None]:
-    """Start from the project's LANGUAGE_CODE, whatever an earlier test activated."""
-    translation.deactivate()
-    yield
-    translation.deactivate()
 
 
 CHROME_WINDOWS = (

@@ -15,16 +15,17 @@ from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, logged_in_client, make_client, whoami
-from .core_helpers import count_queries, stock_middleware
+from .helpers import (
+    PASSWORD,
+    count_queries,
+    logged_in_client,
+    make_client,
+    row_of,
+    stock_middleware,
+    whoami,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def row_of(client: Any) -> UserSession:
-    from .core_helpers import current_row_id
-
-    return UserSession.objects.get(pk=current_row_id(client))
 
 
 def staff_one_others_five(user: Any) -> int:
@@ -175,7 +176,7 @@ def test_policies_cost_no_query_between_activity_writes(
 ) -> None:
     client = logged_in_client(user)
     with override_settings(MIDDLEWARE=stock_middleware()):
-        from .core_helpers import clone
+        from .helpers import clone
 
         stock = count_queries(clone(client), "/whoami/")
     settings.SESSIONMGR = {"MAX_SESSIONS": 3, "IDLE_TIMEOUT": 900, "ABSOLUTE_TIMEOUT": 86400}
