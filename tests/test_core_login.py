@@ -213,7 +213,7 @@ def test_logout_ends_the_row(engine: str, user: Any) -> None:
     assert whoami(replay) is None
 
 
-def test_a_row_reads_as_its_device_and_status(engine: str, user: Any) -> None:
+def test_a_row_reads_as_its_device_and_status(user: Any) -> None:
     logged_in_client(user)
     row = only_active_row(user)
     assert str(row) == "Firefox 128 on Ubuntu (Active)"

@@ -17,7 +17,16 @@ from django.utils import timezone
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.templatetags.sessionmgr_tags import device_name, time_ago
 
-from .helpers import FIREFOX, IPHONE, PASSWORD, logged_in_client, make_client, make_row, whoami
+from .helpers import (
+    FIREFOX,
+    IPHONE,
+    PASSWORD,
+    logged_in_client,
+    make_client,
+    make_row,
+    on_every_engine,
+    whoami,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -230,12 +239,12 @@ def test_revoking_anything_but_an_own_session_is_a_404(user, other_user, target)
     assert UserSession.objects.active().count() == 2
 
 
-@pytest.mark.parametrize(
+@on_every_engine(
     ("others", "message"),
     [
+        (3, "Signed out 3 other sessions."),
         (0, "There were no other sessions to sign out."),
         (1, "Signed out 1 other session."),
-        (3, "Signed out 3 other sessions."),
     ],
 )
 def test_revoke_others(engine, user, other_user, others, message):

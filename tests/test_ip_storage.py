@@ -146,9 +146,7 @@ def test_rows_stored_before_the_setting_was_lowered_show_minimised(
 
 @pytest.mark.parametrize("mode", ["truncated", "none"])
 @pytest.mark.parametrize("ip", ["81.2.69.142", "::ffff:81.2.69.142"])
-def test_geoip_still_locates_the_full_address(
-    engine: str, user: Any, settings: Any, mode: str, ip: str
-) -> None:
+def test_geoip_still_locates_the_full_address(user: Any, settings: Any, mode: str, ip: str) -> None:
     settings.GEOIP_PATH = settings.GEOIP_TEST_PATH
     settings.SESSIONMGR = {"IP_ADDRESS_STORAGE": mode}
 

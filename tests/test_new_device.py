@@ -63,7 +63,7 @@ def sign_in(client: Client, user: Any, captured: Any) -> Any:
 
 
 def test_first_sign_in_and_the_same_browser_again_send_nothing(
-    engine, user, notify, signals_sent, django_capture_on_commit_callbacks
+    user, notify, signals_sent, django_capture_on_commit_callbacks
 ):
     laptop = make_client()
     sign_in(laptop, user, django_capture_on_commit_callbacks)
@@ -124,7 +124,7 @@ def test_the_email_honours_ip_address_storage(
 
 
 def test_no_cookie_but_the_same_fingerprint_sends_nothing(
-    engine, user, notify, signals_sent, django_capture_on_commit_callbacks
+    user, notify, signals_sent, django_capture_on_commit_callbacks
 ):
     sign_in(make_client(), user, django_capture_on_commit_callbacks)
     # Cookies cleared, and the browser updated since: the family still matches.
@@ -147,7 +147,7 @@ def test_a_browser_that_knows_another_account_only_is_new_to_this_one(
 
 
 def test_with_the_setting_off_the_signal_fires_and_no_mail_goes(
-    engine, user, settings, signals_sent, django_capture_on_commit_callbacks
+    user, settings, signals_sent, django_capture_on_commit_callbacks
 ):
     settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": False}
     sign_in(make_client(), user, django_capture_on_commit_callbacks)
@@ -220,7 +220,7 @@ def test_a_closed_mail_port_never_fails_the_login(
     )
 
 
-def test_the_device_cookie_is_httponly_lax_and_holds_no_personal_data(engine, user):
+def test_the_device_cookie_is_httponly_lax_and_holds_no_personal_data(user):
     client = make_client()
     response = client.post(
         "/accounts/login/", {"username": user.get_username(), "password": PASSWORD}

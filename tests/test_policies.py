@@ -20,6 +20,7 @@ from .helpers import (
     count_queries,
     logged_in_client,
     make_client,
+    on_every_engine,
     row_of,
     stock_middleware,
     whoami,
@@ -32,7 +33,7 @@ def staff_one_others_five(user: Any) -> int:
     return 1 if user.is_staff else 5
 
 
-@pytest.mark.parametrize("limit", [2, staff_one_others_five, "tests.test_policies.two"])
+@on_every_engine(("limit",), [(2,), (staff_one_others_five,), ("tests.test_policies.two",)])
 def test_a_login_past_the_limit_revokes_the_least_recently_active(
     engine: str, user: Any, limit: Any, settings: Any
 ) -> None:
@@ -61,7 +62,7 @@ def two(user: Any) -> int:
     return 2
 
 
-def test_a_callable_limit_sees_the_user(engine: str, django_user_model: Any, settings: Any) -> None:
+def test_a_callable_limit_sees_the_user(django_user_model: Any, settings: Any) -> None:
     settings.SESSIONMGR = {"MAX_SESSIONS": staff_one_others_five}
     staff = django_user_model.objects.create_user("staff", "s@example.com", PASSWORD, is_staff=True)
     first = logged_in_client(staff)

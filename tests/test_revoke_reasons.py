@@ -77,7 +77,7 @@ def test_an_idle_end_reads_signed_out_after_inactivity(user, settings):
         assert idle.revoke_reason_display == "Nach Inaktivität abgemeldet"
 
 
-def test_self_service_json_carries_code_and_sentence(engine, user):
+def test_self_service_json_carries_code_and_sentence(user):
     laptop = logged_in_client(user)
     phone = logged_in_client(user, user_agent="Mozilla/5.0 (iPhone)")
     phone_id = current_row_id(phone)
