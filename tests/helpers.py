@@ -199,17 +199,13 @@ def make_rows(user: Any, count: int, *, keyed: bool = False, **fields: Any) -> l
 
 
 def make_staff(django_user_model: Any, username: str, *codenames: str, staff: bool = True) -> Any:
-    """A user with exactly these permissions of the app (``view_usersession``…)."""
+    """A user with exactly these permissions (codenames are unique in the test project)."""
     from django.contrib.auth.models import Permission
 
     member = django_user_model.objects.create_user(
         username, f"{username}@example.com", PASSWORD, is_staff=staff
     )
-    member.user_permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="django_sessionmgr", codename__in=codenames
-        )
-    )
+    member.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     return member
 
 

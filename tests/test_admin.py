@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -22,7 +21,7 @@ from django_sessionmgr.admin import (
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
 
-from .helpers import PASSWORD, logged_in_client, make_rows, row_of, whoami
+from .helpers import logged_in_client, make_rows, make_staff, row_of, whoami
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +34,7 @@ def admin_user_client(superuser: Any) -> Client:
 
 
 def staff_client_with(django_user_model: Any, *codenames: str) -> Client:
-    """A staff user with exactly these permissions (codenames are unique here)."""
-    member = django_user_model.objects.create_user(
-        "erin", "erin@example.com", PASSWORD, is_staff=True
-    )
-    member.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    return logged_in_client(member)
+    return logged_in_client(make_staff(django_user_model, "erin", *codenames))
 
 
 def run_action(
