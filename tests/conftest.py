@@ -16,16 +16,18 @@ from tests.services import HOW_TO_START
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without REDIS_URL, skip every "<engine>-redis" item here, with one reason,
-    before any of its fixtures run. Under CI=true nothing is skipped here: a
-    missing Redis fails those items (tests/services.py)."""
+    """Without REDIS_URL, skip every item that needs it (the "<engine>-redis"
+    params, tests/test_redis_engines.py) here, with one reason, before any of
+    its fixtures run. Under CI=true nothing is skipped here: a missing Redis
+    fails those items (tests/services.py)."""
     if os.environ.get("REDIS_URL") or os.environ.get("CI") == "true":
         return
     skip = pytest.mark.skip(reason=f"REDIS_URL is not set; {HOW_TO_START}")
     for item in items:
-        params = getattr(item, "callspec", None)
-        if params and any(
-            params.params.get(name) in REDIS_ENGINES for name in ("engine", "server_engine")
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec else {}
+        if "redis_engine" in getattr(item, "fixturenames", ()) or any(
+            params.get(name) in REDIS_ENGINES for name in ("engine", "server_engine")
         ):
             item.add_marker(skip)
 
