@@ -10,6 +10,10 @@ STAMP_TEST := $(VENV)/.installed-test
 STAMP_LINT := $(VENV)/.installed-lint
 DEMO_ADDR ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
+# The branch-coverage floor of test-core, in percent. .ci/run, with every
+# service up, holds each pass to 96 (96.06-96.09% measured); a point of slack
+# here for a fresh machine without PostgreSQL, Redis or Chromium (96.03%).
+COV_FAIL_UNDER ?= 95
 # Each integration settings module runs as its own pytest process: the apps
 # it installs (allauth, axes, hijack, two_factor) need their own migrations.
 INTEGRATION_SUITES := $(sort $(basename $(notdir $(wildcard tests/integration/settings_*.py))))
@@ -40,7 +44,7 @@ test: test-core test-integration
 
 test-core: $(STAMP_TEST)
 	$(BIN)/python -m pytest --cov=django_sessionmgr --cov-branch --cov-report=term-missing \
-		$(PYTEST_ARGS)
+		--cov-fail-under=$(COV_FAIL_UNDER) $(PYTEST_ARGS)
 
 test-integration: $(STAMP_TEST)
 	@set -e; for suite in $(INTEGRATION_SUITES); do \

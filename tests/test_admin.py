@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -22,16 +21,11 @@ from django_sessionmgr.admin import (
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
 
-from .conftest import PASSWORD, logged_in_client, whoami
+from .helpers import logged_in_client, make_rows, make_staff, row_of, whoami
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/django_sessionmgr/usersession/"
-
-
-@pytest.fixture
-def superuser(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
 
 
 @pytest.fixture
@@ -40,26 +34,7 @@ def admin_user_client(superuser: Any) -> Client:
 
 
 def staff_client_with(django_user_model: Any, *codenames: str) -> Client:
-    """A staff user with exactly these permissions (codenames are unique here)."""
-    member = django_user_model.objects.create_user(
-        "erin", "erin@example.com", PASSWORD, is_staff=True
-    )
-    member.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    return logged_in_client(member)
-
-
-def row_of(client: Client) -> UserSession:
-    from django_sessionmgr.tracking import SESSION_MARKER
-
-    return UserSession.objects.get(pk=client.session[SESSION_MARKER][0])
-
-
-def make_rows(user: Any, count: int) -> list[UserSession]:
-    now = timezone.now()
-    return UserSession.objects.bulk_create(
-        UserSession(user=user, expires_at=now + timedelta(days=1), session_key=f"k{i}")
-        for i in range(count)
-    )
+    return logged_in_client(make_staff(django_user_model, "erin", *codenames))
 
 
 def run_action(
@@ -104,7 +79,7 @@ def test_changelist_query_count_does_not_grow_with_rows(django_user_model, admin
 
     few = queries()
     for i in range(20):
-        make_rows(django_user_model.objects.create_user(f"u{i}"), 2)
+        make_rows(django_user_model.objects.create_user(f"u{i}"), 2, keyed=True)
     assert queries() == few
 
 
@@ -129,7 +104,7 @@ def test_change_page_shows_the_audit_trail_and_never_the_key(user, superuser, ad
 
 
 def test_rows_cannot_be_added_edited_or_deleted(user, admin_user_client):
-    row = make_rows(user, 1)[0]
+    row = make_rows(user, 1, keyed=True)[0]
     assert admin_user_client.get(f"{CHANGELIST}add/").status_code == 403
     assert admin_user_client.get(f"{CHANGELIST}{row.pk}/delete/").status_code == 403
     response = admin_user_client.post(
@@ -181,7 +156,7 @@ def test_status_filter_uses_the_effective_status(user, admin_user_client):
 
 
 def test_no_facet_counts(user, admin_user_client):
-    make_rows(user, 2)
+    make_rows(user, 2, keyed=True)
     response = admin_user_client.get(CHANGELIST, {"_facets": "True"})
     assert response.status_code == 200
     assert response.context["cl"].add_facets is False
@@ -189,7 +164,7 @@ def test_no_facet_counts(user, admin_user_client):
 
 
 def test_date_filters(user, admin_user_client):
-    make_rows(user, 2)
+    make_rows(user, 2, keyed=True)
     response = admin_user_client.get(
         CHANGELIST, {"created_at__gte": str(timezone.now() - timedelta(days=1))}
     )
@@ -242,7 +217,7 @@ def test_revoking_nothing_says_so(user, admin_user_client):
 @pytest.mark.parametrize("action", ["revoke_sessions", "revoke_all_user_sessions"])
 def test_actions_run_in_a_fixed_number_of_queries(user, admin_user_client, action):
     def queries(count: int) -> int:
-        rows = make_rows(user, count)
+        rows = make_rows(user, count, keyed=True)
         with CaptureQueriesContext(connection) as captured:
             response = admin_user_client.post(
                 f"{CHANGELIST}?q=alice",

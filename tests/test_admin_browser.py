@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD
+from .helpers import PASSWORD
 from .test_browser import browser, chromium  # noqa: F401  (the fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -10,7 +10,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import PASSWORD, logged_in_client
+from .helpers import PASSWORD, logged_in_client
 from .test_admin import CHANGELIST, row_of
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.test import Client
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import logged_in_client
+from .helpers import logged_in_client
 from .test_admin import CHANGELIST, row_of, staff_client_with
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.test import Client
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, logged_in_client, whoami
+from .helpers import PASSWORD, logged_in_client, whoami
 from .test_admin import CHANGELIST, row_of, run_action
 
 pytestmark = pytest.mark.django_db
@@ -18,11 +18,6 @@ pytestmark = pytest.mark.django_db
 USERS = "/admin/auth/user/"
 OWN_KEPT = "Your own session, the one you are using now, is kept."
 LEFT_OUT = "Your own session was left out."
-
-
-@pytest.fixture
-def superuser(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
 
 
 @pytest.fixture

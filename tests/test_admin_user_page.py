@@ -14,18 +14,13 @@ from django.utils import timezone
 from django_sessionmgr.admin import MAX_SEARCH_WORDS, USER_PAGE_SESSIONS
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, logged_in_client
+from .helpers import PASSWORD, logged_in_client
 from .test_admin import CHANGELIST, row_of
 
 pytestmark = pytest.mark.django_db
 
 USERS = "/admin/auth/user/"
 ROW_MARK = 'class="sessionmgr-user-session"'
-
-
-@pytest.fixture
-def superuser(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from django.urls import path
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import logged_in_client, make_client, whoami
+from .helpers import logged_in_client, make_client, whoami
 from .urls import urlpatterns as project_urlpatterns
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]

@@ -16,7 +16,6 @@ import json
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import include, path
 from rest_framework.authentication import (
@@ -32,7 +31,7 @@ from django_sessionmgr.api.views import UserSessionViewSet
 from django_sessionmgr.models import UserSession
 from tests.urls import urlpatterns as project_urlpatterns
 
-from .conftest import IPHONE, PASSWORD, logged_in_client, whoami
+from .helpers import IPHONE, PASSWORD, logged_in_client, make_staff, whoami
 
 TOKEN_FIRST = [TokenAuthentication, BasicAuthentication, SessionAuthentication]
 
@@ -132,10 +131,7 @@ def test_revoke_others_under_a_token_reaches_the_cookies_session(user, other_use
 
 
 def test_staff_token_request_marks_no_row_current(django_user_model, user):
-    staff = django_user_model.objects.create_user("carol", password=PASSWORD, is_staff=True)
-    staff.user_permissions.set(
-        Permission.objects.filter(codename__in=["view_usersession", "revoke_usersession"])
-    )
+    staff = make_staff(django_user_model, "carol", "view_usersession", "revoke_usersession")
     browser = logged_in_client(staff)
     logged_in_client(user)
     own = row_id(browser)

@@ -10,11 +10,10 @@ import re
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, logged_in_client
+from .helpers import logged_in_client, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -32,11 +31,9 @@ def description(html: str) -> str:
 
 @pytest.fixture
 def staff_client(django_user_model: Any) -> Any:
-    member = django_user_model.objects.create_user("carol", password=PASSWORD, is_staff=True)
-    member.user_permissions.set(
-        Permission.objects.filter(codename__in=["view_usersession", "revoke_usersession"])
+    return logged_in_client(
+        make_staff(django_user_model, "carol", "view_usersession", "revoke_usersession")
     )
-    return logged_in_client(member)
 
 
 def test_every_endpoint_shows_a_user_facing_description(user, staff_client):

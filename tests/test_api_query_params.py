@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,8 +22,7 @@ from django_sessionmgr.api.staff import StaffUserSessionViewSet
 from django_sessionmgr.api.views import UserSessionViewSet
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, logged_in_client
-from .test_staff_api import make_rows
+from .helpers import logged_in_client, make_rows, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -67,19 +65,13 @@ BAD_CURSORS = [
 
 @pytest.fixture
 def staff(django_user_model: Any) -> Any:
-    member = django_user_model.objects.create_user("carol", password=PASSWORD, is_staff=True)
-    member.user_permissions.set(
-        Permission.objects.filter(codename__in=["view_usersession", "revoke_usersession"])
-    )
-    return member
+    return make_staff(django_user_model, "carol", "view_usersession", "revoke_usersession")
 
 
 @pytest.fixture
 def viewer(django_user_model: Any) -> Client:
     """Staff with only view_usersession: the attacker of the issue."""
-    member = django_user_model.objects.create_user("vera", password=PASSWORD, is_staff=True)
-    member.user_permissions.set(Permission.objects.filter(codename="view_usersession"))
-    return logged_in_client(member)
+    return logged_in_client(make_staff(django_user_model, "vera", "view_usersession"))
 
 
 @pytest.mark.parametrize("cursor", BAD_CURSORS, ids=range(len(BAD_CURSORS)))

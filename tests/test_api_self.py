@@ -18,7 +18,7 @@ from django_sessionmgr.api.views import UserSessionViewSet
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
 
-from .conftest import FIREFOX, IPHONE, PASSWORD, logged_in_client, make_client, whoami
+from .helpers import FIREFOX, IPHONE, PASSWORD, logged_in_client, make_client, make_row, whoami
 
 pytestmark = pytest.mark.django_db
 
@@ -50,13 +50,6 @@ SESSION_FIELDS = {
 
 def detail(pk: Any) -> str:
     return f"/api/sessions/{pk}/"
-
-
-def add_row(user: Any, **fields: Any) -> UserSession:
-    """A session row made directly, for states a browser can't reach quickly."""
-    now = timezone.now()
-    fields.setdefault("expires_at", now + timedelta(days=1))
-    return UserSession.objects.create(user=user, **fields)
 
 
 def current_id(client: Client) -> str:
@@ -101,8 +94,8 @@ def test_list_shows_own_active_sessions_in_contract_shape(user, other_user):
 def test_list_is_newest_activity_first(user):
     client = logged_in_client(user)
     now = timezone.now()
-    old = add_row(user, last_activity_at=now - timedelta(hours=2))
-    recent = add_row(user, last_activity_at=now - timedelta(minutes=5))
+    old = make_row(user, last_activity_at=now - timedelta(hours=2))
+    recent = make_row(user, last_activity_at=now - timedelta(minutes=5))
 
     ids = [item["id"] for item in client.get(LIST).json()["results"]]
 
@@ -141,11 +134,11 @@ def test_the_session_key_never_appears(server_engine, user):
 def rows_in_every_status(user):
     now = timezone.now()
     return {
-        "ended": add_row(user, status=UserSession.Status.ENDED, ended_at=now),
-        "revoked": add_row(user, status=UserSession.Status.REVOKED, revoked_at=now),
-        "expired": add_row(user, status=UserSession.Status.EXPIRED),
+        "ended": make_row(user, status=UserSession.Status.ENDED, ended_at=now),
+        "revoked": make_row(user, status=UserSession.Status.REVOKED, revoked_at=now),
+        "expired": make_row(user, status=UserSession.Status.EXPIRED),
         # Still marked active, but its expiry has passed: the API says expired.
-        "lapsed": add_row(user, expires_at=now - timedelta(minutes=1)),
+        "lapsed": make_row(user, expires_at=now - timedelta(minutes=1)),
     }
 
 
@@ -196,7 +189,7 @@ def test_unknown_status_is_a_400_naming_the_choices(user, value):
 def test_pagination_defaults_to_20_with_links(user):
     client = logged_in_client(user)
     for _ in range(24):
-        add_row(user)
+        make_row(user)
 
     first = client.get(LIST).json()
     second = client.get(first["next"]).json()
@@ -214,7 +207,7 @@ def test_pagination_defaults_to_20_with_links(user):
 def test_limit_and_offset(user):
     client = logged_in_client(user)
     for _ in range(9):
-        add_row(user)
+        make_row(user)
     everything = [item["id"] for item in client.get(LIST, {"limit": 500}).json()["results"]]
 
     page = client.get(LIST, {"limit": 3, "offset": 4}).json()
@@ -250,7 +243,7 @@ def test_bad_limit_or_offset_is_a_400(user, params, field):
 def test_list_runs_a_fixed_number_of_queries(user, django_assert_num_queries, limit):
     client = logged_in_client(user)
     for _ in range(60):
-        add_row(user, user_agent=IPHONE, ip_address="81.2.69.142")
+        make_row(user, user_agent=IPHONE, ip_address="81.2.69.142")
     client.get(LIST)  # settles the activity write, which is throttled per interval
 
     # Session, user, COUNT and one SELECT of the page.
@@ -277,7 +270,7 @@ def test_current_is_the_requesting_session(user):
 
 def test_retrieve_own_session_in_any_status(user):
     client = logged_in_client(user)
-    revoked = add_row(user, status=UserSession.Status.REVOKED, revoked_at=timezone.now())
+    revoked = make_row(user, status=UserSession.Status.REVOKED, revoked_at=timezone.now())
 
     response = client.get(detail(revoked.pk))
 
@@ -349,7 +342,7 @@ def test_destroy_refuses_the_current_session(engine, user):
 
 def test_destroy_of_an_ended_session_is_idempotent(user):
     client = logged_in_client(user)
-    ended = add_row(user, status=UserSession.Status.ENDED, ended_at=timezone.now())
+    ended = make_row(user, status=UserSession.Status.ENDED, ended_at=timezone.now())
 
     response = client.delete(detail(ended.pk))
 
@@ -482,8 +475,8 @@ def test_sessionmgr_revoke_scope_throttles_only_revoking(user, settings, throttl
         "DEFAULT_THROTTLE_RATES": {"sessionmgr": "100/min", "sessionmgr_revoke": "1/min"}
     }
     client = logged_in_client(user)
-    first = add_row(user)
-    second = add_row(user)
+    first = make_row(user)
+    second = make_row(user)
 
     assert client.delete(detail(first.pk)).status_code == 204
     assert client.delete(detail(second.pk)).status_code == 429
@@ -535,7 +528,7 @@ def test_serializer_and_queryset_can_be_overridden(user):
 
 
 def test_serializer_json_is_exactly_the_contract(user):
-    row = add_row(user, location_city="", location_country="SE", device_type="tablet")
+    row = make_row(user, location_city="", location_country="SE", device_type="tablet")
 
     data = UserSessionSerializer(row).data
 

@@ -9,19 +9,22 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_client_changed
 
-from .conftest import FIREFOX, IPHONE, logged_in_client, whoami
-from .core_helpers import clone, count_queries, current_row_id, session_cookie
+from .helpers import (
+    FIREFOX,
+    IPHONE,
+    clone,
+    count_queries,
+    logged_in_client,
+    row_of,
+    session_cookie,
+    whoami,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONDON = "81.2.69.142"  # in the GeoIP test databases
-
-
-def row_of(client: Any) -> UserSession:
-    return UserSession.objects.get(pk=current_row_id(client))
 
 
 def test_last_seen_follows_the_activity_write(engine: str, user: Any, settings: Any) -> None:
@@ -76,7 +79,7 @@ def test_a_changed_client_is_signalled_and_a_new_browser_logged(
 def test_no_extra_query_between_activity_writes_with_all_of_it_on(
     engine: str, user: Any, settings: Any
 ) -> None:
-    from .core_helpers import without_sessionmgr
+    from .helpers import without_sessionmgr
 
     client = logged_in_client(user)
     with without_sessionmgr():

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import FIREFOX, IPHONE, PASSWORD
+from .helpers import FIREFOX, IPHONE, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

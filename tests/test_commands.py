@@ -17,7 +17,7 @@ from django_sessionmgr.management.commands import sessionmgr_prune
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
 
-from .conftest import logged_in_client, stored_session_exists, whoami
+from .helpers import logged_in_client, make_row, stored_session_exists, whoami
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +26,6 @@ def run(*args: Any) -> str:
     out = StringIO()
     call_command(*args, stdout=out, stderr=StringIO())
     return out.getvalue()
-
-
-def row(user: Any, status: str = "active", **fields: Any) -> UserSession:
-    fields.setdefault("expires_at", timezone.now() + timedelta(days=1))
-    return UserSession.objects.create(user=user, status=status, **fields)
 
 
 # sessionmgr_revoke
@@ -113,16 +108,16 @@ def aged(user: Any) -> dict[str, UserSession]:
     now = timezone.now()
     old, recent = now - timedelta(days=100), now - timedelta(days=10)
     return {
-        "ended_old": row(user, "ended", ended_at=old),
-        "ended_recent": row(user, "ended", ended_at=recent),
+        "ended_old": make_row(user, status="ended", ended_at=old),
+        "ended_recent": make_row(user, status="ended", ended_at=recent),
         # Dated by when it was revoked, not when it would have expired.
-        "revoked_old": row(user, "revoked", revoked_at=old, expires_at=recent),
-        "revoked_recent": row(user, "revoked", revoked_at=recent, expires_at=old),
-        "expired_old": row(user, "expired", expires_at=old),
-        "expired_recent": row(user, "expired", expires_at=recent),
-        "lapsed_old": row(user, "active", expires_at=old),
-        "lapsed_recent": row(user, "active", expires_at=recent),
-        "active_old_login": row(user, created_at=old),
+        "revoked_old": make_row(user, status="revoked", revoked_at=old, expires_at=recent),
+        "revoked_recent": make_row(user, status="revoked", revoked_at=recent, expires_at=old),
+        "expired_old": make_row(user, status="expired", expires_at=old),
+        "expired_recent": make_row(user, status="expired", expires_at=recent),
+        "lapsed_old": make_row(user, status="active", expires_at=old),
+        "lapsed_recent": make_row(user, status="active", expires_at=recent),
+        "active_old_login": make_row(user, created_at=old),
     }
 
 
@@ -208,7 +203,7 @@ def test_prune_works_in_batches(user, monkeypatch):
     UserSession.objects.bulk_create(
         UserSession(user=user, status="ended", ended_at=old, expires_at=old) for _ in range(30)
     )
-    keep = row(user)
+    keep = make_row(user)
     with CaptureQueriesContext(connection) as captured:
         assert run("sessionmgr_prune") == "Deleted 30 session row(s) older than 90 days.\n"
     deletes = [q for q in captured if q["sql"].startswith("DELETE")]
@@ -230,9 +225,9 @@ def test_pruning_a_lapsed_row_does_not_revive_its_session(user):
 
 def test_expire_marks_lapsed_rows_in_one_statement(user):
     now = timezone.now()
-    lapsed = [row(user, expires_at=now - timedelta(minutes=i + 1)) for i in range(3)]
-    live = row(user)
-    ended = row(user, "ended", ended_at=now, expires_at=now - timedelta(days=1))
+    lapsed = [make_row(user, expires_at=now - timedelta(minutes=i + 1)) for i in range(3)]
+    live = make_row(user)
+    ended = make_row(user, status="ended", ended_at=now, expires_at=now - timedelta(days=1))
 
     with CaptureQueriesContext(connection) as captured:
         assert run("sessionmgr_expire") == "Marked 3 session(s) as expired.\n"

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import django
 import pytest
-import pytest_asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.test import AsyncClient, override_settings
 from django.urls import path
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import FIREFOX, PASSWORD, logged_in_client, stored_session_exists
-from .core_helpers import current_row_id, session_cookie
+from .helpers import (
+    PASSWORD,
+    alogin,
+    awhoami,
+    current_row_id,
+    logged_in_client,
+    session_cookie,
+    stored_session_exists,
+)
 from .urls import urlpatterns as project_urlpatterns
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_worker_connections"),
+]
 
 needs_alogin = pytest.mark.skipif(
     django.VERSION < (5, 0), reason="alogin() and aauthenticate() arrived in Django 5.0"
@@ -37,32 +44,8 @@ async def auser_whoami(request: HttpRequest) -> JsonResponse:
 urlpatterns = [path("auser-whoami/", auser_whoami), *project_urlpatterns]
 
 
-@pytest_asyncio.fixture(autouse=True)
-async def close_worker_connections() -> AsyncIterator[None]:
-    """Close what the ORM opened in asgiref's worker thread, so the test DB can be dropped."""
-    yield
-    await sync_to_async(connections.close_all)()
-
-
 def async_client() -> AsyncClient:
     return AsyncClient()
-
-
-async def async_whoami(client: AsyncClient) -> str | None:
-    response = await client.get("/async-whoami/")
-    assert response.status_code == 200
-    username: str | None = response.json()["user"]
-    return username
-
-
-async def async_login(client: AsyncClient, username: str) -> None:
-    response = await client.post(
-        "/async-login/",
-        {"username": username, "password": PASSWORD},
-        headers={"user-agent": FIREFOX},
-    )
-    assert response.status_code == 200
-    assert response.json() == {"user": username}
 
 
 async def logged_in_async_client(user: Any) -> AsyncClient:
@@ -81,13 +64,13 @@ async def rows_of(user: Any) -> list[UserSession]:
 async def test_alogin_records_one_active_current_row(engine: str, user: Any) -> None:
     client = async_client()
 
-    await async_login(client, "alice")
+    await alogin(client, "alice")
 
     [row] = await rows_of(user)
     assert row.is_active
     assert row.device_browser == "Firefox 128"
     assert await sync_to_async(current_row_id)(client) == str(row.pk)
-    assert await async_whoami(client) == "alice"
+    assert await awhoami(client) == "alice"
     assert (await client.get("/whoami/")).json() == {"user": "alice"}
 
 
@@ -96,19 +79,19 @@ async def test_alogin_again_keeps_the_row_and_another_user_ends_it(
     engine: str, user: Any, other_user: Any
 ) -> None:
     client = async_client()
-    await async_login(client, "alice")
+    await alogin(client, "alice")
     [first] = await rows_of(user)
 
-    await async_login(client, "alice")
+    await alogin(client, "alice")
     assert [row.pk for row in await rows_of(user)] == [first.pk]
 
-    await async_login(client, "bob")
+    await alogin(client, "bob")
     await first.arefresh_from_db()
     assert first.status == UserSession.Status.ENDED
     assert first.ended_at is not None
     [bob_row] = await rows_of(other_user)
     assert bob_row.is_active
-    assert await async_whoami(client) == "bob"
+    assert await awhoami(client) == "bob"
 
 
 async def test_async_requests_refresh_activity_at_most_once_per_interval(
@@ -118,10 +101,10 @@ async def test_async_requests_refresh_activity_at_most_once_per_interval(
     [row] = await rows_of(user)
 
     with override_settings(SESSIONMGR={"ACTIVITY_UPDATE_INTERVAL": 3600}):
-        assert await async_whoami(client) == "alice"
+        assert await awhoami(client) == "alice"
     [unchanged] = await rows_of(user)
     with override_settings(SESSIONMGR={"ACTIVITY_UPDATE_INTERVAL": 0}):
-        assert await async_whoami(client) == "alice"
+        assert await awhoami(client) == "alice"
     [refreshed] = await rows_of(user)
 
     assert unchanged.last_activity_at == row.last_activity_at
@@ -133,13 +116,13 @@ async def test_async_requests_of_a_revoked_session_are_anonymous(engine: str, us
     due = await logged_in_async_client(user)
     not_due = await logged_in_async_client(user)
     cookies = [c.cookies[settings.SESSION_COOKIE_NAME].value for c in (due, not_due)]
-    assert await async_whoami(due) == "alice"
+    assert await awhoami(due) == "alice"
 
     assert await sync_to_async(UserSession.objects.all().revoke)() == 2
 
     with override_settings(SESSIONMGR={"ACTIVITY_UPDATE_INTERVAL": 0}):
-        assert await async_whoami(due) is None
-    assert await async_whoami(not_due) is None
+        assert await awhoami(due) is None
+    assert await awhoami(not_due) is None
     assert (await not_due.get("/whoami/")).json() == {"user": None}
     if engine != "signed_cookies":
         for cookie in cookies:
@@ -158,8 +141,8 @@ async def test_async_password_change_spares_the_changing_session(engine: str, us
     )
     assert response.status_code == 302
 
-    assert await async_whoami(changer) == "alice"
-    assert await async_whoami(other) is None
+    assert await awhoami(changer) == "alice"
+    assert await awhoami(other) is None
     statuses = {str(row.pk): (row.status, row.revoke_reason) for row in await rows_of(user)}
     assert statuses.pop(changer_row) == ("active", "")
     assert list(statuses.values()) == [("revoked", "password_change")]

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import logged_in_client, whoami
-from .core_helpers import current_row_id
+from .helpers import current_row_id, logged_in_client, whoami
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,7 @@ from rest_framework.views import APIView
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.stores import store_class
 
-from .conftest import PASSWORD, logged_in_client, make_client, whoami
-from .core_helpers import current_row_id
+from .helpers import PASSWORD, current_row_id, logged_in_client, make_client, whoami
 from .urls import urlpatterns as project_urlpatterns
 
 pytestmark = pytest.mark.django_db
@@ -214,7 +213,7 @@ def test_logout_ends_the_row(engine: str, user: Any) -> None:
     assert whoami(replay) is None
 
 
-def test_a_row_reads_as_its_device_and_status(engine: str, user: Any) -> None:
+def test_a_row_reads_as_its_device_and_status(user: Any) -> None:
     logged_in_client(user)
     row = only_active_row(user)
     assert str(row) == "Firefox 128 on Ubuntu (Active)"

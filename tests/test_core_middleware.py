@@ -12,12 +12,15 @@ from django.test import override_settings
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.stores import store_class
 
-from .conftest import logged_in_client, make_client, stored_session_exists, whoami
-from .core_helpers import (
+from .helpers import (
     clone,
     count_queries,
     current_row_id,
+    logged_in_client,
+    make_client,
     session_cookie,
+    stored_session_exists,
+    whoami,
     without_sessionmgr,
 )
 

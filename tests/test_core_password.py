@@ -9,8 +9,15 @@ from django.test import override_settings
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, logged_in_client, make_client, stored_session_exists, whoami
-from .core_helpers import current_row_id, session_cookie
+from .helpers import (
+    PASSWORD,
+    current_row_id,
+    logged_in_client,
+    make_client,
+    session_cookie,
+    stored_session_exists,
+    whoami,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,14 @@ from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
 from django_sessionmgr.tracking import session_row_id
 
-from .conftest import logged_in_client, make_client, stored_session_exists, whoami
-from .core_helpers import current_row_id, session_cookie
+from .helpers import (
+    logged_in_client,
+    make_client,
+    row_of,
+    session_cookie,
+    stored_session_exists,
+    whoami,
+)
 from .urls import urlpatterns as project_urlpatterns
 
 pytestmark = pytest.mark.django_db
@@ -39,10 +45,6 @@ def revoked_signals() -> Iterator[list[dict[str, Any]]]:
     session_revoked.connect(receiver)
     yield received
     session_revoked.disconnect(receiver)
-
-
-def row_of(client: Client) -> UserSession:
-    return UserSession.objects.get(pk=current_row_id(client))
 
 
 def replay(cookie: str) -> Client:

@@ -1,4 +1,9 @@
-"""What a login records about where it came from: device, client IP and location."""
+"""What a login records about where it came from: device, client IP and location.
+
+All of it is read from the login request, whatever the session engine, so
+these run on the default engine only (tests/test_core_login.py has every
+engine record its row).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import pytest
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import FIREFOX, IPHONE, logged_in_client, whoami
+from .helpers import FIREFOX, IPHONE, logged_in_client, whoami
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +48,7 @@ def login_row(user: Any, **kwargs: Any) -> UserSession:
     ids=["desktop", "iphone", "android", "tablet", "bot", "curl", "empty"],
 )
 def test_device_is_parsed_once_at_login(
-    engine: str, user: Any, user_agent: str, browser: str, os: str, device: str, kind: str
+    user: Any, user_agent: str, browser: str, os: str, device: str, kind: str
 ) -> None:
     row = login_row(user, user_agent=user_agent)
 
@@ -53,14 +58,14 @@ def test_device_is_parsed_once_at_login(
     assert row.device_type in UserSession.DeviceType.values
 
 
-def test_a_huge_user_agent_is_capped(engine: str, user: Any) -> None:
+def test_a_huge_user_agent_is_capped(user: Any) -> None:
     row = login_row(user, user_agent=FIREFOX + " " + "x" * 100_000)
 
     assert row.user_agent == (FIREFOX + " " + "x" * 1000)[:512]
     assert row.device_browser == "Firefox 128"
 
 
-def test_control_characters_are_dropped_from_the_user_agent(engine: str, user: Any) -> None:
+def test_control_characters_are_dropped_from_the_user_agent(user: Any) -> None:
     row = login_row(user, user_agent="curl/8.5.0\x00\x1b[31m")
 
     assert row.user_agent == "curl/8.5.0[31m"
@@ -98,7 +103,6 @@ def test_control_characters_are_dropped_from_the_user_agent(engine: str, user: A
     ],
 )
 def test_client_ip_honours_trusted_proxy_count(
-    engine: str,
     user: Any,
     settings: Any,
     proxies: int,
@@ -123,9 +127,7 @@ def test_client_ip_honours_trusted_proxy_count(
         ("127.0.0.1", "", ""),
     ],
 )
-def test_location_with_geoip(
-    engine: str, user: Any, settings: Any, ip: str, city: str, country: str
-) -> None:
+def test_location_with_geoip(user: Any, settings: Any, ip: str, city: str, country: str) -> None:
     settings.GEOIP_PATH = settings.GEOIP_TEST_PATH
 
     row = login_row(user, ip=ip)
@@ -133,7 +135,7 @@ def test_location_with_geoip(
     assert (row.location_city, row.location_country) == (city, country)
 
 
-def test_country_only_database(engine: str, user: Any, settings: Any) -> None:
+def test_country_only_database(user: Any, settings: Any) -> None:
     settings.GEOIP_PATH = settings.GEOIP_TEST_PATH
     settings.GEOIP_CITY = "missing-city.mmdb"
 
@@ -142,16 +144,14 @@ def test_country_only_database(engine: str, user: Any, settings: Any) -> None:
     assert (row.location_city, row.location_country) == ("", "GB")
 
 
-def test_no_location_without_geoip(engine: str, user: Any) -> None:
+def test_no_location_without_geoip(user: Any) -> None:
     row = login_row(user, ip="81.2.69.142")
 
     assert (row.location_city, row.location_country) == ("", "")
 
 
 @pytest.mark.parametrize("path", ["/nonexistent/geoip", __file__])
-def test_a_broken_geoip_setup_never_breaks_a_login(
-    engine: str, user: Any, settings: Any, path: str
-) -> None:
+def test_a_broken_geoip_setup_never_breaks_a_login(user: Any, settings: Any, path: str) -> None:
     settings.GEOIP_PATH = path
 
     row = login_row(user, ip="81.2.69.142")
@@ -160,9 +160,7 @@ def test_a_broken_geoip_setup_never_breaks_a_login(
     assert row.is_active
 
 
-def test_client_hints_sent_with_the_login_name_the_os_and_model(
-    engine: str, user: Any, other_user: Any
-) -> None:
+def test_client_hints_sent_with_the_login_name_the_os_and_model(user: Any, other_user: Any) -> None:
     windows = login_row(
         user,
         user_agent=(

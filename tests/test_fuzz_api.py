@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 from django_sessionmgr.models import UserSession  # noqa: E402
 
-from .conftest import PASSWORD, logged_in_client  # noqa: E402
+from .helpers import PASSWORD, logged_in_client  # noqa: E402
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 

@@ -17,7 +17,7 @@ import pytest
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, make_client
+from .helpers import PASSWORD, make_client
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,16 @@ from django.utils import timezone
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.templatetags.sessionmgr_tags import device_name, time_ago
 
-from .conftest import FIREFOX, IPHONE, PASSWORD, logged_in_client, make_client, whoami
+from .helpers import (
+    FIREFOX,
+    IPHONE,
+    PASSWORD,
+    logged_in_client,
+    make_client,
+    make_row,
+    on_every_engine,
+    whoami,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,11 +43,6 @@ def page_text(client: Client, path: str = LIST) -> str:
     response = client.get(path)
     assert response.status_code == 200
     return response.content.decode()
-
-
-def add_row(user: Any, **fields: Any) -> UserSession:
-    fields.setdefault("expires_at", timezone.now() + timedelta(days=1))
-    return UserSession.objects.create(user=user, **fields)
 
 
 def messages_of(response: Any) -> list[str]:
@@ -71,8 +75,8 @@ def test_list_shows_the_users_active_sessions(user, other_user, settings):
     client = logged_in_client(user, user_agent=FIREFOX, ip="81.2.69.142")
     logged_in_client(user, user_agent=IPHONE, ip="89.160.20.112")
     logged_in_client(other_user, user_agent="Bob's Browser/1.0", ip="175.16.199.1")
-    add_row(user, status=UserSession.Status.REVOKED, user_agent="Revoked/1.0")
-    add_row(user, expires_at=timezone.now() - timedelta(minutes=1), user_agent="Lapsed/1.0")
+    make_row(user, status=UserSession.Status.REVOKED, user_agent="Revoked/1.0")
+    make_row(user, expires_at=timezone.now() - timedelta(minutes=1), user_agent="Lapsed/1.0")
     phone = UserSession.objects.get(user_agent=IPHONE)
 
     html = page_text(client)
@@ -107,7 +111,7 @@ def test_no_revoke_buttons_when_alone(user):
 def test_relative_times(user):
     client = logged_in_client(user)
     now = timezone.now()
-    add_row(
+    make_row(
         user,
         created_at=now - timedelta(days=3, hours=1),
         last_activity_at=now - timedelta(hours=2, minutes=5),
@@ -154,7 +158,7 @@ def test_list_paginates_with_this_device_on_every_page(user):
     client = logged_in_client(user)
     an_hour_ago = timezone.now() - timedelta(hours=1)
     for _ in range(50):
-        add_row(user, last_activity_at=an_hour_ago)
+        make_row(user, last_activity_at=an_hour_ago)
 
     first = page_text(client)
     second = page_text(client, LIST + "?page=2")
@@ -169,7 +173,7 @@ def test_list_paginates_with_this_device_on_every_page(user):
 def test_list_page_runs_a_fixed_number_of_queries(user, django_assert_num_queries):
     client = logged_in_client(user)
     for _ in range(30):
-        add_row(user)
+        make_row(user)
     client.get(LIST)
 
     # Session, user, this device's row, COUNT, and the page of rows.
@@ -208,7 +212,7 @@ def test_revoking_the_current_session_is_refused(engine, user):
 
 def test_revoking_an_ended_session_says_so(user):
     client = logged_in_client(user)
-    ended = add_row(user, status=UserSession.Status.ENDED, ended_at=timezone.now())
+    ended = make_row(user, status=UserSession.Status.ENDED, ended_at=timezone.now())
 
     response = client.post(revoke_url(ended.pk), follow=True)
 
@@ -235,12 +239,12 @@ def test_revoking_anything_but_an_own_session_is_a_404(user, other_user, target)
     assert UserSession.objects.active().count() == 2
 
 
-@pytest.mark.parametrize(
+@on_every_engine(
     ("others", "message"),
     [
+        (3, "Signed out 3 other sessions."),
         (0, "There were no other sessions to sign out."),
         (1, "Signed out 1 other session."),
-        (3, "Signed out 3 other sessions."),
     ],
 )
 def test_revoke_others(engine, user, other_user, others, message):
@@ -377,7 +381,7 @@ def test_the_confirmation_page_with_no_other_sessions(user):
 def test_the_confirmation_page_names_ten_and_counts_the_rest(user, django_assert_num_queries):
     client = logged_in_client(user)
     for _ in range(12):
-        add_row(user, device_family="iPad", device_type="tablet")
+        make_row(user, device_family="iPad", device_type="tablet")
     client.get(CONFIRM_OTHERS)
 
     # Session, user, the ten named, and the count.

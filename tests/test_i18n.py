@@ -16,7 +16,7 @@ import django_sessionmgr
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.templatetags.sessionmgr_tags import time_ago
 
-from .conftest import IPHONE, logged_in_client
+from .helpers import IPHONE, logged_in_client
 
 PACKAGE = Path(django_sessionmgr.__file__).parent
 CATALOG = PACKAGE / "locale" / "de" / "LC_MESSAGES"

@@ -12,9 +12,8 @@ from django.test import Client, override_settings
 from django_sessionmgr.management.commands import sessionmgr_prune
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.network import stored_ip
-from django_sessionmgr.tracking import SESSION_MARKER
 
-from .conftest import PASSWORD, logged_in_client
+from .helpers import PASSWORD, logged_in_client, row_of
 
 pytestmark = pytest.mark.django_db
 
@@ -76,10 +75,6 @@ def test_setting_is_read_live(settings: Any) -> None:
 def admin_client(django_user_model: Any) -> Client:
     root = django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
     return logged_in_client(root, ip="198.51.100.1")
-
-
-def row_of(client: Client) -> UserSession:
-    return UserSession.objects.get(pk=client.session[SESSION_MARKER][0])
 
 
 def shown_in_json(client: Client, admin_client: Client, row: UserSession) -> set[Any]:
@@ -151,9 +146,7 @@ def test_rows_stored_before_the_setting_was_lowered_show_minimised(
 
 @pytest.mark.parametrize("mode", ["truncated", "none"])
 @pytest.mark.parametrize("ip", ["81.2.69.142", "::ffff:81.2.69.142"])
-def test_geoip_still_locates_the_full_address(
-    engine: str, user: Any, settings: Any, mode: str, ip: str
-) -> None:
+def test_geoip_still_locates_the_full_address(user: Any, settings: Any, mode: str, ip: str) -> None:
     settings.GEOIP_PATH = settings.GEOIP_TEST_PATH
     settings.SESSIONMGR = {"IP_ADDRESS_STORAGE": mode}
 

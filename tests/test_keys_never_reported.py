@@ -14,8 +14,7 @@ from django.views.debug import ExceptionReporter
 from django_sessionmgr.exceptions import RevokeFailed
 from django_sessionmgr.models import UserSession
 
-from .conftest import _read_only, failing, logged_in_client, whoami
-from .core_helpers import session_cookie
+from .helpers import failing, logged_in_client, read_only, session_cookie, whoami
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,11 +35,11 @@ def test_the_technical_500_page_of_a_failed_revoke_shows_no_key(
     """A real fault inside the functions that hold keys: the folder refuses deletes."""
     settings.DEBUG = True
     key = session_cookie(logged_in_client(user))
-    _read_only(session_folder, True)
+    read_only(session_folder, True)
     try:
         info = revoke_all()
     finally:
-        _read_only(session_folder, False)
+        read_only(session_folder, False)
 
     reporter = ExceptionReporter(RequestFactory().get("/"), *info)
     html, text = reporter.get_traceback_html(), reporter.get_traceback_text()

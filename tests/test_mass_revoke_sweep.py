@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
 
-from .conftest import logged_in_client, whoami
+from .helpers import logged_in_client, whoami
 
 pytestmark = pytest.mark.django_db
 

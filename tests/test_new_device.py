@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from django.core import mail, signing
 from django.test import Client
-from django.utils import translation
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.notifications import (
@@ -24,18 +23,9 @@ from django_sessionmgr.notifications import (
 )
 from django_sessionmgr.signals import new_device_signed_in
 
-from .conftest import FIREFOX, IPHONE, PASSWORD, make_client
-from .core_helpers import current_row_id
+from .helpers import FIREFOX, IPHONE, PASSWORD, current_row_id, make_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def default_language() -> Iterator[None]:
-    """Start from the project's LANGUAGE_CODE, whatever an earlier test activated."""
-    translation.deactivate()
-    yield
-    translation.deactivate()
 
 
 CHROME_WINDOWS = (
@@ -73,7 +63,7 @@ def sign_in(client: Client, user: Any, captured: Any) -> Any:
 
 
 def test_first_sign_in_and_the_same_browser_again_send_nothing(
-    engine, user, notify, signals_sent, django_capture_on_commit_callbacks
+    user, notify, signals_sent, django_capture_on_commit_callbacks
 ):
     laptop = make_client()
     sign_in(laptop, user, django_capture_on_commit_callbacks)
@@ -134,7 +124,7 @@ def test_the_email_honours_ip_address_storage(
 
 
 def test_no_cookie_but_the_same_fingerprint_sends_nothing(
-    engine, user, notify, signals_sent, django_capture_on_commit_callbacks
+    user, notify, signals_sent, django_capture_on_commit_callbacks
 ):
     sign_in(make_client(), user, django_capture_on_commit_callbacks)
     # Cookies cleared, and the browser updated since: the family still matches.
@@ -157,7 +147,7 @@ def test_a_browser_that_knows_another_account_only_is_new_to_this_one(
 
 
 def test_with_the_setting_off_the_signal_fires_and_no_mail_goes(
-    engine, user, settings, signals_sent, django_capture_on_commit_callbacks
+    user, settings, signals_sent, django_capture_on_commit_callbacks
 ):
     settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": False}
     sign_in(make_client(), user, django_capture_on_commit_callbacks)
@@ -230,7 +220,7 @@ def test_a_closed_mail_port_never_fails_the_login(
     )
 
 
-def test_the_device_cookie_is_httponly_lax_and_holds_no_personal_data(engine, user, notify):
+def test_the_device_cookie_is_httponly_lax_and_holds_no_personal_data(user, notify):
     client = make_client()
     response = client.post(
         "/accounts/login/", {"username": user.get_username(), "password": PASSWORD}

@@ -22,8 +22,7 @@ from django.views.decorators.cache import cache_control
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import failing, logged_in_client, whoami
-from .core_helpers import clone, without_sessionmgr
+from .helpers import clone, failing, logged_in_client, whoami, without_sessionmgr
 from .test_revoke_wins import own_redis  # noqa: F401 (the fixture)
 from .urls import urlpatterns as project_urlpatterns
 

@@ -15,23 +15,25 @@ from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, logged_in_client, make_client, whoami
-from .core_helpers import count_queries, stock_middleware
+from .helpers import (
+    PASSWORD,
+    count_queries,
+    logged_in_client,
+    make_client,
+    on_every_engine,
+    row_of,
+    stock_middleware,
+    whoami,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def row_of(client: Any) -> UserSession:
-    from .core_helpers import current_row_id
-
-    return UserSession.objects.get(pk=current_row_id(client))
 
 
 def staff_one_others_five(user: Any) -> int:
     return 1 if user.is_staff else 5
 
 
-@pytest.mark.parametrize("limit", [2, staff_one_others_five, "tests.test_policies.two"])
+@on_every_engine(("limit",), [(2,), (staff_one_others_five,), ("tests.test_policies.two",)])
 def test_a_login_past_the_limit_revokes_the_least_recently_active(
     engine: str, user: Any, limit: Any, settings: Any
 ) -> None:
@@ -60,7 +62,7 @@ def two(user: Any) -> int:
     return 2
 
 
-def test_a_callable_limit_sees_the_user(engine: str, django_user_model: Any, settings: Any) -> None:
+def test_a_callable_limit_sees_the_user(django_user_model: Any, settings: Any) -> None:
     settings.SESSIONMGR = {"MAX_SESSIONS": staff_one_others_five}
     staff = django_user_model.objects.create_user("staff", "s@example.com", PASSWORD, is_staff=True)
     first = logged_in_client(staff)
@@ -175,7 +177,7 @@ def test_policies_cost_no_query_between_activity_writes(
 ) -> None:
     client = logged_in_client(user)
     with override_settings(MIDDLEWARE=stock_middleware()):
-        from .core_helpers import clone
+        from .helpers import clone
 
         stock = count_queries(clone(client), "/whoami/")
     settings.SESSIONMGR = {"MAX_SESSIONS": 3, "IDLE_TIMEOUT": 900, "ABSOLUTE_TIMEOUT": 86400}

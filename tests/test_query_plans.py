@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, logged_in_client
+from .helpers import PASSWORD, logged_in_client
 from .services import postgres_url
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ from django.core.cache import caches
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.stores import store_class
 
-from .conftest import logged_in_client, whoami
+from .helpers import logged_in_client, whoami
 from .services import redis_url
 
 pytestmark = pytest.mark.django_db

@@ -19,8 +19,7 @@ from django.urls import path
 
 from django_sessionmgr.models import UserSession
 
-from .conftest import logged_in_client, stored_session_exists, whoami
-from .core_helpers import clone, session_cookie
+from .helpers import clone, logged_in_client, session_cookie, stored_session_exists, whoami
 from .urls import urlpatterns as project_urlpatterns
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,18 +13,9 @@ from django.utils import timezone, translation
 
 from django_sessionmgr.models import RevokeReason, UserSession
 
-from .conftest import PASSWORD, logged_in_client
-from .core_helpers import current_row_id
+from .helpers import PASSWORD, current_row_id, logged_in_client, make_row
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def default_language() -> Iterator[None]:
-    """Start from the project's LANGUAGE_CODE, whatever an earlier test activated."""
-    translation.deactivate()
-    yield
-    translation.deactivate()
 
 
 SENTENCES = {
@@ -41,15 +31,9 @@ SENTENCES = {
 }
 
 
-def row(user, **fields) -> UserSession:
-    now = timezone.now()
-    defaults = {"expires_at": now + timedelta(days=1), "last_activity_at": now}
-    return UserSession.objects.create(user=user, **{**defaults, **fields})
-
-
 @pytest.mark.parametrize("code", list(SENTENCES))
 def test_each_code_reads_as_a_sentence_in_english_and_german(user, code):
-    session = row(user, status="revoked", revoke_reason=code.value, revoked_at=timezone.now())
+    session = make_row(user, status="revoked", revoke_reason=code.value, revoked_at=timezone.now())
     english, german = SENTENCES[code]
     with translation.override("en"):
         assert session.revoke_reason_display == english
@@ -59,12 +43,12 @@ def test_each_code_reads_as_a_sentence_in_english_and_german(user, code):
 
 def test_end_states_read_as_sentences(user, settings):
     now = timezone.now()
-    active = row(user)
-    ended = row(user, status="ended", ended_at=now)
-    expired = row(user, status="expired", expires_at=now - timedelta(hours=1))
-    lapsed = row(user, expires_at=now - timedelta(seconds=1))  # active, past its expiry
-    staff_words = row(user, status="revoked", revoke_reason="stolen laptop")
-    no_reason = row(user, status="revoked")
+    active = make_row(user)
+    ended = make_row(user, status="ended", ended_at=now)
+    expired = make_row(user, status="expired", expires_at=now - timedelta(hours=1))
+    lapsed = make_row(user, expires_at=now - timedelta(seconds=1))  # active, past its expiry
+    staff_words = make_row(user, status="revoked", revoke_reason="stolen laptop")
+    no_reason = make_row(user, status="revoked")
     assert active.revoke_reason_display is None
     assert ended.revoke_reason_display == "Signed out"
     assert expired.revoke_reason_display == "Expired"
@@ -81,10 +65,10 @@ def test_end_states_read_as_sentences(user, settings):
 def test_an_idle_end_reads_signed_out_after_inactivity(user, settings):
     settings.SESSIONMGR = {"IDLE_TIMEOUT": 900, "ACTIVITY_UPDATE_INTERVAL": 60}
     last = timezone.now() - timedelta(hours=2)
-    idle = row(
+    idle = make_row(
         user, status="expired", last_activity_at=last, expires_at=last + timedelta(seconds=960)
     )
-    lifetime = row(
+    lifetime = make_row(
         user, status="expired", last_activity_at=last, expires_at=last + timedelta(days=1)
     )
     assert idle.revoke_reason_display == "Signed out after inactivity"
@@ -93,7 +77,7 @@ def test_an_idle_end_reads_signed_out_after_inactivity(user, settings):
         assert idle.revoke_reason_display == "Nach Inaktivität abgemeldet"
 
 
-def test_self_service_json_carries_code_and_sentence(engine, user):
+def test_self_service_json_carries_code_and_sentence(user):
     laptop = logged_in_client(user)
     phone = logged_in_client(user, user_agent="Mozilla/5.0 (iPhone)")
     phone_id = current_row_id(phone)

@@ -29,8 +29,7 @@ from django_sessionmgr.exceptions import RevokeFailed
 from django_sessionmgr.keys import SEALED_PREFIX, unseal
 from django_sessionmgr.models import UserSession
 
-from .conftest import PASSWORD, _read_only, logged_in_client, make_client, whoami
-from .core_helpers import session_cookie
+from .helpers import PASSWORD, logged_in_client, make_client, read_only, session_cookie, whoami
 from .urls import urlpatterns as project_urlpatterns
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]
@@ -240,14 +239,14 @@ def test_a_failed_file_delete_raises_and_the_retry_reaches_the_same_sessions(
     clients = [logged_in_client(user) for _ in range(2)]
     folder = session_folder
     assert all((folder / f"sessionid{session_cookie(c)}").exists() for c in clients)
-    _read_only(folder, True)
+    read_only(folder, True)
     try:
         with pytest.raises(RevokeFailed):
             UserSession.objects.all().revoke()
         assert set(UserSession.objects.values_list("status", flat=True)) == {"active"}
         assert [whoami(client) for client in clients] == ["alice", "alice"]
     finally:
-        _read_only(folder, False)
+        read_only(folder, False)
     assert UserSession.objects.all().revoke() == 2
     assert [whoami(client) for client in clients] == [None, None]
 
@@ -393,11 +392,11 @@ def test_the_page_says_when_signing_out_failed(session_folder: Path, user: Any) 
     me = logged_in_client(user)
     other = logged_in_client(user)
     folder = session_folder
-    _read_only(folder, True)
+    read_only(folder, True)
     try:
         response = me.post("/account/sessions/revoke-others/", follow=True)
     finally:
-        _read_only(folder, False)
+        read_only(folder, False)
     assert response.status_code == 200
     from django.contrib.messages import ERROR
 
@@ -421,7 +420,7 @@ def test_the_admin_says_when_signing_out_failed(
     staff = logged_in_client(root)
     row = UserSession.objects.get(user=user)
     folder = session_folder
-    _read_only(folder, True)
+    read_only(folder, True)
     try:
         response = staff.post(
             "/admin/django_sessionmgr/usersession/",
@@ -429,7 +428,7 @@ def test_the_admin_says_when_signing_out_failed(
             follow=True,
         )
     finally:
-        _read_only(folder, False)
+        read_only(folder, False)
     assert response.status_code == 200
     assert ERROR in [m.level for m in response.context["messages"]]
     assert whoami(victim) == "alice"

@@ -15,7 +15,7 @@ from django.dispatch import receiver
 
 from django_sessionmgr.signals import session_revoked
 
-from .conftest import PASSWORD, logged_in_client
+from .helpers import logged_in_client
 from .test_admin import CHANGELIST, row_of, run_action
 
 pytestmark = pytest.mark.django_db
@@ -45,11 +45,6 @@ def signals() -> Iterator[list[dict[str, Any]]]:
     yield sent
     session_revoked.disconnect(dispatch_uid="test.alert")
     session_revoked.disconnect(dispatch_uid="test.record")
-
-
-@pytest.fixture
-def superuser(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
 
 
 def alerts(mailoutbox: list[Any]) -> dict[str, str]:

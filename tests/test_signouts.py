@@ -32,8 +32,15 @@ from django_sessionmgr.exceptions import RevokeFailed
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signouts import mark_cache, mark_key, note_no_mark, read_mark
 
-from .conftest import PASSWORD, logged_in_client, make_client, whoami
-from .core_helpers import current_row_id, session_cookie, stock_middleware
+from .helpers import (
+    PASSWORD,
+    current_row_id,
+    logged_in_client,
+    make_client,
+    session_cookie,
+    stock_middleware,
+    whoami,
+)
 from .services import redis_url
 from .test_revoke_wins import own_redis  # noqa: F401 (a fixture)
 from .urls import urlpatterns as project_urlpatterns

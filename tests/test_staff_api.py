@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -17,23 +16,19 @@ from django.utils import timezone
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
 
-from .conftest import PASSWORD, logged_in_client, stored_session_exists, whoami
+from .helpers import (
+    PASSWORD,
+    logged_in_client,
+    make_rows,
+    make_staff,
+    row_of,
+    stored_session_exists,
+    whoami,
+)
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/admin/sessions/"
-
-
-def make_staff(django_user_model: Any, username: str, *codenames: str, staff: bool = True) -> Any:
-    member = django_user_model.objects.create_user(
-        username, f"{username}@example.com", PASSWORD, is_staff=staff
-    )
-    member.user_permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="django_sessionmgr", codename__in=codenames
-        )
-    )
-    return member
 
 
 @pytest.fixture
@@ -46,28 +41,8 @@ def staff_client(staff: Any) -> Client:
     return logged_in_client(staff)
 
 
-def row_of(client: Client) -> UserSession:
-    from django_sessionmgr.tracking import SESSION_MARKER
-
-    return UserSession.objects.get(pk=client.session[SESSION_MARKER][0])
-
-
 def post_json(client: Client, path: str, body: Any) -> Any:
     return client.post(path, json.dumps(body), content_type="application/json")
-
-
-def make_rows(user: Any, count: int, **fields: Any) -> list[UserSession]:
-    """Rows written straight to the table, for listing tests (no real session behind them)."""
-    now = timezone.now()
-    return UserSession.objects.bulk_create(
-        UserSession(
-            user=user,
-            created_at=now - timedelta(minutes=i + 1),
-            expires_at=now + timedelta(days=1),
-            **fields,
-        )
-        for i in range(count)
-    )
 
 
 # Revoking, on every engine

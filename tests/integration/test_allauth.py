@@ -19,16 +19,18 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import PASSWORD, make_client, whoami
-from tests.core_helpers import without_sessionmgr
-from tests.integration.helpers import (
+from tests.helpers import (
+    PASSWORD,
     SLACK,
     active_rows,
     assert_one_row_following,
     assert_password_change_revokes_others,
     assert_revoke_ends,
     assert_rotation_followed,
+    make_client,
     row_of,
+    whoami,
+    without_sessionmgr,
 )
 
 pytestmark = pytest.mark.django_db

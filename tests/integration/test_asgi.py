@@ -7,44 +7,25 @@ tests/test_multiprocess.py's ``uvicorn-db`` server.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from asgiref.sync import sync_to_async
-from django.db import connections
 from django.test import AsyncClient
 
 from django_sessionmgr.models import UserSession
-from tests.conftest import FIREFOX, PASSWORD
-from tests.core_helpers import without_sessionmgr
+from tests.helpers import FIREFOX, PASSWORD, alogin, awhoami, without_sessionmgr
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_worker_connections"),
+]
 NEW_PASSWORD = "n3w-Pw!x-async"
 
 
-@pytest_asyncio.fixture(autouse=True)
-async def close_worker_connections() -> AsyncIterator[None]:
-    """Close what the ORM opened in asgiref's worker thread, so the test DB can be dropped."""
-    yield
-    await sync_to_async(connections.close_all)()
-
-
-async def whoami(client: AsyncClient) -> str | None:
-    response = await client.get("/async-whoami/")
-    assert response.status_code == 200
-    username: str | None = response.json()["user"]
-    return username
-
-
-async def alogin(user: Any) -> AsyncClient:
+async def signed_in(user: Any) -> AsyncClient:
     client = AsyncClient(headers={"user-agent": FIREFOX})
-    response = await client.post(
-        "/async-login/", {"username": user.get_username(), "password": PASSWORD}
-    )
-    assert response.status_code == 200, response.content
-    assert await whoami(client) == user.get_username()
+    await alogin(client, user.get_username())
     return client
 
 
@@ -65,7 +46,7 @@ async def active_count(user: Any) -> int:
 
 
 async def test_alogin_makes_one_row_that_follows_the_session(user):
-    client = await alogin(user)
+    client = await signed_in(user)
     assert await active_count(user) == 1
     row = await row_of(client)
     session = await client.asession()
@@ -73,25 +54,25 @@ async def test_alogin_makes_one_row_that_follows_the_session(user):
 
 
 async def test_rotation_under_asgi_keeps_the_row_and_revoke_ends_it(user):
-    client = await alogin(user)
+    client = await signed_in(user)
     before = await row_of(client)
     old_key = (await client.asession()).session_key
     assert (await client.get("/rotate/")).status_code == 200
     assert (await client.asession()).session_key != old_key
     assert (await row_of(client)).pk == before.pk
     assert await sync_to_async(UserSession.objects.filter(pk=before.pk).revoke)() == 1
-    assert await whoami(client) is None
+    assert await awhoami(client) is None
 
 
 async def test_password_change_under_asgi_revokes_the_other_sessions(user):
-    this, other = await alogin(user), await alogin(user)
+    this, other = await signed_in(user), await signed_in(user)
     response = await this.post(
         "/accounts/password/",
         {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
     )
     assert response.status_code == 302, response.content
-    assert await whoami(other) is None
-    assert await whoami(this) == user.get_username()
+    assert await awhoami(other) is None
+    assert await awhoami(this) == user.get_username()
     assert await active_count(user) == 1
 
 
@@ -102,7 +83,7 @@ async def flow(user: Any) -> list[tuple[int, str | None]]:
         response = await client.post(
             "/async-login/", {"username": user.get_username(), "password": password}
         )
-        answers.append((response.status_code, await whoami(client)))
+        answers.append((response.status_code, await awhoami(client)))
     return answers
 
 

@@ -9,13 +9,16 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from django_sessionmgr.models import UserSession
-from tests.conftest import PASSWORD, logged_in_client, make_client, whoami
-from tests.core_helpers import without_sessionmgr
-from tests.integration.helpers import (
+from tests.helpers import (
+    PASSWORD,
     assert_one_row_following,
     assert_password_change_revokes_others,
     assert_revoke_ends,
     assert_rotation_followed,
+    logged_in_client,
+    make_client,
+    whoami,
+    without_sessionmgr,
 )
 
 pytestmark = pytest.mark.django_db

@@ -17,12 +17,15 @@ from django.core.management import call_command
 from django.db import connections
 
 from django_sessionmgr.models import UserSession
-from tests.conftest import PASSWORD, logged_in_client, make_client, whoami
-from tests.integration.helpers import (
+from tests.helpers import (
+    PASSWORD,
     assert_one_row_following,
     assert_password_change_revokes_others,
     assert_revoke_ends,
     assert_rotation_followed,
+    logged_in_client,
+    make_client,
+    whoami,
 )
 
 pytestmark = pytest.mark.django_db(databases=["default", "accounts"])

@@ -10,13 +10,15 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from django_sessionmgr.models import UserSession
-from tests.conftest import PASSWORD, make_client, whoami
-from tests.core_helpers import without_sessionmgr
-from tests.integration.helpers import (
+from tests.helpers import (
+    PASSWORD,
     assert_one_row_following,
     assert_password_change_revokes_others,
     assert_revoke_ends,
     assert_rotation_followed,
+    make_client,
+    whoami,
+    without_sessionmgr,
 )
 
 pytestmark = pytest.mark.django_db
