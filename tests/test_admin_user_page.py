@@ -6,16 +6,21 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib import admin as django_admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import path
 from django.utils import timezone
 
-from django_sessionmgr.admin import MAX_SEARCH_WORDS, USER_PAGE_SESSIONS
+from django_sessionmgr.admin import MAX_SEARCH_WORDS, USER_PAGE_SESSIONS, UserSessionInline
 from django_sessionmgr.models import UserSession
 
 from .helpers import PASSWORD, logged_in_client
 from .test_admin import CHANGELIST, row_of
+from .urls import urlpatterns as project_urlpatterns
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +165,32 @@ def test_a_short_search_has_no_cap_message(admin_client_, user, url):
     response = admin_client_.get(url, {"q": " ".join(["alice"] * MAX_SEARCH_WORDS)})
     assert response.status_code == 200
     assert "Search uses at most" not in response.content.decode()
+
+
+# A project that still shows the sessions as an inline (docs/admin.md).
+inline_site = django_admin.AdminSite(name="inline_admin")
+
+
+class UserAdminWithInline(UserAdmin):
+    inlines = [UserSessionInline]
+
+
+inline_site.register(get_user_model(), UserAdminWithInline)
+urlpatterns = [path("inline-admin/", inline_site.urls), *project_urlpatterns]
+
+
+@pytest.mark.urls(__name__)
+def test_the_inline_lists_only_active_sessions_and_changes_nothing(superuser, user):
+    active, revoked = logged_in_client(user), logged_in_client(user)
+    UserSession.objects.filter(pk=row_of(revoked).pk).revoke()
+    client = Client()
+    client.force_login(superuser)
+
+    page = client.get(f"/inline-admin/auth/user/{user.pk}/change/")
+
+    assert page.status_code == 200
+    formset = next(f for f in page.context["inline_admin_formsets"])
+    assert [form.original.pk for form in formset] == [row_of(active).pk]
+    assert not formset.has_add_permission
+    assert not formset.has_change_permission
+    assert not formset.has_delete_permission

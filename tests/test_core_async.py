@@ -165,3 +165,26 @@ async def test_request_auser_of_a_revoked_session_is_anonymous(engine: str, user
     await sync_to_async(UserSession.objects.all().revoke)()
 
     assert (await client.get("/auser-whoami/")).json() == {"user": None}
+
+
+@needs_alogin
+@pytest.mark.urls(__name__)
+async def test_request_auser_past_the_session_time_limit_is_anonymous(
+    server_engine: str, user: Any, settings: Any
+) -> None:
+    """The end is decided on the event loop; the row is marked in a thread
+    and the stored session flushed through the async API."""
+    import time_machine
+    from django.utils import timezone
+
+    settings.SESSIONMGR = {"ABSOLUTE_TIMEOUT": 900}
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        client = await logged_in_async_client(user)
+        key = client.cookies[settings.SESSION_COOKIE_NAME].value
+        assert (await client.get("/auser-whoami/")).json() == {"user": "alice"}
+        traveller.shift(901)
+        assert (await client.get("/auser-whoami/")).json() == {"user": None}
+
+    row = await UserSession.objects.aget(user=user)
+    assert row.status == UserSession.Status.EXPIRED
+    assert not await sync_to_async(stored_session_exists)(key)

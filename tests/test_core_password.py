@@ -103,3 +103,23 @@ def test_saving_a_user_without_a_new_password_revokes_nothing(engine: str, user:
 
     assert UserSession.objects.active().count() == 1
     assert whoami(client) == "alice"
+
+
+def test_a_store_that_fails_after_a_password_change_is_logged_and_the_change_stands(
+    session_folder: Any, user: Any, caplog: Any
+) -> None:
+    from .helpers import read_only
+
+    other = logged_in_client(user)
+    read_only(session_folder, True)
+    try:
+        user.set_password("a new passphrase")
+        user.save()
+    finally:
+        read_only(session_folder, False)
+
+    assert "the other sessions could not be revoked" in caplog.text
+    user.refresh_from_db()
+    assert user.check_password("a new passphrase")
+    # Its row was put back; Django's own auth-hash check still signs it out.
+    assert whoami(other) is None

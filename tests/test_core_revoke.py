@@ -280,3 +280,16 @@ def test_queryset_revoke_uses_a_fixed_number_of_cache_calls(
         counts.append(dict(CountingCache.calls))
         assert not any(stored_session_exists(cookie) for cookie in cookies)
     assert counts == [{"delete_many": 1}, {"delete_many": 1}]
+
+
+def test_a_third_party_engine_is_cleared_through_its_own_delete(settings: Any, user: Any) -> None:
+    from . import dict_engine
+
+    settings.SESSION_ENGINE = "tests.dict_engine"
+    clients = [logged_in_client(user) for _ in range(3)]
+    assert len(dict_engine.STORE) == 3
+
+    assert UserSession.objects.filter(user=user).revoke() == 3
+
+    assert dict_engine.STORE == {}
+    assert [whoami(client) for client in clients] == [None] * 3

@@ -1,0 +1,71 @@
+"""The documented hook for impersonation packages other than django-hijack
+(``start_impersonation``), driven by views of a package's own kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model, login
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from django_sessionmgr.impersonation import start_impersonation
+from django_sessionmgr.models import UserSession
+
+from .helpers import logged_in_client, row_of, whoami
+from .urls import urlpatterns as project_urlpatterns
+
+pytestmark = pytest.mark.django_db
+
+
+def impersonate(request: HttpRequest, pk: int) -> HttpResponse:
+    staff = request.user
+    if not staff.is_staff:  # what any such package checks first
+        return HttpResponse(status=403)
+    target = get_user_model()._default_manager.get(pk=pk)
+    login(request, target, backend="django.contrib.auth.backends.ModelBackend")
+    start_impersonation(request, staff)  # type: ignore[arg-type]
+    return HttpResponse("ok")
+
+
+def release(request: HttpRequest, pk: int) -> HttpResponse:
+    staff = get_user_model()._default_manager.get(pk=pk)
+    login(request, staff, backend="django.contrib.auth.backends.ModelBackend")
+    return HttpResponse("ok")
+
+
+urlpatterns = [
+    path("impersonate/<int:pk>/", impersonate),
+    path("release/<int:pk>/", release),
+    *project_urlpatterns,
+]
+
+
+@pytest.mark.urls(__name__)
+def test_the_hook_marks_the_session_keeps_the_staff_row_and_records_the_real_actor(
+    superuser: Any, user: Any
+) -> None:
+    victim_device = logged_in_client(user)
+    staff = logged_in_client(superuser)
+    staff_row = row_of(staff)
+
+    assert staff.get(f"/impersonate/{user.pk}/").status_code == 200
+    assert whoami(staff) == user.get_username()
+    acting_row = UserSession.objects.get(user=user, impersonated_by=superuser)
+    staff_row.refresh_from_db()
+    assert staff_row.status == UserSession.Status.ACTIVE  # waits for the release
+
+    # While impersonating, a revoke is recorded as the staff member's.
+    victims = row_of(victim_device)
+    response = staff.post(f"/account/sessions/{victims.pk}/revoke/")
+    assert response.status_code == 302
+    victims.refresh_from_db()
+    assert victims.status == UserSession.Status.REVOKED
+    assert victims.revoked_by_id == superuser.pk
+
+    assert staff.get(f"/release/{superuser.pk}/").status_code == 200
+    assert whoami(staff) == superuser.get_username()
+    assert row_of(staff).pk == staff_row.pk
+    acting_row.refresh_from_db()
+    assert acting_row.status == UserSession.Status.ENDED
