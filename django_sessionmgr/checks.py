@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
@@ -169,17 +170,13 @@ def _policy_errors(value: dict[str, Any]) -> list[CheckMessage]:
     return errors
 
 
-#: Cache backends whose data lives in one process only.
-PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",)
-
-
 def check_session_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """A revoke deletes the session from the cache of the process that runs it:
     with a process-local cache the other processes keep serving it."""
     from django.contrib.sessions.backends.cache import SessionStore as CacheStore
     from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 
-    from .stores import store_class
+    from .stores import PROCESS_LOCAL_CACHES, store_class
 
     try:
         store = store_class()
@@ -188,13 +185,17 @@ def check_session_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     if not issubclass(store, CacheStore | CachedDBStore):
         return []
     alias = getattr(settings, "SESSION_CACHE_ALIAS", "default")
-    backend = (getattr(settings, "CACHES", {}).get(alias) or {}).get("BACKEND", "")
-    if backend not in PROCESS_LOCAL_CACHES:
+    try:
+        cache = caches[alias]
+    except Exception:
+        return []  # Django's own checks report a broken CACHES
+    if not isinstance(cache, PROCESS_LOCAL_CACHES):
         return []
+    backend = type(cache).__name__
     return [
         Warning(
             f"SESSION_ENGINE {settings.SESSION_ENGINE!r} keeps sessions in the cache "
-            f"{alias!r}, which is {backend.rsplit('.', 1)[-1]}: local to each process. "
+            f"{alias!r}, which is {backend}: local to each process. "
             "A revoke in one process cannot reach a session cached in another.",
             hint="Use a shared cache (Redis, Memcached) for SESSION_CACHE_ALIAS, or the "
             "'db' session engine.",

@@ -37,7 +37,7 @@ from django.db import connections, router
 from django.utils.functional import SimpleLazyObject
 
 from .conf import app_settings
-from .models import UserSession
+from .models import UserSession, column
 from .notices import announce, explain_dead_cookie, explain_refused
 from .notifications import notify_if_new_device, remember_device
 from .policies import ended_by_policy
@@ -80,7 +80,8 @@ contained_in_thread = sync_to_async(contained)
 @lru_cache(maxsize=8)
 def _active_row_sql(alias: str) -> str:
     quote = connections[alias].ops.quote_name
-    table, pk, status = quote(UserSession._meta.db_table), quote("id"), quote("status")
+    table = quote(UserSession._meta.db_table)
+    pk, status = quote(column("id")), quote(column("status"))
     return f"SELECT 1 FROM {table} WHERE {pk} = %s AND {status} = %s"
 
 

@@ -323,6 +323,13 @@ class UserSession(models.Model):
         return bool(revoked)
 
 
+def column(name: str) -> str:
+    """A field's column, for the few raw queries on hot paths."""
+    field = UserSession._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column
+    return field.column
+
+
 def _live() -> Q:
     return Q(status=UserSession.Status.ACTIVE, expires_at__gt=timezone.now())
 

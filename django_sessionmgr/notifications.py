@@ -26,7 +26,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.crypto import salted_hmac
 
 from .conf import app_settings
-from .models import UserSession
+from .models import UserSession, column
 from .network import stored_ip
 from .safety import contained
 from .signals import new_device_signed_in
@@ -96,9 +96,9 @@ def is_new_device(request: HttpRequest, user: AbstractBaseUser, row: UserSession
 @lru_cache(maxsize=8)
 def _earlier_logins_sql(alias: str) -> str:
     quote = connections[alias].ops.quote_name
-    meta = UserSession._meta
-    table, pk, user = quote(meta.db_table), quote("id"), quote("user_id")
-    os, device, browser = (quote(f"device_{name}") for name in ("os", "family", "browser"))
+    table = quote(UserSession._meta.db_table)
+    pk, user = quote(column("id")), quote(column("user"))
+    os, device, browser = (quote(column(f"device_{name}")) for name in ("os", "family", "browser"))
     digits = ", ".join(f"'{digit}'" for digit in range(10))
     earlier = f"SELECT 1 FROM {table} WHERE {user} = %s AND {pk} <> %s"
     # The browser's name alone, or the name, a space and a version: a digit

@@ -31,14 +31,22 @@ def others(sessions: UserSessionQuerySet, current: str | None) -> UserSessionQue
     return sessions if current is None else sessions.exclude(pk=current)
 
 
-def revoke_own(session: UserSession, *, current: str | None, by: AbstractBaseUser) -> bool:
-    """A user signs out one of their other sessions; return whether it was active.
+def revoke_one(
+    session: UserSession,
+    *,
+    current: str | None,
+    by: AbstractBaseUser | None,
+    reason: str = RevokeReason.USER,
+) -> bool:
+    """Sign out one session, never the one making the request (``current``);
+    return whether it was active.
 
-    ``by`` is who acts: the user, or the staff member impersonating them.
+    ``by`` is who acts: the user, the staff member impersonating them, or
+    staff. The reason defaults to a user signing out their own session.
     """
     if current is not None and str(session.pk) == current:
         raise CurrentSession
-    return session.revoke(by=by, reason=RevokeReason.USER)
+    return session.revoke(by=by, reason=reason)
 
 
 def revoke_own_others(
@@ -46,15 +54,6 @@ def revoke_own_others(
 ) -> int:
     """A user signs out every session of theirs but this one; return how many."""
     return others(sessions, current).revoke(by=by, reason=RevokeReason.USER)
-
-
-def revoke_one_as_staff(
-    session: UserSession, *, current: str | None, by: AbstractBaseUser, reason: str
-) -> bool:
-    """Staff sign out any session but the one they act from; return whether it was active."""
-    if current is not None and str(session.pk) == current:
-        raise CurrentSession
-    return session.revoke(by=by, reason=reason)
 
 
 def revoke_as_staff(

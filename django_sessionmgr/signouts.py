@@ -47,9 +47,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
-from django.core.cache.backends.locmem import LocMemCache
 
-from .stores import is_server_side, store_class
+from .stores import PROCESS_LOCAL_CACHES, is_server_side, store_class
 
 logger = logging.getLogger("django_sessionmgr")
 
@@ -58,7 +57,7 @@ CLOCK_MARGIN = 2
 #: Marks written in one ``set_many`` call.
 MARK_BATCH_SIZE = 1_000
 #: Cache backends that cannot carry a mark between processes.
-LOCAL_CACHES = (LocMemCache, DummyCache)
+LOCAL_CACHES = (*PROCESS_LOCAL_CACHES, DummyCache)
 
 
 def mark_cache() -> BaseCache | None:

@@ -17,13 +17,18 @@ from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBS
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.contrib.sessions.backends.file import SessionStore as FileStore
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import router
 from django.db.models import QuerySet
 from django.views.decorators.debug import sensitive_variables
 
 from .exceptions import RevokeFailed
 from .keys import unseal
+
+#: Cache backends local to each process: what one process writes or deletes
+#: there, no other process sees (check W002, and the sign-out marks).
+PROCESS_LOCAL_CACHES: tuple[type[BaseCache], ...] = (LocMemCache,)
 
 #: Keys sent to the cache in one ``delete_many`` call.
 CACHE_BATCH_SIZE = 10_000

@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
-from .conf import app_settings, settings_dict
+from .conf import app_settings
 from .devices import client_hints, parse_user_agent
 from .keys import seal
 from .models import USER_AGENT_MAX_LENGTH, UserSession
@@ -180,9 +180,6 @@ def effective_expiry(session: SessionBase, written: int, started: int) -> int:
     last request, never sooner.
     """
     ends = session_end(session, written)
-    policies = settings_dict()
-    if not policies.keys() & {"IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT"}:
-        return ends  # no policy set: the middleware checks this on every request
     if (idle := app_settings.IDLE_TIMEOUT) is not None:
         ends = min(ends, written + idle + app_settings.ACTIVITY_UPDATE_INTERVAL)
     if (absolute := app_settings.ABSOLUTE_TIMEOUT) is not None:

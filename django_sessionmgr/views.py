@@ -116,7 +116,7 @@ class SessionRevokeView(SessionViewMixin, View):
     def post(self, request: HttpRequest, pk: Any) -> HttpResponse:
         session = get_object_or_404(self.get_queryset(), pk=pk)
         try:
-            revoked = services.revoke_own(
+            revoked = services.revoke_one(
                 session, current=session_row_id(request), by=self.get_acting_user()
             )
         except services.CurrentSession:

@@ -381,7 +381,7 @@ class StaffUserSessionViewSet(
         row = self.get_object()
         body = RevokeReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.revoke_one_as_staff(
+        services.revoke_one(
             row,
             current=authenticating_session_id(request),
             by=request.user,  # type: ignore[arg-type]

@@ -232,7 +232,7 @@ class UserSessionViewSet(
         return Response(self.get_serializer(session).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.revoke_own(
+        services.revoke_one(
             self.get_object(), current=authenticating_session_id(request), by=self._user()
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
