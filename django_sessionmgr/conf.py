@@ -1,4 +1,9 @@
-"""Settings, read live from ``settings.SESSIONMGR`` so ``override_settings`` works."""
+"""Settings, read from ``settings.SESSIONMGR``.
+
+Each value is converted once and kept until Django's ``setting_changed``
+signal says ``SESSIONMGR`` changed (``override_settings``, pytest-django's
+``settings`` fixture): the middleware reads some on every request.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 DEFAULTS: dict[str, Any] = {
     "ACTIVITY_UPDATE_INTERVAL": 60,
@@ -44,7 +50,20 @@ class Setting(Generic[T]):
         self.name = name
 
     def __get__(self, instance: AppSettings | None, owner: type) -> T:
-        return self.convert(settings_dict().get(self.name, DEFAULTS[self.name]))
+        value = self.convert(settings_dict().get(self.name, DEFAULTS[self.name]))
+        if instance is not None:
+            # Kept on the instance, where later reads find it as a plain
+            # attribute (this descriptor defines no __set__), until _forget.
+            instance.__dict__[self.name] = value
+        return value
+
+
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    if setting == "SESSIONMGR":
+        app_settings.__dict__.clear()
+
+
+setting_changed.connect(_forget, dispatch_uid="django_sessionmgr.conf")
 
 
 def settings_dict() -> dict[str, Any]:

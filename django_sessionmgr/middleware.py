@@ -34,7 +34,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.db import connections, router
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import SimpleLazyObject, empty
 
 from .conf import app_settings
 from .models import UserSession, column
@@ -53,6 +53,7 @@ from .tracking import (
     client_changed,
     client_digest,
     current_state,
+    effective_expiry,
     end_session_row,
     expiry_changed,
     is_authenticated_session,
@@ -120,6 +121,35 @@ def signed_cookie_alive(marker: Marker, user_pk: Any) -> bool:
     return True
 
 
+def _unwrapped(user: Any) -> Any:
+    """The user behind a lazy object of another middleware (evaluating it)."""
+    if user.is_authenticated:
+        user = getattr(user, "_wrapped", user)
+    return user
+
+
+def _remember_row(session: SessionBase, state: RequestState) -> None:
+    """Before a flush: note the row and impersonation the loaded data names."""
+    if not hasattr(session, "_session_cache"):
+        return
+    if state.row_id is None:
+        marker = read_marker(session)
+        state.row_id = marker.row_id if marker else None
+    state.resume = session.get(IMPERSONATOR_KEY) or state.resume
+
+
+def _tracked_flush(flush: Callable[[], None], session: SessionBase, state: RequestState) -> None:
+    _remember_row(session, state)
+    flush()
+
+
+async def _tracked_aflush(
+    aflush: Callable[[], Awaitable[None]], session: SessionBase, state: RequestState
+) -> None:
+    _remember_row(session, state)
+    await aflush()
+
+
 def _data(session: SessionBase) -> dict[str, Any]:
     """The session data but the app's marker (already loaded: no I/O)."""
     return {key: value for key, value in session.items() if key != SESSION_MARKER}
@@ -156,7 +186,7 @@ class UserSessionMiddleware:
         state = self._begin(request)
         token = current_state.set(state)
         try:
-            response = cast("HttpResponseBase", self.get_response(request))
+            response: HttpResponseBase = self.get_response(request)  # type: ignore[assignment]
             if work := self._finish(request, state):
                 contained(work, default=None, what=FOLLOW)
             if state.logged_in_user_pk is not None:
@@ -170,7 +200,7 @@ class UserSessionMiddleware:
         state = self._begin(request)
         token = current_state.set(state)
         try:
-            response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
+            response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
             if work := self._finish(request, state):
                 await contained_in_thread(work, default=None, what=FOLLOW)
             if state.logged_in_user_pk is not None:
@@ -192,68 +222,57 @@ class UserSessionMiddleware:
     def _begin(self, request: HttpRequest) -> RequestState:
         """Wrap ``request.user`` and ``request.auser``; read nothing yet."""
         session: SessionBase | None = getattr(request, "session", None)
-        state = RequestState(
-            known_key=session.session_key if session is not None else None, session=session
-        )
+        key = session.session_key if session is not None else None
+        state = RequestState(known_key=key, session=session)
         request._sessionmgr = state  # type: ignore[attr-defined]
-        if session is None or session.session_key is None or not hasattr(request, "user"):
+        user = getattr(request, "user", None)
+        if session is None or key is None or user is None:
             return state  # no cookie: nothing to check until a login creates a row
-        self._track_flush(session, state)
-        user = request.user
-        request.user = SimpleLazyObject(  # type: ignore[assignment]
-            partial(self._checked_user, request, state, user)
+        # Learn the row of a session that ``login()`` or a stale auth hash
+        # flushes, from data already loaded, so that row can be ended.
+        session.flush = partial(_tracked_flush, session.flush, session, state)  # type: ignore[method-assign]
+        session.aflush = partial(_tracked_aflush, session.aflush, session, state)  # type: ignore[method-assign]
+        # Django's own lazy user, not read yet, is checked as it loads: no
+        # second lazy wrapper to pay for on every attribute read. Its
+        # attributes are read past ``LazyObject``'s own attribute lookup.
+        attributes = (
+            object.__getattribute__(user, "__dict__") if type(user) is SimpleLazyObject else {}
         )
+        if attributes.get("_wrapped", None) is empty:
+            load = attributes["_setupfunc"]
+            attributes["_setupfunc"] = partial(self._checked_user, request, state, load)
+        else:
+            load = partial(_unwrapped, user)
+            request.user = SimpleLazyObject(  # type: ignore[assignment]
+                partial(self._checked_user, request, state, load)
+            )
         auser = getattr(request, "auser", None)
         if auser is not None:
             request.auser = partial(  # type: ignore[assignment]
-                self._achecked_user, request, state, auser, user
+                self._achecked_user, request, state, auser, load
             )
         return state
 
-    @staticmethod
-    def _track_flush(session: SessionBase, state: RequestState) -> None:
-        """Learn the row of a session that ``login()`` or a stale auth hash
-        flushes, from data already loaded, so that row can be ended."""
-        flush, aflush = session.flush, session.aflush
-
-        def remember_row() -> None:
-            if not hasattr(session, "_session_cache"):
-                return
-            if state.row_id is None:
-                marker = read_marker(session)
-                state.row_id = marker.row_id if marker else None
-            state.resume = session.get(IMPERSONATOR_KEY) or state.resume
-
-        def tracked_flush() -> None:
-            remember_row()
-            flush()
-
-        async def tracked_aflush() -> None:
-            remember_row()
-            await aflush()
-
-        session.flush = tracked_flush  # type: ignore[method-assign]
-        session.aflush = tracked_aflush  # type: ignore[method-assign]
-
     # The user, checked against the session's row.
 
-    def _checked_user(self, request: HttpRequest, state: RequestState, user: Any) -> User:
+    def _checked_user(
+        self, request: HttpRequest, state: RequestState, load: Callable[[], Any]
+    ) -> User:
         if state.checked_user is not None:
-            return cast("User", state.checked_user)
-        if user.is_authenticated:  # evaluates stock Django's lazy user
-            user = getattr(user, "_wrapped", user)
+            return state.checked_user  # type: ignore[no-any-return]
+        user = load()
         plan = self._plan(request, state, user)
         if plan is not None and not contained(plan, default=True, what=CHECK, writes=_writes(plan)):
             return self._refuse(request, state)
         state.checked_user = user
-        return cast("User", user)
+        return user  # type: ignore[no-any-return]
 
     async def _achecked_user(
         self,
         request: HttpRequest,
         state: RequestState,
         auser: Callable[[], Awaitable[Any]],
-        sync_user: Any,
+        load: Callable[[], Any],
     ) -> User:
         """Stays on the event loop between activity writes: the session loads
         through its async API (``auser()``); only database work (an activity
@@ -265,10 +284,10 @@ class UserSessionMiddleware:
         than in stock's hop for the user plus one of ours.
         """
         if state.checked_user is not None:
-            return cast("User", state.checked_user)
+            return state.checked_user  # type: ignore[no-any-return]
         session: SessionBase = request.session
         if not is_server_side(session) and not hasattr(request, "_acached_user"):
-            return await checked_user_in_thread(self, request, state, sync_user)
+            return await checked_user_in_thread(self, request, state, load)
         user = await auser()
         plan = self._plan(request, state, user)
         if plan is not None and not await contained_in_thread(
@@ -280,7 +299,7 @@ class UserSessionMiddleware:
                 session.flush()  # a signed cookie: nothing to delete, no I/O
             return self._serve_anonymous(request, state)
         state.checked_user = user
-        return cast("User", user)
+        return user  # type: ignore[no-any-return]
 
     def _plan(self, request: HttpRequest, state: RequestState, user: Any) -> partial[bool] | None:
         """Decide from the session data alone; return the database work, if any.
@@ -297,7 +316,7 @@ class UserSessionMiddleware:
                 return partial(explain_dead_cookie, request, state)
             return None
         row_id, last_write, expiry = marker.row_id, marker.written, marker.expiry
-        state.row_id = row_id
+        state.row_id, state.marker = row_id, marker
         now = int(time.time())
         if expiry is not None and now >= expiry:
             return partial(self._expire, request, marker)
@@ -379,6 +398,20 @@ class UserSessionMiddleware:
             later = self._finish(request, state)
             return partial(self._end_then, replaced, later)
         if session is None or not session.accessed or state.ended:
+            return None
+        marker = state.marker
+        if (
+            marker is not None
+            and not session.modified
+            and state.before_activity is None
+            and not settings.SESSION_SAVE_EVERY_REQUEST
+        ):
+            # As the user check left it: the same key and data, and no save to
+            # follow. Only a policy setting can have moved the expiry.
+            if marker.started is None or marker.expiry != effective_expiry(
+                session, marker.written, marker.started
+            ):
+                return partial(self._sync_or_flush, session, marker.row_id)
             return None
         marker = read_marker(session)
         if marker is None:

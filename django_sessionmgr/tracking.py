@@ -20,7 +20,6 @@ import logging
 import time
 import uuid
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from functools import partial
@@ -59,21 +58,27 @@ SESSION_MARKER = "_sessionmgr"
 EXPIRY_KEY = "_session_expiry"
 
 
-@dataclass
 class RequestState:
-    """What the middleware knows about the session serving one request."""
+    """What the middleware knows about the session serving one request.
+
+    A plain class whose defaults live on the class: built on every request,
+    it sets only what differs. Its repr is the default one, so no error
+    report or log shows the session key it holds.
+    """
 
     #: The row of the session serving the request, once known (or logged in).
     row_id: str | None = None
+    #: The marker as the user check read it; still true while the session is
+    #: not modified, so the response step need not read it again.
+    marker: Marker | None = None
     #: The session key the row is known to hold (rotation is detected against it).
-    #: Kept out of the repr, so no error report or log shows it.
-    known_key: str | None = field(default=None, repr=False)
+    known_key: str | None = None
     #: The session ended in this request (logout, or refused as revoked).
     ended: bool = False
     #: The user once checked against the row (shared by ``user`` and ``auser()``).
     checked_user: Any = None
     #: The request's session, to read the row from if the user was never checked.
-    session: Any = field(default=None, repr=False)
+    session: Any = None
     #: The session data as it was before an activity write marked it modified.
     before_activity: dict[str, Any] | None = None
     #: A row this request's login replaced: ended on the way out, unless the
@@ -87,7 +92,10 @@ class RequestState:
     #: The user a login in this request signed in (to remember their device).
     logged_in_user_pk: Any = None
     #: ``(user, row)`` of a login in this request, for the new-device notice.
-    new_row: Any = field(default=None, repr=False)
+    new_row: Any = None
+
+    def __init__(self, known_key: str | None = None, session: Any = None) -> None:
+        self.known_key, self.session = known_key, session
 
     def current_row_id(self) -> str | None:
         """The row of the session serving the request, unless it ended."""
@@ -119,14 +127,29 @@ class Marker(NamedTuple):
     client: str | None
 
 
+_new_marker = tuple.__new__
+
+
 def read_marker(session: SessionBase) -> Marker | None:
+    """The marker in the session data, or None when it holds none (or a bad one)."""
     marker = session.get(SESSION_MARKER)
+    if not isinstance(marker, list):
+        return None
+    if len(marker) == 5:  # the marker written today, checked without a loop
+        row_id, written, expiry, started, client = marker
+        if (
+            isinstance(row_id, str)
+            and isinstance(written, int)
+            and isinstance(expiry, int)
+            and isinstance(started, int)
+            and isinstance(client, str)
+        ):
+            return _new_marker(Marker, marker)  # the list as is: no Python-level __new__
+        return None
     if (
-        isinstance(marker, list)
-        and 2 <= len(marker) <= 5
+        2 <= len(marker) <= 4
         and isinstance(marker[0], str)
-        and all(isinstance(value, int) for value in marker[1:4])
-        and (len(marker) < 5 or isinstance(marker[4], str))
+        and all(isinstance(value, int) for value in marker[1:])
     ):
         return Marker(*marker, *[None] * (5 - len(marker)))
     return None
@@ -178,29 +201,25 @@ def effective_expiry(session: SessionBase, written: int, started: int) -> int:
     idle end counts from the last write plus one interval: a session ends
     between ``IDLE_TIMEOUT`` and ``IDLE_TIMEOUT`` + the interval after its
     last request, never sooner.
-    """
-    ends = session_end(session, written)
-    if (idle := app_settings.IDLE_TIMEOUT) is not None:
-        ends = min(ends, written + idle + app_settings.ACTIVITY_UPDATE_INTERVAL)
-    if (absolute := app_settings.ABSOLUTE_TIMEOUT) is not None:
-        ends = min(ends, started + absolute)
-    return ends
 
-
-def session_end(session: SessionBase, written: int) -> int:
-    """``session.get_expiry_date(modification=written)`` as a Unix time.
-
-    In whole seconds without the datetimes when the engine keeps Django's own
-    ``get_expiry_date`` and the expiry is a number of seconds (or the cookie
-    age): the middleware asks this on every request.
+    The session's own end is ``session.get_expiry_date(modification=written)``,
+    worked out in whole seconds without the datetimes when the engine keeps
+    Django's own ``get_expiry_date`` and the expiry is a number of seconds (or
+    the cookie age): the middleware asks this on every request.
     """
     custom = session.get(EXPIRY_KEY)
     if type(session).get_expiry_date is SessionBase.get_expiry_date and (
         custom is None or type(custom) is int
     ):
-        return written + (custom or session.get_session_cookie_age())
-    modification = datetime.fromtimestamp(written, tz=dt_timezone.utc)
-    return int(session.get_expiry_date(modification=modification).timestamp())
+        ends = written + (custom or session.get_session_cookie_age())
+    else:
+        modification = datetime.fromtimestamp(written, tz=dt_timezone.utc)
+        ends = int(session.get_expiry_date(modification=modification).timestamp())
+    if (idle := app_settings.IDLE_TIMEOUT) is not None:
+        ends = min(ends, written + idle + app_settings.ACTIVITY_UPDATE_INTERVAL)
+    if (absolute := app_settings.ABSOLUTE_TIMEOUT) is not None:
+        ends = min(ends, started + absolute)
+    return ends
 
 
 def from_epoch(seconds: int) -> datetime:

@@ -192,3 +192,66 @@ def test_a_row_ended_behind_a_live_session_refuses_it(engine: str, user: Any) ->
     with override_settings(SESSIONMGR={"ACTIVITY_UPDATE_INTERVAL": 0}):
         assert whoami(client) is None
     assert whoami(client) is None
+
+
+def read_user_early(get_response: Any) -> Any:
+    """A project middleware, between Django's and the app's, that reads the user."""
+
+    def middleware(request: Any) -> Any:
+        request.user_seen_early = request.user.is_authenticated
+        return get_response(request)
+
+    return middleware
+
+
+def keep_user_type(get_response: Any) -> Any:
+    """Runs after the app's middleware: notes what ``request.user`` is, unread."""
+
+    def middleware(request: Any) -> Any:
+        response = get_response(request)
+        response["X-User-Type"] = type(request.__dict__["user"]).__name__
+        response["X-Same-User"] = str(request.__dict__["user"] is request.first_user)
+        return response
+
+    return middleware
+
+
+def note_first_user(get_response: Any) -> Any:
+    def middleware(request: Any) -> Any:
+        request.first_user = request.__dict__["user"]  # as AuthenticationMiddleware set it
+        return get_response(request)
+
+    return middleware
+
+
+def test_the_user_stays_djangos_own_lazy_object(user: Any) -> None:
+    """No second wrapper: the revoke check runs inside Django's own lazy user."""
+    client = logged_in_client(user)
+    middleware = list(settings.MIDDLEWARE)
+    at = middleware.index("django_sessionmgr.middleware.UserSessionMiddleware")
+    middleware.insert(at, f"{__name__}.note_first_user")
+    middleware.insert(at + 2, f"{__name__}.keep_user_type")
+    with override_settings(MIDDLEWARE=middleware):
+        client = clone(client)  # a new handler, built with this MIDDLEWARE
+        response = client.get("/whoami/")
+        assert response.json()["user"] == "alice"
+        assert response["X-User-Type"] == "SimpleLazyObject"
+        assert response["X-Same-User"] == "True"
+        assert UserSession.objects.filter(user=user).revoke() == 1
+        response = client.get("/whoami/")
+    assert response.json()["user"] is None
+    assert response["X-Same-User"] == "True"
+
+
+def test_a_user_read_before_the_app_is_still_checked(engine: str, user: Any) -> None:
+    """A middleware that reads the user first leaves the app a loaded user to
+    check: a revoked session is still served as anonymous."""
+    client = logged_in_client(user)
+    middleware = list(settings.MIDDLEWARE)
+    at = middleware.index("django_sessionmgr.middleware.UserSessionMiddleware")
+    middleware.insert(at, f"{__name__}.read_user_early")
+    with override_settings(MIDDLEWARE=middleware):
+        client = clone(client)  # a new handler, built with this MIDDLEWARE
+        assert whoami(client) == "alice"
+        assert UserSession.objects.filter(user=user).revoke() == 1
+        assert whoami(client) is None
