@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -78,11 +79,36 @@ def stored_ip(ip: str | None) -> str | None:
 
 
 @lru_cache(maxsize=4)
-def _geoip_reader(path: str, city: str | None, country: str | None) -> Any:
-    """One GeoIP2 reader per configuration, reused across lookups."""
-    from django.contrib.gis.geoip2 import GeoIP2
+def _geoip_reader(path: str, city: str | None, country: str | None) -> tuple[Any, bool]:
+    """One reader per configuration, reused across lookups, and whether it
+    reads a city database.
 
-    return GeoIP2(path, city=city or "", country=country or "")
+    The database is found as Django's ``GeoIP2`` finds it (``GEOIP_PATH``
+    names the file, or a folder holding ``GEOIP_CITY`` or ``GEOIP_COUNTRY``)
+    and read with ``maxminddb``, which ``geoip2`` reads with, returning
+    plain dicts: ``GeoIP2.city()`` built full response objects on every
+    login for the two values kept.
+    """
+    import maxminddb
+
+    base = Path(path)
+    for candidate in (
+        base,
+        base / (city or "GeoLite2-City.mmdb"),
+        base / (country or "GeoLite2-Country.mmdb"),
+    ):
+        if candidate.is_file():
+            reader = maxminddb.open_database(str(candidate))
+            kind = reader.metadata().database_type
+            if "City" not in kind and "Country" not in kind:
+                raise ValueError(f"not a GeoIP2 city or country database: {kind}")
+            return reader, "City" in kind
+    raise FileNotFoundError(path)
+
+
+def _english_name(record: dict[str, Any], key: str) -> str:
+    names = (record.get(key) or {}).get("names") or {}
+    return str(names.get("en") or "")
 
 
 def locate_ip(ip: str | None) -> tuple[str, str]:
@@ -94,23 +120,16 @@ def locate_ip(ip: str | None) -> tuple[str, str]:
     if not ip or not path:
         return "", ""
     try:
-        reader = _geoip_reader(
+        reader, has_cities = _geoip_reader(
             str(path),
             getattr(settings, "GEOIP_CITY", None),
             getattr(settings, "GEOIP_COUNTRY", None),
         )
+        record = reader.get(ip)
     except Exception:
         return "", ""
-    try:
-        city = reader.city(ip)
-        return (
-            (city.get("city") or "")[:CITY_MAX_LENGTH],
-            (city.get("country_code") or "")[:COUNTRY_CODE_LENGTH],
-        )
-    except Exception:
-        pass
-    try:
-        country = reader.country(ip)
-        return "", (country.get("country_code") or "")[:COUNTRY_CODE_LENGTH]
-    except Exception:
+    if not isinstance(record, dict):
         return "", ""
+    city = _english_name(record, "city") if has_cities else ""
+    country = str((record.get("country") or {}).get("iso_code") or "")
+    return city[:CITY_MAX_LENGTH], country[:COUNTRY_CODE_LENGTH]

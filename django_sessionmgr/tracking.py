@@ -36,7 +36,7 @@ from django.views.decorators.debug import sensitive_variables
 from .conf import app_settings
 from .devices import client_hints, parse_user_agent
 from .keys import seal
-from .models import USER_AGENT_MAX_LENGTH, UserSession
+from .models import USER_AGENT_MAX_LENGTH, UserSession, insert_row
 from .network import get_client_ip, locate_ip, stored_ip
 from .notifications import notify_if_new_device
 from .policies import enforce_session_limit, login_atomically
@@ -350,7 +350,7 @@ def _create_row(
     now = timezone.now()
     marker, expires_at = stamp(session, row_id, client=client_digest(request))
     fields = _device_fields(request)
-    row = UserSession.objects.create(
+    row = UserSession(
         id=row_id,
         user_id=user.pk,
         session_key=stored_key(session),
@@ -363,6 +363,7 @@ def _create_row(
         last_location_country=fields["location_country"],
         **fields,
     )
+    insert_row(row)
     session[SESSION_MARKER] = marker
     return row
 

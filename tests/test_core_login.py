@@ -274,3 +274,29 @@ def test_signals_sent_without_a_session_record_nothing(engine: str, user: Any) -
     user_logged_out.send(sender=type(user), request=HttpRequest(), user=user)
 
     assert not UserSession.objects.exists()
+
+
+def test_a_logins_row_sends_the_model_signals_save_would(user: Any) -> None:
+    """The login's INSERT skips the ORM's compiler, not what ``save()`` promises:
+    audit apps listening to ``pre_save`` / ``post_save`` see the new row."""
+    from django.db.models.signals import post_save, pre_save
+
+    seen: list[tuple[str, Any, Any]] = []
+
+    def before(sender: Any, instance: UserSession, **kwargs: Any) -> None:
+        seen.append(("pre_save", instance._state.adding, kwargs["using"]))
+
+    def after(sender: Any, instance: UserSession, created: bool, **kwargs: Any) -> None:
+        seen.append(("post_save", created, instance._state.adding))
+        assert UserSession.objects.filter(pk=instance.pk, user=user).exists()
+
+    pre_save.connect(before, sender=UserSession)
+    post_save.connect(after, sender=UserSession)
+    try:
+        client = logged_in_client(user)
+    finally:
+        pre_save.disconnect(before, sender=UserSession)
+        post_save.disconnect(after, sender=UserSession)
+    assert seen == [("pre_save", True, "default"), ("post_save", True, False)]
+    row = UserSession.objects.get(pk=current_row_id(client))
+    assert (row.user, row.status, row.device_browser) == (user, "active", "Firefox 128")

@@ -41,7 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLE = UserSession._meta.db_table
 PER_USER_INDEXES = (
     "sessionmgr_user_status_expiry",
-    "sessionmgr_user_activity",
     "sessionmgr_user_status_created",
     f"{TABLE}_user_id_",  # the foreign key's own index
 )
