@@ -58,9 +58,33 @@ class Setting(Generic[T]):
         return value
 
 
+class DjangoSetting:
+    """One of Django's own settings that the middleware reads on every request,
+    kept the same way (``LazySettings`` costs a Python-level lookup per read)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        value = getattr(settings, self.name)
+        if instance is not None:
+            instance.__dict__[self.name] = value
+        return value
+
+
+class PerRequestSettings:
+    SESSION_COOKIE_AGE = DjangoSetting()
+    SESSION_SAVE_EVERY_REQUEST = DjangoSetting()
+
+
+#: Django's settings the middleware reads on every request.
+per_request = PerRequestSettings()
+
+
 def _forget(*, setting: str, **kwargs: Any) -> None:
     if setting == "SESSIONMGR":
         app_settings.__dict__.clear()
+    per_request.__dict__.pop(setting, None)
 
 
 setting_changed.connect(_forget, dispatch_uid="django_sessionmgr.conf")

@@ -36,7 +36,7 @@ from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.db import connections, router
 from django.utils.functional import SimpleLazyObject, empty
 
-from .conf import app_settings
+from .conf import app_settings, per_request
 from .models import UserSession, column
 from .notices import announce, explain_dead_cookie, explain_refused
 from .notifications import notify_if_new_device, remember_device
@@ -404,7 +404,7 @@ class UserSessionMiddleware:
             marker is not None
             and not session.modified
             and state.before_activity is None
-            and not settings.SESSION_SAVE_EVERY_REQUEST
+            and not per_request.SESSION_SAVE_EVERY_REQUEST
         ):
             # As the user check left it: the same key and data, and no save to
             # follow. Only a policy setting can have moved the expiry.

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
-from .conf import app_settings
+from .conf import app_settings, per_request
 from .devices import client_hints, parse_user_agent
 from .keys import seal
 from .models import USER_AGENT_MAX_LENGTH, UserSession, insert_row
@@ -208,9 +208,12 @@ def effective_expiry(session: SessionBase, written: int, started: int) -> int:
     the cookie age): the middleware asks this on every request.
     """
     custom = session.get(EXPIRY_KEY)
-    if type(session).get_expiry_date is SessionBase.get_expiry_date and (
+    engine = type(session)
+    if engine.get_expiry_date is SessionBase.get_expiry_date and (
         custom is None or type(custom) is int
     ):
+        if custom is None and engine.get_session_cookie_age is SessionBase.get_session_cookie_age:
+            custom = per_request.SESSION_COOKIE_AGE  # what Django's method returns
         ends = written + (custom or session.get_session_cookie_age())
     else:
         modification = datetime.fromtimestamp(written, tz=dt_timezone.utc)

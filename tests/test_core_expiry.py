@@ -109,3 +109,14 @@ def test_with_status_filters_by_stored_status(engine: str, user: Any) -> None:
     assert UserSession.objects.with_status("ended").count() == 1
     assert UserSession.objects.with_status("revoked").count() == 1
     assert whoami(revoked) is None
+
+
+def test_a_new_cookie_age_reaches_the_row_on_the_next_request(user: Any) -> None:
+    """The middleware keeps SESSION_COOKIE_AGE between requests; a change
+    (``setting_changed``) still reaches each session's row on its next request."""
+    client = logged_in_client(user)
+    with override_settings(SESSION_COOKIE_AGE=600):
+        assert whoami(client) == "alice"
+        assert close_to(expires_at(user), timezone.now() + timedelta(seconds=600))
+    assert whoami(client) == "alice"
+    assert close_to(expires_at(user), timezone.now() + timedelta(weeks=2))

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_sessionmgr', '0008_user_index_in_the_composites'),
+        ("django_sessionmgr", "0008_user_index_in_the_composites"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='usersession',
-            name='sessionmgr_user_activity',
+            model_name="usersession",
+            name="sessionmgr_user_activity",
         ),
     ]

@@ -26,8 +26,8 @@ from ...exceptions import RevokeFailed
 from ...models import REASON_MAX_LENGTH, RevokeReason, UserSession
 from ...tracking import session_row_id
 
-BATCH_SIZE = 5000
-MAX_BATCH_SIZE = 10_000
+BATCH_SIZE = 10_000
+MAX_BATCH_SIZE = 50_000
 MAX_WORKERS = 16
 
 #: ``(created_at, pk)``: a place in the sweep's order.
