@@ -45,6 +45,7 @@ def run(options: Any) -> None:
         client.force_login(subject)
         for path in [
             "/api/sessions/",
+            "/api/sessions/?status=all",
             "/account/sessions/",
             f"/api/admin/sessions/?user={subject.pk}&status=active",
             f"/api/admin/sessions/?user={subject.pk}&status=expired",

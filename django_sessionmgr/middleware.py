@@ -223,7 +223,7 @@ class UserSessionMiddleware:
         """Wrap ``request.user`` and ``request.auser``; read nothing yet."""
         session: SessionBase | None = getattr(request, "session", None)
         key = session.session_key if session is not None else None
-        state = RequestState(known_key=key, session=session)
+        state = RequestState(key, session)
         request._sessionmgr = state  # type: ignore[attr-defined]
         user = getattr(request, "user", None)
         if session is None or key is None or user is None:
