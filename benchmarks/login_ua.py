@@ -91,6 +91,6 @@ def run(options: Any) -> None:
         if name == "_insert" and path.endswith("django/db/models/query.py")
     )
     h.row(
-        "every INSERT of the login, stock's too (`QuerySet._insert`)",
+        "stock's INSERT statements (`QuerySet._insert`; the app's row: `insert_row`)",
         f"{inserts * 1000 / options.profile:.3f}",
     )
