@@ -2,7 +2,9 @@
 
 Each value is converted once and kept until Django's ``setting_changed``
 signal says ``SESSIONMGR`` changed (``override_settings``, pytest-django's
-``settings`` fixture): the middleware reads some on every request.
+``settings`` fixture): the middleware reads some on every request. A change
+that sends no signal (the dict edited in place) is not seen, as with DRF's
+``api_settings``; docs/settings.md says so.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def _as_is(value: Any) -> Any:
 
 
 class Setting(Generic[T]):
-    """One key of ``settings.SESSIONMGR``, read live and converted to its type."""
+    """One key of ``settings.SESSIONMGR``, converted to its type once and
+    kept until ``setting_changed`` (see the module docstring)."""
 
     def __init__(self, convert: Callable[[Any], T], doc: str = "") -> None:
         self.convert = convert
@@ -50,12 +53,26 @@ class Setting(Generic[T]):
         self.name = name
 
     def __get__(self, instance: AppSettings | None, owner: type) -> T:
+        generation = _generation[0]
         value = self.convert(settings_dict().get(self.name, DEFAULTS[self.name]))
         if instance is not None:
             # Kept on the instance, where later reads find it as a plain
             # attribute (this descriptor defines no __set__), until _forget.
-            instance.__dict__[self.name] = value
+            _keep(instance, self.name, value, generation)
         return value
+
+
+#: Bumped by every change of a kept setting, so a value read before the
+#: change is never kept after it (a thread may read while another overrides).
+_generation = [0]
+
+
+def _keep(instance: Any, name: str, value: Any, generation: int) -> None:
+    if _generation[0] != generation:
+        return  # changed while it was read: read it again next time
+    instance.__dict__[name] = value
+    if _generation[0] != generation:  # changed while it was being kept
+        instance.__dict__.pop(name, None)
 
 
 class DjangoSetting:
@@ -66,9 +83,10 @@ class DjangoSetting:
         self.name = name
 
     def __get__(self, instance: Any, owner: type) -> Any:
+        generation = _generation[0]
         value = getattr(settings, self.name)
         if instance is not None:
-            instance.__dict__[self.name] = value
+            _keep(instance, self.name, value, generation)
         return value
 
 
@@ -82,6 +100,8 @@ per_request = PerRequestSettings()
 
 
 def _forget(*, setting: str, **kwargs: Any) -> None:
+    if setting == "SESSIONMGR" or isinstance(vars(PerRequestSettings).get(setting), DjangoSetting):
+        _generation[0] += 1
     if setting == "SESSIONMGR":
         app_settings.__dict__.clear()
     per_request.__dict__.pop(setting, None)

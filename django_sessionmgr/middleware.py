@@ -22,6 +22,7 @@ flight then deletes what the save wrote, so nothing brings it back.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -150,6 +151,19 @@ async def _tracked_aflush(
     await aflush()
 
 
+def _run_check(state: RequestState, plan: partial[bool]) -> bool:
+    """Run a user check's database work, marking the thread that runs it."""
+    state.checking = threading.get_ident()
+    try:
+        return contained(plan, default=True, what=CHECK, writes=_writes(plan))
+    finally:
+        state.checking = None
+
+
+#: ``_run_check`` in the request's worker thread, built once.
+run_check_in_thread = sync_to_async(_run_check)
+
+
 def _data(session: SessionBase) -> dict[str, Any]:
     """The session data but the app's marker (already loaded: no I/O)."""
     return {key: value for key, value in session.items() if key != SESSION_MARKER}
@@ -261,8 +275,12 @@ class UserSessionMiddleware:
         if state.checked_user is not None:
             return state.checked_user  # type: ignore[no-any-return]
         user = load()
+        if state.checking == threading.get_ident():
+            # Read from inside the check's own work (a ``pre_save`` receiver
+            # of the row it writes, say): the user as loaded, not a second check.
+            return user  # type: ignore[no-any-return]
         plan = self._plan(request, state, user)
-        if plan is not None and not contained(plan, default=True, what=CHECK, writes=_writes(plan)):
+        if plan is not None and not _run_check(state, plan):
             return self._refuse(request, state)
         state.checked_user = user
         return user  # type: ignore[no-any-return]
@@ -290,9 +308,7 @@ class UserSessionMiddleware:
             return await checked_user_in_thread(self, request, state, load)
         user = await auser()
         plan = self._plan(request, state, user)
-        if plan is not None and not await contained_in_thread(
-            plan, default=True, what=CHECK, writes=_writes(plan)
-        ):
+        if plan is not None and not await run_check_in_thread(state, plan):
             if is_server_side(session):
                 await session.aflush()
             else:

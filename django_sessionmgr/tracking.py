@@ -77,6 +77,9 @@ class RequestState:
     ended: bool = False
     #: The user once checked against the row (shared by ``user`` and ``auser()``).
     checked_user: Any = None
+    #: The thread running the user check's database work: a read of the user
+    #: from inside that work gets the user as loaded, not a second check.
+    checking: int | None = None
     #: The request's session, to read the row from if the user was never checked.
     session: Any = None
     #: The session data as it was before an activity write marked it modified.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -255,3 +256,48 @@ def test_a_user_read_before_the_app_is_still_checked(engine: str, user: Any) -> 
         assert whoami(client) == "alice"
         assert UserSession.objects.filter(user=user).revoke() == 1
         assert whoami(client) is None
+
+
+_current = threading.local()
+
+
+def remember_current_request(get_response: Any) -> Any:
+    """What django-crum does: the request in a thread-local, for code given none."""
+
+    def middleware(request: Any) -> Any:
+        _current.request = request
+        try:
+            return get_response(request)
+        finally:
+            _current.request = None
+
+    return middleware
+
+
+def test_a_receiver_of_the_checks_own_write_may_read_the_user(engine: str, user: Any) -> None:
+    """Adopting a session inserts its row; a project-wide ``pre_save`` receiver
+    that reads the current user then gets the user, not a second check (which
+    adopted again, inserted again, and recursed until a 500)."""
+    from django.db.models.signals import pre_save
+
+    seen: list[str] = []
+
+    def stamp_actor(sender: Any, instance: Any, **kwargs: Any) -> None:
+        request = getattr(_current, "request", None)
+        if request is not None and sender is UserSession:
+            seen.append(request.user.get_username())
+
+    client = make_client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session_from_before_install(user)
+    middleware = [f"{__name__}.remember_current_request", *settings.MIDDLEWARE]
+    pre_save.connect(stamp_actor)
+    try:
+        with override_settings(MIDDLEWARE=middleware):
+            client = clone(client)
+            assert whoami(client) == "alice"
+    finally:
+        pre_save.disconnect(stamp_actor)
+    assert seen == ["alice"]
+    assert UserSession.objects.filter(user=user).count() == 1
+    assert UserSession.objects.filter(user=user).revoke() == 1
+    assert whoami(client) is None
