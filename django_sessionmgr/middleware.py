@@ -275,7 +275,7 @@ class UserSessionMiddleware:
         if state.checked_user is not None:
             return state.checked_user  # type: ignore[no-any-return]
         user = load()
-        if state.checking == threading.get_ident():
+        if state.checking is not None and state.checking == threading.get_ident():
             # Read from inside the check's own work (a ``pre_save`` receiver
             # of the row it writes, say): the user as loaded, not a second check.
             return user  # type: ignore[no-any-return]
