@@ -41,24 +41,23 @@ def _as_is(value: Any) -> Any:
     return value
 
 
-class Setting(Generic[T]):
-    """One key of ``settings.SESSIONMGR``, converted to its type once and
-    kept until ``setting_changed`` (see the module docstring)."""
-
-    def __init__(self, convert: Callable[[Any], T], doc: str = "") -> None:
-        self.convert = convert
-        self.__doc__ = doc
+class Kept(Generic[T]):
+    """A setting read once and kept on the instance that holds it, where later
+    reads find it as a plain attribute (no ``__set__`` here), until ``_forget``."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, instance: AppSettings | None, owner: type) -> T:
+    def read(self) -> T:
+        raise NotImplementedError
+
+    def __get__(self, instance: Any, owner: type) -> T:
         generation = _generation[0]
-        value = self.convert(settings_dict().get(self.name, DEFAULTS[self.name]))
-        if instance is not None:
-            # Kept on the instance, where later reads find it as a plain
-            # attribute (this descriptor defines no __set__), until _forget.
-            _keep(instance, self.name, value, generation)
+        value = self.read()
+        if instance is not None and _generation[0] == generation:
+            instance.__dict__[self.name] = value
+            if _generation[0] != generation:  # changed while it was being kept
+                instance.__dict__.pop(self.name, None)
         return value
 
 
@@ -67,27 +66,23 @@ class Setting(Generic[T]):
 _generation = [0]
 
 
-def _keep(instance: Any, name: str, value: Any, generation: int) -> None:
-    if _generation[0] != generation:
-        return  # changed while it was read: read it again next time
-    instance.__dict__[name] = value
-    if _generation[0] != generation:  # changed while it was being kept
-        instance.__dict__.pop(name, None)
+class Setting(Kept[T]):
+    """One key of ``settings.SESSIONMGR``, converted to its type."""
+
+    def __init__(self, convert: Callable[[Any], T], doc: str = "") -> None:
+        self.convert = convert
+        self.__doc__ = doc
+
+    def read(self) -> T:
+        return self.convert(settings_dict().get(self.name, DEFAULTS[self.name]))
 
 
-class DjangoSetting:
-    """One of Django's own settings that the middleware reads on every request,
-    kept the same way (``LazySettings`` costs a Python-level lookup per read)."""
+class DjangoSetting(Kept[Any]):
+    """One of Django's own settings that the middleware reads on every request
+    (``LazySettings`` costs a Python-level lookup per read)."""
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, instance: Any, owner: type) -> Any:
-        generation = _generation[0]
-        value = getattr(settings, self.name)
-        if instance is not None:
-            _keep(instance, self.name, value, generation)
-        return value
+    def read(self) -> Any:
+        return getattr(settings, self.name)
 
 
 class PerRequestSettings:
@@ -100,11 +95,12 @@ per_request = PerRequestSettings()
 
 
 def _forget(*, setting: str, **kwargs: Any) -> None:
-    if setting == "SESSIONMGR" or isinstance(vars(PerRequestSettings).get(setting), DjangoSetting):
-        _generation[0] += 1
     if setting == "SESSIONMGR":
+        _generation[0] += 1
         app_settings.__dict__.clear()
-    per_request.__dict__.pop(setting, None)
+    elif isinstance(vars(PerRequestSettings).get(setting), DjangoSetting):
+        _generation[0] += 1
+        per_request.__dict__.pop(setting, None)
 
 
 setting_changed.connect(_forget, dispatch_uid="django_sessionmgr.conf")

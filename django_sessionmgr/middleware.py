@@ -30,7 +30,6 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBStore
@@ -54,7 +53,6 @@ from .tracking import (
     client_changed,
     client_digest,
     current_state,
-    effective_expiry,
     end_session_row,
     expiry_changed,
     is_authenticated_session,
@@ -417,37 +415,32 @@ class UserSessionMiddleware:
             return None
         marker = state.marker
         if (
-            marker is not None
-            and not session.modified
-            and state.before_activity is None
-            and not per_request.SESSION_SAVE_EVERY_REQUEST
+            marker is None
+            or session.modified
+            or state.before_activity is not None
+            or per_request.SESSION_SAVE_EVERY_REQUEST
         ):
-            # As the user check left it: the same key and data, and no save to
-            # follow. Only a policy setting can have moved the expiry.
-            if marker.started is None or marker.expiry != effective_expiry(
-                session, marker.written, marker.started
+            # Changed since the user check read it, or to be saved: read it again.
+            marker = read_marker(session)
+            if marker is None:
+                if state.row_id is not None:
+                    # Flushed without a logout signal (e.g. a stale auth hash).
+                    return partial(end_session_row, state.row_id)
+                return None
+            if _save_can_resurrect(session) and self._will_save(session):
+                self._guard_save(session, marker.row_id)
+            if self._saves_only_activity(session, state):
+                self._tolerate_save(session)
+            # Compared, not sealed: sealing the key is for writing it, not for every response.
+            if (
+                is_server_side(session)
+                and session.session_key is not None
+                and session.session_key != state.known_key
             ):
                 return partial(self._sync_or_flush, session, marker.row_id)
-            return None
-        marker = read_marker(session)
-        if marker is None:
-            if state.row_id is not None:
-                # Flushed without a logout signal (e.g. a stale auth hash).
-                return partial(end_session_row, state.row_id)
-            return None
-        row_id = marker.row_id
-        # Compared, not sealed: sealing the key is for writing it, not for every response.
-        rotated = (
-            is_server_side(session)
-            and session.session_key is not None
-            and session.session_key != state.known_key
-        )
-        if _save_can_resurrect(session) and self._will_save(session):
-            self._guard_save(session, row_id)
-        if self._saves_only_activity(session, state):
-            self._tolerate_save(session)
-        if rotated or expiry_changed(session, marker):
-            return partial(self._sync_or_flush, session, row_id)
+        # Else as the user check left it: only a policy setting can have moved the expiry.
+        if expiry_changed(session, marker):
+            return partial(self._sync_or_flush, session, marker.row_id)
         return None
 
     @staticmethod
@@ -469,7 +462,7 @@ class UserSessionMiddleware:
         return (
             state.before_activity is not None
             and is_server_side(session)
-            and not settings.SESSION_SAVE_EVERY_REQUEST
+            and not per_request.SESSION_SAVE_EVERY_REQUEST
             and _data(session) == state.before_activity
         )
 
@@ -495,7 +488,9 @@ class UserSessionMiddleware:
 
     @staticmethod
     def _will_save(session: SessionBase) -> bool:
-        return (session.modified or settings.SESSION_SAVE_EVERY_REQUEST) and not session.is_empty()
+        return (
+            session.modified or per_request.SESSION_SAVE_EVERY_REQUEST
+        ) and not session.is_empty()
 
     @staticmethod
     def _guard_save(session: SessionBase, row_id: str) -> None:

@@ -215,9 +215,12 @@ def effective_expiry(session: SessionBase, written: int, started: int) -> int:
     if engine.get_expiry_date is SessionBase.get_expiry_date and (
         custom is None or type(custom) is int
     ):
-        if custom is None and engine.get_session_cookie_age is SessionBase.get_session_cookie_age:
-            custom = per_request.SESSION_COOKIE_AGE  # what Django's method returns
-        ends = written + (custom or session.get_session_cookie_age())
+        age = custom or (
+            per_request.SESSION_COOKIE_AGE  # what Django's own method returns
+            if engine.get_session_cookie_age is SessionBase.get_session_cookie_age
+            else session.get_session_cookie_age()
+        )
+        ends = written + age
     else:
         modification = datetime.fromtimestamp(written, tz=dt_timezone.utc)
         ends = int(session.get_expiry_date(modification=modification).timestamp())
