@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, cast
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.db import connections, router
 from django.utils.functional import SimpleLazyObject, empty
@@ -42,7 +43,7 @@ from .notices import announce, explain_dead_cookie, explain_refused
 from .notifications import notify_if_new_device, remember_device
 from .policies import ended_by_policy
 from .safety import contained, logger
-from .signouts import mark_cache, note_no_mark, outlived_mark, read_mark
+from .signouts import mark_cache, note_no_mark, read_mark, vouches
 from .stores import is_server_side
 from .tracking import (
     IMPERSONATOR_KEY,
@@ -82,13 +83,17 @@ def _active_row_sql(alias: str) -> str:
     quote = connections[alias].ops.quote_name
     table = quote(UserSession._meta.db_table)
     pk, status = quote(column("id")), quote(column("status"))
-    return f"SELECT 1 FROM {table} WHERE {pk} = %s AND {status} = %s"
+    batch = quote(column("revoke_batch"))
+    return f"SELECT 1 FROM {table} WHERE {pk} = %s AND {status} = %s AND {batch} IS NULL"
 
 
 def row_is_active(row_id: str) -> bool:
-    """One primary-key read. Raw SQL: on every request of a signed-cookie
-    session, building the ORM query would cost more than running it."""
-    alias = router.db_for_read(UserSession)
+    """Whether the row is active and no revoke has claimed it.
+
+    One primary-key read, on the database the table is written to (a replica
+    may not have seen the revoke yet). Raw SQL: on every request of a
+    signed-cookie session, building the ORM query would cost more than running it."""
+    alias = router.db_for_write(UserSession)
     connection = connections[alias]
     pk = UserSession._meta.pk.get_db_prep_value(uuid.UUID(row_id), connection)
     with connection.cursor() as cursor:
@@ -96,9 +101,10 @@ def row_is_active(row_id: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def signed_cookie_alive(marker: Marker, user_pk: Any) -> bool:
-    """Whether a signed-cookie session's row is still active: from its user's
-    sign-out mark when that answers (see ``signouts``), else one primary-key read."""
+def session_alive(marker: Marker, user_pk: Any) -> bool:
+    """Whether a session the store cannot end for sure still has an active
+    row: from its user's sign-out mark when that vouches for it (see
+    ``signouts``), else one primary-key read."""
     cache = mark_cache() if user_pk is not None else None
     missing = False
     if cache is not None:
@@ -110,7 +116,7 @@ def signed_cookie_alive(marker: Marker, user_pk: Any) -> bool:
                 type(error).__name__,
             )
         else:
-            if outlived_mark(mark, marker.written):
+            if vouches(mark, marker.mark):
                 return True
             missing = mark is None
     if not row_is_active(marker.row_id):
@@ -340,7 +346,9 @@ class UserSessionMiddleware:
             if not session.modified:
                 state.before_activity = _data(session)
             return partial(self._activity, request, marker)
-        if not is_server_side(session):
+        if not is_server_side(session) or (
+            isinstance(session, CachedDBStore) and mark_cache() is not None
+        ):
             return partial(self._still_active, request, state, marker, user)
         return None
 
@@ -363,7 +371,7 @@ class UserSessionMiddleware:
 
     @staticmethod
     def _still_active(request: HttpRequest, state: RequestState, marker: Marker, user: Any) -> bool:
-        if signed_cookie_alive(marker, user.pk if user.is_authenticated else None):
+        if session_alive(marker, user.pk if user.is_authenticated else None):
             return True
         explain_refused(request, state, marker.row_id)
         return False
@@ -451,6 +459,15 @@ class UserSessionMiddleware:
 
     @staticmethod
     def _sync_or_flush(session: SessionBase, row_id: str) -> None:
+        marker = read_marker(session)
+        if marker is not None and marker.expiry is not None and time.time() >= marker.expiry:
+            # Past its end, though this request never read the user: a key
+            # rotation or a new expiry must not stamp the session anew.
+            UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(
+                status=UserSession.Status.EXPIRED
+            )
+            session.flush()
+            return
         if not sync_row(session, row_id, activity=False):
             # Revoked while this request ran: the key it rotated to would
             # otherwise outlive the revoke.

@@ -219,6 +219,9 @@ class UserSession(models.Model):
     # Tags the rows of one revoke call, so its store cleanup and signal can
     # address exactly them without carrying their ids around.
     revoke_batch = models.UUIDField(null=True, blank=True, editable=False)
+    # The row was made for a session that carried no marker (from before the
+    # install, or a login whose row could not be written): see tracking.adopt_session.
+    adopted = models.BooleanField(default=False, editable=False)
 
     objects = UserSessionQuerySet.as_manager()
 
@@ -327,6 +330,21 @@ class UserSession(models.Model):
                 fields=["status", "revoked_at", "revoked_by", "revoke_reason", "revoke_batch"]
             )
         return bool(revoked)
+
+
+class PendingRevoke(models.Model):
+    """A revoke whose rows are claimed but whose sessions may still be stored:
+    finished by the next revoke if the process running it died (``revocation``)."""
+
+    batch = models.UUIDField(primary_key=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "pending revoke"
+        verbose_name_plural = "pending revokes"
+
+    def __str__(self) -> str:
+        return str(self.batch)
 
 
 def column(name: str) -> str:

@@ -1,11 +1,35 @@
-"""The one revoke code path: API, HTML views, admin, commands and receivers all end here."""
+"""The one revoke code path: API, HTML views, admin, commands and receivers all end here.
+
+A revoke runs in three steps, each safe to be the last one a process runs
+before it is killed:
+
+1. **Claim.** One transaction records a pending revoke (``PendingRevoke``)
+   and tags the chosen active rows with its batch id, the actor and the
+   reason. A claimed row still reads ``active`` (its session still loads),
+   but no row write succeeds on it any more: a request that rotates its key
+   meanwhile drops the new key, and a save that lands after the store is
+   cleared is deleted again (``middleware``).
+2. **Clear.** The stored sessions behind the claimed rows are deleted; for
+   sessions a delete cannot end (signed cookies, ``cached_db``), their users'
+   sign-out marks are replaced (``signouts``).
+3. **Mark.** The claimed rows read ``revoked``, the pending record goes, and
+   ``session_revoked`` is sent.
+
+A revoke killed after step 1 leaves a pending record. The next revoke of any
+kind, or the rerun of the interrupted one, finishes it (steps 2 and 3), so a
+row never reads ``revoked`` while its session is still served.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db import router
 from django.utils import timezone
 
 from .exceptions import RevokeFailed
@@ -17,9 +41,15 @@ logger = logging.getLogger("django_sessionmgr")
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
-    from django.db.models import QuerySet
+    from django.db.models import Model, QuerySet
 
     from .models import UserSession, UserSessionQuerySet
+
+#: Interrupted revokes finished by one revoke, at most (the rest by the next).
+FINISH_AT_ONCE = 100
+#: A pending record that claimed no row for this long was left by a process
+#: killed before its claim: it is dropped.
+STALE_CLAIM = timedelta(minutes=10)
 
 
 def revoke_sessions(
@@ -27,59 +57,112 @@ def revoke_sessions(
     *,
     by: AbstractBaseUser | None = None,
     reason: str = "",
+    finish_interrupted: bool = True,
 ) -> int:
     """Revoke the live sessions among ``sessions``; return how many.
 
     Rows are chosen by status, not by their recorded expiry: every session
     that still loads has an active row (the middleware ends a session at its
-    row's expiry), so nothing that loads escapes. One UPDATE marks the rows and
-    tags them with a batch id; the stored sessions behind exactly those rows
-    are then deleted through the engine's bulk operation, and
-    ``session_revoked`` is sent once for the batch. The query count does not
-    grow with the number of rows.
+    row's expiry), so nothing that loads escapes. The query count does not
+    grow with the number of rows. Rows claimed by an interrupted revoke are
+    still active, so a rerun claims them again and counts them.
 
-    The mark comes first, so a request that rotates its key meanwhile finds
-    its row revoked and drops the new key. Signed cookies have no store to
-    clear: their users' sign-out marks are written instead (``signouts``).
-    If the store or the marks cannot be written, the rows are put back to
-    active and ``RevokeFailed`` is raised: a retry then reaches the same
-    sessions.
+    If the store or the marks cannot be written, the claim is undone and
+    ``RevokeFailed`` is raised: a retry then reaches the same sessions.
     """
     model = sessions.model
-    active = model.Status.ACTIVE
+    alias = router.db_for_write(model)
     batch = uuid.uuid4()
     revoked_by = by if by is not None and by.pk is not None else None
     # Receivers see what was stored.
     reason = (reason or "")[: model._meta.get_field("revoke_reason").max_length]
-    count = sessions.filter(status=active).update(
-        status=model.Status.REVOKED,
-        revoked_at=timezone.now(),
-        revoked_by=revoked_by,
-        revoke_reason=reason,
-        revoke_batch=batch,
+    # The record first: a process killed between the two leaves a bare
+    # record, never claimed rows without one.
+    _pending_model()._default_manager.using(alias).create(batch=batch)
+    count = sessions.filter(status=model.Status.ACTIVE).update(
+        revoked_by=revoked_by, revoke_reason=reason, revoke_batch=batch
     )
+    if finish_interrupted:
+        finish_interrupted_revokes(model, alias, but=batch)
     if not count:
+        _pending_model()._default_manager.using(alias).filter(batch=batch).delete()
         return 0
-    revoked = model.objects.using(sessions.db).filter(revoke_batch=batch)
+    _complete(model, alias, batch, revoked_by=revoked_by, reason=reason, undo_on_failure=True)
+    return count
+
+
+def finish_interrupted_revokes(model: type[UserSession], alias: str, but: Any = None) -> int:
+    """Finish the revokes a killed process left half-done; return how many
+    sessions that revoked. A store that still fails leaves them for the next try."""
+    pending = _pending_model()._default_manager.using(alias).exclude(batch=but)
+    finished = 0
+    for batch, created_at in list(
+        pending.values_list("batch", "created_at")[:FINISH_AT_ONCE]
+    ):
+        claimed = model.objects.using(alias).filter(revoke_batch=batch)
+        first = claimed.values("revoked_by", "revoke_reason").first()
+        if first is None and created_at > timezone.now() - STALE_CLAIM:
+            continue  # not claimed yet, or a revoke that is still running
+
+        by = None
+        if first is not None and first["revoked_by"] is not None:
+            by = get_user_model()._default_manager.filter(pk=first["revoked_by"]).first()
+        try:
+            count = _complete(
+                model,
+                alias,
+                batch,
+                revoked_by=by,
+                reason=first["revoke_reason"] if first else "",
+                undo_on_failure=False,
+            )
+        except RevokeFailed:
+            logger.error("An interrupted revoke could not be finished yet: the store fails")
+            continue
+        if count:
+            logger.warning("Finished an interrupted revoke of %d session(s)", count)
+        finished += count
+    return finished
+
+
+def _complete(
+    model: type[UserSession],
+    alias: str,
+    batch: uuid.UUID,
+    *,
+    revoked_by: AbstractBaseUser | None,
+    reason: str,
+    undo_on_failure: bool,
+) -> int:
+    """Steps 2 and 3 for the rows claimed under ``batch``; return how many it marked."""
+    active = model.Status.ACTIVE
+    claimed = model.objects.using(alias).filter(revoke_batch=batch, status=active)
     try:
         delete_stored_sessions(
-            revoked.exclude(session_key="").values_list("session_key", flat=True)
+            claimed.exclude(session_key="").values_list("session_key", flat=True)
         )
-        _record_sign_outs(revoked)
+        _record_sign_outs(claimed)
     except RevokeFailed:
-        revoked.update(
-            status=active,
-            revoked_at=None,
-            revoked_by=None,
-            revoke_reason="",
-            revoke_batch=None,
-        )
-        logger.error("Revoking %d session(s) failed: the session store could not be cleared", count)
+        if undo_on_failure:
+            claimed.update(revoked_by=None, revoke_reason="", revoke_batch=None)
+            _pending_model()._default_manager.using(alias).filter(batch=batch).delete()
+        logger.error("Revoking session(s) failed: the session store could not be cleared")
         raise
-    session_revoked.send(
-        sender=model, sessions=revoked, count=count, revoked_by=revoked_by, reason=reason
-    )
+    count = claimed.update(status=model.Status.REVOKED, revoked_at=timezone.now())
+    _pending_model()._default_manager.using(alias).filter(batch=batch).delete()
+    if count:
+        session_revoked.send(
+            sender=model,
+            sessions=model.objects.using(alias).filter(revoke_batch=batch),
+            count=count,
+            revoked_by=revoked_by,
+            reason=reason,
+        )
     return count
+
+
+def _pending_model() -> type[Model]:
+    return apps.get_model("django_sessionmgr", "PendingRevoke")
 
 
 def _record_sign_outs(revoked: QuerySet[UserSession]) -> None:

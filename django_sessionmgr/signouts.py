@@ -1,34 +1,41 @@
-"""The sign-out mark: a signed-cookie session checked with one cache read.
+"""The sign-out mark: a session checked with one cache read.
 
-A signed cookie cannot be deleted, so each request that reads the user must
-learn whether the session's row is still active. Reading the row is a query;
-this module lets nearly every request learn it from one ``get`` on the
+Some sessions cannot be ended by deleting them from a store: a signed cookie
+lives in the client, and a ``cached_db`` session may be written back into the
+cache by a request that read it just before the revoke (a slow cache write
+landing after the revoke's delete). Each request of such a session that reads
+the user must learn whether its row is still active. Reading the row is a
+query; this module lets nearly every request learn it from one ``get`` on the
 project's shared cache (``SESSION_CACHE_ALIAS``) instead.
 
-For each user the cache may hold a mark ``T``: a time no earlier than the
-last moment one of the user's rows stopped being active (a revoke, any path,
-or a logout). The session's marker records when its row was last written,
-and a row write succeeds only while the row is active. So a session whose
-row was written after ``T`` outlived every sign-out of its user: no query.
-Any other case reads the row, as without a mark: no mark, a mark at or after
-the last write, a cache that fails.
+For each user the cache may hold a mark: a random token, replaced by a new
+one each time one of the user's rows stops being active (a revoke, any path,
+or a logout). Every write of a row first reads the user's token, then writes
+the row (which succeeds only while the row is active), and only then records
+the token it read in the session's marker. A request whose marker holds the
+token the cache holds now is vouched for: no sign-out of its user completed
+since its row was last written, so its row is still active. Any other case
+reads the row, as without a mark: no mark, another token, a cache that fails.
 
-Keeping ``T`` true:
+Why this holds by construction, with no clock involved:
 
-- a sign-out ``set``\\s the mark right after its UPDATE: a row write that
-  succeeded ran before that UPDATE, and one that comes later waits for its
-  commit and then finds the row ended (so it also holds inside a
-  transaction that commits later). A revoke whose mark cannot be written
-  fails (``RevokeFailed``), as a revoke whose store cannot be cleared does;
-- a request that finds no mark ``add``\\s one once its row read found the row
-  active: ``add`` never overwrites a sign-out's mark, and the time it writes
-  is later than every sign-out whose mark it could have missed;
-- a lost, evicted or expired mark only brings the query back;
-- ``CLOCK_MARGIN`` absorbs clock skew between servers.
+- a sign-out replaces the token right after its UPDATE. If it ended the row,
+  either its UPDATE came first, and the row write that follows fails (no
+  marker is written), or it came after the write, and so did its new token,
+  which the marker cannot hold (tokens are random and never reused);
+- a request that finds no mark ``add``\\s a fresh token once its row read found
+  the row active: ``add`` never overwrites a sign-out's token, and no marker
+  can hold a token that was just made;
+- a lost, evicted or expired mark only brings the row read back.
+
+Tokens are compared, never ordered, so servers whose clocks disagree cannot
+invert a revoke and a write (an earlier version compared times, with a
+tolerated skew of two seconds).
 
 A process-local cache (``LocMemCache``) or one that keeps nothing
 (``DummyCache``) never holds the mark: a sign-out in one process could not
-reach another. Then every request reads the row.
+reach another. Then a signed-cookie request reads the row, and a
+``cached_db`` one is checked only at its activity writes (check W002 warns).
 
 After a sign-out of one of a user's sessions, the user's other sessions read
 their row until their next activity write (at most
@@ -39,12 +46,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
+import secrets
 from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
 from django.conf import settings
+from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 
@@ -52,18 +60,22 @@ from .stores import PROCESS_LOCAL_CACHES, is_server_side, store_class
 
 logger = logging.getLogger("django_sessionmgr")
 
-#: Seconds added to every mark: tolerated clock skew between servers.
-CLOCK_MARGIN = 2
 #: Marks written in one ``set_many`` call.
 MARK_BATCH_SIZE = 1_000
 #: Cache backends that cannot carry a mark between processes.
 LOCAL_CACHES = (*PROCESS_LOCAL_CACHES, DummyCache)
 
 
+def marks_in_use(store: type[Any]) -> bool:
+    """Whether sessions of this engine are checked against the marks: those a
+    delete from the store cannot end for sure."""
+    return not is_server_side(store) or issubclass(store, CachedDBStore)
+
+
 def mark_cache() -> BaseCache | None:
     """The cache that holds the marks, or None when they are not in use:
-    an engine that keeps sessions on the server, or a process-local cache."""
-    if is_server_side(store_class()):
+    an engine whose store a revoke clears for good, or a process-local cache."""
+    if not marks_in_use(store_class()):
         return None
     cache = caches[getattr(settings, "SESSION_CACHE_ALIAS", "default")]
     return None if isinstance(cache, LOCAL_CACHES) else cache
@@ -77,22 +89,47 @@ def mark_key(user_pk: Any) -> str:
     return f"django_sessionmgr:signout:{text}"
 
 
-def read_mark(cache: BaseCache, user_pk: Any) -> float | None:
-    """The user's mark; None when there is none. Raises if the cache fails."""
+def new_token() -> str:
+    return secrets.token_hex(8)
+
+
+def read_mark(cache: BaseCache, user_pk: Any) -> str | None:
+    """The user's token; None when there is none. Raises if the cache fails."""
     value = cache.get(mark_key(user_pk))
-    return float(value) if isinstance(value, int | float) else None
+    return value if isinstance(value, str) else None
 
 
-def outlived_mark(mark: float | None, written: int) -> bool:
-    """Whether a row written at ``written`` was active after every sign-out."""
-    return mark is not None and written > mark
+def vouches(mark: str | None, seen: str | None) -> bool:
+    """Whether the token a row write saw is still the user's: no sign-out since."""
+    return mark is not None and seen == mark
+
+
+def mark_before_write(user_pk: Any) -> str:
+    """The token to record with a row write about to happen ("" when marks
+    are not in use or the cache fails: the session then reads its row)."""
+    cache = mark_cache()
+    if cache is None or user_pk is None:
+        return ""
+    try:
+        key = mark_key(user_pk)
+        token = cache.get(key)
+        if not isinstance(token, str):
+            cache.add(key, new_token(), _timeout())
+            token = cache.get(key)
+    except Exception as error:
+        logger.warning(
+            "django-sessionmgr could not read a sign-out mark (%s)", type(error).__name__
+        )
+        return ""
+    return token if isinstance(token, str) else ""
 
 
 def note_no_mark(cache: BaseCache, user_pk: Any) -> None:
     """After a read found the row active and the cache no mark: add one, so
-    the user's next requests need no query. Never overwrites a sign-out's."""
+    the user's sessions need no query after their next write. Never
+    overwrites a sign-out's."""
     try:
-        cache.add(mark_key(user_pk), time.time() + CLOCK_MARGIN, _timeout())
+        cache.add(mark_key(user_pk), new_token(), _timeout())
     except Exception as error:
         logger.warning("django-sessionmgr could not add a sign-out mark (%s)", type(error).__name__)
 
@@ -105,10 +142,10 @@ def record_sign_outs(user_pks: Iterable[Any]) -> None:
     cache = mark_cache()
     if cache is None:
         return
-    mark = time.time() + CLOCK_MARGIN
+    token = new_token()
     iterator = iter({mark_key(pk) for pk in user_pks})
     while batch := list(islice(iterator, MARK_BATCH_SIZE)):
-        if failed := cache.set_many(dict.fromkeys(batch, mark), _timeout()):
+        if failed := cache.set_many(dict.fromkeys(batch, token), _timeout()):
             raise RuntimeError(f"{len(failed)} sign-out mark(s) were not stored")
 
 

@@ -42,7 +42,7 @@ from .notifications import notify_if_new_device
 from .policies import enforce_session_limit, login_atomically
 from .safety import contained
 from .signals import session_client_changed, session_started
-from .signouts import record_sign_out_of_row
+from .signouts import mark_before_write, record_sign_out_of_row
 from .stores import is_server_side
 
 if TYPE_CHECKING:
@@ -128,6 +128,9 @@ class Marker(NamedTuple):
     started: int | None
     #: Digest of the address and user agent last seen, to notice a change.
     client: str | None
+    #: The user's sign-out mark read before the last row write ("" without
+    #: marks; None before 0.2): see ``signouts``.
+    mark: str | None
 
 
 _new_marker = tuple.__new__
@@ -138,23 +141,28 @@ def read_marker(session: SessionBase) -> Marker | None:
     marker = session.get(SESSION_MARKER)
     if not isinstance(marker, list):
         return None
-    if len(marker) == 5:  # the marker written today, checked without a loop
-        row_id, written, expiry, started, client = marker
+    if len(marker) == 6:  # the marker written today, checked without a loop
+        row_id, written, expiry, started, client, mark = marker
         if (
             isinstance(row_id, str)
             and isinstance(written, int)
             and isinstance(expiry, int)
             and isinstance(started, int)
             and isinstance(client, str)
+            and isinstance(mark, str)
         ):
             return _new_marker(Marker, marker)  # the list as is: no Python-level __new__
+        return None
+    if len(marker) == 5:  # 0.1's last marker: no sign-out mark
+        if isinstance(marker[4], str) and all(isinstance(value, int) for value in marker[1:4]):
+            return Marker._make([*marker, None]) if isinstance(marker[0], str) else None
         return None
     if (
         2 <= len(marker) <= 4
         and isinstance(marker[0], str)
         and all(isinstance(value, int) for value in marker[1:])
     ):
-        return Marker(*marker, *[None] * (5 - len(marker)))
+        return Marker(*marker, *[None] * (6 - len(marker)))
     return None
 
 
@@ -179,14 +187,15 @@ def session_row_id(request: HttpRequest | None = None) -> str | None:
 
 
 def stamp(
-    session: SessionBase, row_id: str, client: str | None = None
+    session: SessionBase, row_id: str, client: str | None = None, user_pk: Any = None
 ) -> tuple[list[Any], datetime]:
     """The marker for ``row_id`` as of now, and the expiry to record on the row.
 
     The expiry is the session's real end: the earliest of its own expiry and
     the ``IDLE_TIMEOUT`` and ``ABSOLUTE_TIMEOUT`` policies. Whole seconds, so
     the row and the marker hold exactly the same instant. Callers write the
-    row first and the marker only once the row holds it.
+    row first and the marker only once the row holds it: the user's sign-out
+    mark is read here, before that write, as ``signouts`` needs.
     """
     now = int(time.time())
     previous = read_marker(session)
@@ -194,7 +203,8 @@ def stamp(
     started = (previous.started if previous and same_row else None) or now
     client = client or (previous.client if previous and same_row else None) or ""
     expiry = effective_expiry(session, now, started)
-    return [row_id, now, expiry, started, client], from_epoch(expiry)
+    mark = mark_before_write(user_pk if user_pk is not None else session.get(SESSION_KEY))
+    return [row_id, now, expiry, started, client, mark], from_epoch(expiry)
 
 
 def effective_expiry(session: SessionBase, written: int, started: int) -> int:
@@ -354,10 +364,15 @@ def _reuse_row(
 
 
 def _create_row(
-    request: HttpRequest, session: SessionBase, user: AbstractBaseUser, row_id: str
+    request: HttpRequest,
+    session: SessionBase,
+    user: AbstractBaseUser,
+    row_id: str,
+    *,
+    adopted: bool = False,
 ) -> UserSession:
     now = timezone.now()
-    marker, expires_at = stamp(session, row_id, client=client_digest(request))
+    marker, expires_at = stamp(session, row_id, client=client_digest(request), user_pk=user.pk)
     fields = _device_fields(request)
     row = UserSession(
         id=row_id,
@@ -370,6 +385,7 @@ def _create_row(
         last_ip_address=fields["ip_address"],
         last_location_city=fields["location_city"],
         last_location_country=fields["location_country"],
+        adopted=adopted,
         **fields,
     )
     insert_row(row)
@@ -485,22 +501,32 @@ def _is_project_user(user: AbstractBaseUser) -> bool:
 
 
 def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
-    """Give an authenticated session from before the install its row, once.
+    """Give an authenticated session that carries no marker its row, once,
+    under the same policies as a login (``MAX_SESSIONS`` and the timeouts).
 
-    False when the session must be refused: its row was already ended (a
-    replayed pre-install signed cookie after a revoke).
+    Such a session is one from before the install, or a login whose row
+    could not be written. False when it must be refused: its row was already
+    ended (a replayed pre-install cookie after a revoke), or, for a signed
+    cookie, once any such session of its user was revoked or signed out. A
+    signed cookie has no identity that survives being signed again (any save
+    of the session, ``SESSION_SAVE_EVERY_REQUEST``, a ``SECRET_KEY``
+    rotation), so the rule is per user.
     """
 
     session: SessionBase = request.session
     if session.session_key is None or not _is_project_user(user):
         return True  # served as stock Django would; it cannot have a row
     row_id = adopted_row_id(session.session_key)
-    if not UserSession.objects.filter(pk=row_id).exists():
+    rows = UserSession.objects.using(_db_for_write())
+    if not rows.filter(pk=row_id).exists():
+        if not is_server_side(session) and _adoption_ended(rows, user):
+            return False
         try:
-            with transaction.atomic(using=_db_for_write()):
-                row = _create_row(request, session, user, row_id)
+            with login_atomically(user), transaction.atomic(using=_db_for_write()):
+                row = _create_row(request, session, user, row_id, adopted=True)
+                enforce_session_limit(user, row_id)
         except IntegrityError:
-            if not UserSession.objects.filter(pk=row_id).exists():
+            if not rows.filter(pk=row_id).exists():
                 raise  # not a concurrent adoption: a failure of the table itself
         else:
             _follow(request_state(request), row_id, session)
@@ -510,6 +536,12 @@ def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
         return False
     _follow(request_state(request), row_id, session)
     return True
+
+
+def _adoption_ended(rows: Any, user: AbstractBaseUser) -> bool:
+    """Whether a session of ``user`` adopted without a marker was revoked or signed out."""
+    ended = [UserSession.Status.REVOKED, UserSession.Status.ENDED]
+    return bool(rows.filter(user_id=user.pk, status__in=ended, adopted=True).exists())
 
 
 @sensitive_variables()
@@ -528,7 +560,9 @@ def sync_row(
     """
 
     client = client_digest(request) if request is not None else None
-    marker, expires_at = stamp(session, row_id, client=client)
+    marker, expires_at = stamp(
+        session, row_id, client=client, user_pk=user.pk if user is not None else None
+    )
     fields: dict[str, Any] = {"expires_at": expires_at}
     if activity:
         fields["last_activity_at"] = timezone.now()
@@ -537,7 +571,10 @@ def sync_row(
     if key := stored_key(session):
         fields["session_key"] = key
         fields["session_key_digest"] = _key_digest_of(session)
-    rows = UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE)
+    # A row claimed by a revoke in progress takes no more writes (``revocation``).
+    rows = UserSession.objects.filter(
+        pk=row_id, status=UserSession.Status.ACTIVE, revoke_batch__isnull=True
+    )
     if user is not None:
         rows = rows.filter(user_id=user.pk)
     if not rows.update(**fields):

@@ -127,17 +127,17 @@ async def test_the_async_path_hops_only_for_the_database(
     cookie = session_cookie(session)
     app = await async_client_for(cookie, settings.MIDDLEWARE)
     stock = await async_client_for(cookie, stock_middleware())
+    # With a shared cache, the login's row write recorded the user's mark.
     marks = await sync_to_async(mark_cache)() is not None
-    if marks:
-        # The user signed out elsewhere an hour ago; this session was written since.
-        caches["default"].set(mark_key(user.pk), time.time() - 3600)
 
     for _ in range(2):  # the second round with everything warm
         stock_hops, stock_queries = await cost(stock, monkeypatch)
         app_hops, app_queries = await cost(app, monkeypatch)
 
     signed = engine == "signed_cookies"
-    assert app_hops == stock_hops
+    # A cached_db session is checked against its mark too (a revoked session
+    # written back into the cache must not load): one cache get, in a thread.
+    assert app_hops == stock_hops + (engine == "cached_db" and marks)
     assert app_queries == stock_queries + (signed and not marks)  # the row, without a mark
     assert stock_queries >= 1  # the user, at least
 
@@ -184,13 +184,16 @@ def test_the_mark_vouches_for_a_session_written_after_it(
     with override_settings(MIDDLEWARE=stock_middleware()):
         stock = queries_of(replay(session_cookie(client)))
     assert stock == ("alice", 1)  # the user
-    assert read_mark(signed_on_redis, user.pk) is None
-
-    assert queries_of(client) == ("alice", 2)  # no mark: the row is read, then the mark added
+    # The login's row write read (and made) the user's mark first: vouched for at once.
     assert read_mark(signed_on_redis, user.pk) is not None
-    assert queries_of(client) == ("alice", 2)  # written before the mark: still read
-    vouch_for(client, clock)
     assert queries_of(client) == stock  # one cache get, no query
+    assert queries_of(client) == stock
+
+    signed_on_redis.clear()  # a lost mark: the row is read, and a new mark added
+    assert queries_of(client) == ("alice", 2)
+    assert read_mark(signed_on_redis, user.pk) is not None
+    assert queries_of(client) == ("alice", 2)  # not the token its last write saw: still read
+    vouch_for(client, clock)
     assert queries_of(client) == stock
 
 
@@ -287,12 +290,12 @@ def test_a_request_filling_the_mark_never_overwrites_a_revokes(
     clock.shift(10)
 
     UserSession.objects.all().revoke()
-    revoked_at = read_mark(signed_on_redis, user.pk)
+    revoked_mark = read_mark(signed_on_redis, user.pk)
     # A request that read the row just before the revoke committed, and adds its mark now.
     clock.shift(10)
     note_no_mark(signed_on_redis, user.pk)
 
-    assert read_mark(signed_on_redis, user.pk) == revoked_at
+    assert read_mark(signed_on_redis, user.pk) == revoked_mark
     assert whoami(replay(stolen)) is None
 
 
@@ -336,6 +339,59 @@ def test_with_the_cache_down_the_row_decides(
         UserSession.objects.all().revoke()
     assert UserSession.objects.get(pk=current_row_id(kept)).status == "active"
     assert whoami(kept) == "alice"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("skew", [30, -30, 3600])
+def test_a_revoke_wins_whatever_the_writing_servers_clock(
+    signed_on_redis: Any, user: Any, skew: int
+) -> None:
+    """The marks compare tokens, not times: a session last written by a server
+    whose clock runs ahead (or behind) is still refused after a later revoke,
+    with no activity write in between."""
+    victim = logged_in_client(user)
+    skewed = time_machine.travel(time.time() + skew, tick=True)
+    with skewed, override_settings(SESSIONMGR={"ACTIVITY_UPDATE_INTERVAL": 0}):
+        assert whoami(victim) == "alice"  # an activity write on the skewed server
+    stolen = session_cookie(victim)
+    assert queries_of(replay(stolen)) == ("alice", 1)  # vouched for by its mark
+
+    UserSession.objects.filter(pk=current_row_id(victim)).revoke()
+
+    assert whoami(replay(stolen)) is None
+
+
+@pytest.fixture
+def cached_db_on_redis(settings: Any) -> Iterator[Any]:
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.CACHES = redis_cache(redis_url())
+    settings.SESSIONMGR = BETWEEN_WRITES
+    caches["default"].clear()
+    yield caches["default"]
+    caches["default"].clear()
+
+
+@pytest.mark.django_db
+def test_a_cached_db_session_written_back_into_the_cache_after_a_revoke_is_refused(
+    cached_db_on_redis: Any, user: Any
+) -> None:
+    """A request that read a cached_db session just before a revoke can write
+    it back into the cache after the revoke cleared it (a slow cache write):
+    the sign-out mark refuses it, and the refusal deletes it."""
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    victim = logged_in_client(user)
+    key = session_cookie(victim)
+    late_write = dict(SessionStore(session_key=key).load())  # read before the revoke
+    assert queries_of(victim) == ("alice", 1)  # the user; the mark vouches, no row read
+
+    UserSession.objects.filter(pk=current_row_id(victim)).revoke()
+    assert cached_db_on_redis.get(SessionStore.cache_key_prefix + key) is None
+    # The late write lands.
+    cached_db_on_redis.set(SessionStore.cache_key_prefix + key, late_write, 3600)
+
+    assert whoami(victim) is None
+    assert cached_db_on_redis.get(SessionStore.cache_key_prefix + key) is None
 
 
 # A process-local cache never holds the mark.

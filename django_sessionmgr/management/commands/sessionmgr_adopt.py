@@ -127,4 +127,5 @@ def _candidates(sessions: Iterator[tuple[str, SessionBase]]) -> Iterator[UserSes
             created_at=now,
             last_activity_at=now,
             expires_at=from_epoch(int(expiry.timestamp())),
+            adopted=True,
         )

@@ -24,6 +24,7 @@ from django.db.models import Q
 from ... import services
 from ...exceptions import RevokeFailed
 from ...models import REASON_MAX_LENGTH, RevokeReason, UserSession
+from ...revocation import finish_interrupted_revokes, revoke_sessions
 from ...tracking import session_row_id
 
 BATCH_SIZE = 10_000
@@ -137,7 +138,11 @@ class Command(BaseCommand):
             rows, swept, after = _until(active, stop), 0, start
             try:
                 while not failed.is_set() and (upto := _batch_end(rows, after, batch_size)):
-                    revoked = _in_range(rows, after, upto).revoke(reason=reason)
+                    # Rows an interrupted revoke claimed are still active:
+                    # claimed again here, and counted.
+                    revoked = revoke_sessions(
+                        _in_range(rows, after, upto), reason=reason, finish_interrupted=False
+                    )
                     after, swept = upto, swept + revoked
                     with lock:
                         done += revoked
@@ -160,6 +165,10 @@ class Command(BaseCommand):
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     swept = sum(pool.map(sweep, bounds[:-1], bounds[1:]))
+        if not errors:
+            # What an interrupted revoke left outside the sweep (none, unless
+            # sessions were excluded from it); its bare records go too.
+            done += finish_interrupted_revokes(UserSession, router.db_for_write(UserSession))
         if errors:
             raise CommandError(
                 f"{errors[0]} Revoked {done} so far; run the command again to go on."
