@@ -21,7 +21,7 @@ from django.urls import path
 
 from django_sessionmgr.models import UserSession
 
-from .helpers import logged_in_client, make_client, session_cookie, whoami
+from .helpers import failing, logged_in_client, make_client, session_cookie, whoami
 from .urls import urlpatterns as project_urlpatterns
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
@@ -252,3 +252,31 @@ def test_a_session_past_its_idle_end_is_not_revived_by_a_blind_rotation(
         row.refresh_from_db()
         assert row.effective_status == "expired"
         assert row.expires_at.timestamp() <= time.time()
+
+
+@pytest.mark.parametrize("engine_name", ["db", "signed_cookies"])
+def test_logins_whose_row_could_not_be_written_stay_within_the_limit(
+    settings: Any, user: Any, engine_name: str
+) -> None:
+    """Logins whose row INSERT failed (a locked database under concurrent
+    logins, say) go on without a marker; each is adopted on its next request,
+    under the same limit as a login."""
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{engine_name}"
+    settings.SESSIONMGR = {"MAX_SESSIONS": 1}
+    clients = []
+    with failing(UserSession._meta.db_table, "INSERT"):
+        for second in range(4):  # signed cookies of one second would be identical
+            with time_machine.travel(time.time() + second):
+                clients.append(logged_in_client(user))
+    assert not UserSession.objects.exists()
+
+    served = [whoami(client) for client in clients]
+
+    assert UserSession.objects.filter(user=user, status="active").count() == 1
+    if engine_name == "db":
+        assert served == ["alice"] * 4  # each adopted in turn, revoking the one before
+    else:
+        # Once the limit revoked an adopted signed cookie, no other marker-less
+        # one of the user is adopted (it has no identity a revoke could hold).
+        assert served == ["alice", "alice", None, None]
+    assert [whoami(client) for client in clients].count("alice") == 1
