@@ -13,25 +13,20 @@ import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
-# `make lint` already lints; a bare `nox` runs the version matrix.
+# Lint is `make lint` alone (pre-commit's hooks and mypy); nox runs the matrix.
 nox.options.sessions = ["tests"]
 
 DJANGO_VERSIONS = ["5.2"]
 
 
-@nox.session
+#: The Python versions pyproject.toml's classifiers name (and requires-python starts at).
+PYTHON_VERSIONS = ["3.11"]
+
+
+@nox.session(python=PYTHON_VERSIONS)
 @nox.parametrize("django", DJANGO_VERSIONS)
 def tests(session: nox.Session, django: str) -> None:
     # Dependency groups (PEP 735) need pip >= 25.1.
     session.install("pip>=25.1")
     session.install("-e", ".[geoip,openapi]", "--group", "test", f"django~={django}.0")
     session.run("python", "-m", "pytest", "-W", "error::DeprecationWarning", *session.posargs)
-
-
-@nox.session
-def lint(session: nox.Session) -> None:
-    session.install("pip>=25.1")
-    session.install("-e", ".", "--group", "lint")
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "django_sessionmgr")

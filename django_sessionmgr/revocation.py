@@ -96,9 +96,7 @@ def finish_interrupted_revokes(model: type[UserSession], alias: str, but: Any = 
     sessions that revoked. A store that still fails leaves them for the next try."""
     pending = _pending_model()._default_manager.using(alias).exclude(batch=but)
     finished = 0
-    for batch, created_at in list(
-        pending.values_list("batch", "created_at")[:FINISH_AT_ONCE]
-    ):
+    for batch, created_at in list(pending.values_list("batch", "created_at")[:FINISH_AT_ONCE]):
         claimed = model.objects.using(alias).filter(revoke_batch=batch)
         first = claimed.values("revoked_by", "revoke_reason").first()
         if first is None and created_at > timezone.now() - STALE_CLAIM:

@@ -20,8 +20,7 @@ import logging
 import time
 import uuid
 from contextvars import ContextVar
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -232,7 +231,7 @@ def effective_expiry(session: SessionBase, written: int, started: int) -> int:
         )
         ends = written + age
     else:
-        modification = datetime.fromtimestamp(written, tz=dt_timezone.utc)
+        modification = datetime.fromtimestamp(written, tz=UTC)
         ends = int(session.get_expiry_date(modification=modification).timestamp())
     if (idle := app_settings.IDLE_TIMEOUT) is not None:
         ends = min(ends, written + idle + app_settings.ACTIVITY_UPDATE_INTERVAL)
@@ -243,7 +242,7 @@ def effective_expiry(session: SessionBase, written: int, started: int) -> int:
 
 def from_epoch(seconds: int) -> datetime:
     """A datetime the database accepts, aware or naive as ``USE_TZ`` says."""
-    moment = datetime.fromtimestamp(seconds, tz=dt_timezone.utc)
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
     return moment if settings.USE_TZ else timezone.make_naive(moment)
 
 

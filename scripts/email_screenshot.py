@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +38,7 @@ SHOTS = [("email-new-device.png", "en", 640), ("email-new-device-de-360.png", "d
 
 def render(language: str) -> str:
     user = get_user_model()(username="alice", email="alice@example.com")
-    moment = datetime(2026, 11, 29, 21, 14, tzinfo=dt_timezone.utc)
+    moment = datetime(2026, 11, 29, 21, 14, tzinfo=UTC)
     session = UserSession(
         user=user,
         ip_address="81.2.69.0",

@@ -124,7 +124,7 @@ def as_urlconf(name: str, urlpatterns: list[Any]) -> str:
 
 
 def check_install(namespace: dict[str, Any]) -> None:
-    """The install snippet, as CONTRACT.md shows it, wires up a working app."""
+    """The install snippet, as the README shows it, wires up a working app."""
     for app in namespace["INSTALLED_APPS"]:
         assert apps.is_installed(app), app
     middleware = [

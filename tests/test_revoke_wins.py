@@ -7,8 +7,7 @@ with ``login`` and ``alogin``, on every engine.
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -274,7 +273,7 @@ def test_expiry_in_json_is_the_real_end(engine: str, user: Any) -> None:
     client.get("/set-expiry/?seconds=900")
     [item] = client.get("/api/sessions/").json()["results"]
     expires = datetime.fromisoformat(item["expires_at"].replace("Z", "+00:00"))
-    assert abs((expires - datetime.now(dt_timezone.utc)).total_seconds() - 900) < 5
+    assert abs((expires - datetime.now(UTC)).total_seconds() - 900) < 5
     assert timedelta(seconds=0) < expires - timezone.now()
 
 

@@ -1,4 +1,4 @@
-"""JSON shapes of a session, as CONTRACT.md fixes them."""
+"""JSON shapes of a session, as docs/api.md documents them."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import base64
 import binascii
 import uuid
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -230,7 +230,7 @@ class CreatedCursorPagination(BasePagination):
                 raise ValueError(pk)
             # In UTC here, so that a time the database layer cannot convert
             # (year 9999 at UTC-5) is refused now rather than overflowing there.
-            return direction == "p", position.astimezone(timezone.utc), row_id
+            return direction == "p", position.astimezone(UTC), row_id
         except (ValueError, OverflowError, binascii.Error, UnicodeError):
             raise ValidationError({self.cursor_query_param: [_("Invalid cursor.")]}) from None
 
