@@ -12,13 +12,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from importlib import import_module
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 120
 PASSWORD = "correct horse battery staple"
 FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
@@ -136,6 +140,27 @@ STEPS: dict[str, Callable[..., Any]] = {
         *(whoami, stored, rows, sleep),
     ]
 }
+
+
+def run_in_process(env: dict[str, str], *todo: Any, killed: bool = False) -> list[Any]:
+    """Run ``todo`` (``[name, *args]`` or a bare name) in a new process with
+    ``env``; the steps' results.
+
+    With ``killed``, the process must die of SIGKILL: the results are then
+    those of the steps before its death."""
+    listed = [[step] if isinstance(step, str) else step for step in todo]
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.process_steps"],
+        cwd=ROOT,
+        env=env,
+        input=json.dumps(listed),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    expected = -signal.SIGKILL if killed else 0
+    assert result.returncode == expected, (result.returncode, result.stderr)
+    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def main() -> None:

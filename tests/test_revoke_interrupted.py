@@ -10,12 +10,8 @@ On db, cache (on Redis: a process-local cache cannot be shared) and file.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -24,11 +20,11 @@ from typing import Any
 
 import pytest
 
+from .process_steps import run_in_process
 from .services import redis_url
 
 pytestmark = pytest.mark.services
 
-ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ["db", "cache", "file"]
 #: Where the killed revoke starts, and the rerun its documentation gives.
 REVOKES = {
@@ -38,7 +34,6 @@ REVOKES = {
 }
 #: ACTIVITY_UPDATE_INTERVAL in the processes, in seconds.
 ACTIVITY_INTERVAL = 1
-TIMEOUT = 60
 
 Run = Callable[..., Any]
 
@@ -47,7 +42,7 @@ Run = Callable[..., Any]
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file; each test works on its own copy."""
     database = tmp_path_factory.mktemp("interrupted") / "template.sqlite3"
-    steps(_env(database, "db", tmp_path_factory.getbasetemp()), ["migrate"])
+    run_in_process(_env(database, "db", tmp_path_factory.getbasetemp()), "migrate")
     return database
 
 
@@ -64,7 +59,7 @@ def run(request: pytest.FixtureRequest, migrated: Path, tmp_path: Path) -> Run:
         env["SESSIONMGR_TEST_CACHE_PREFIX"] = f"interrupted-{uuid.uuid4().hex}"
 
     def run_steps(*todo: Any, killed: bool = False) -> Any:
-        return steps(env, *todo, killed=killed)
+        return run_in_process(env, *todo, killed=killed)
 
     return run_steps
 
@@ -78,26 +73,6 @@ def _env(database: Path, engine: str, folder: Path) -> dict[str, str]:
         "SESSION_FILE_PATH": str(folder),
         "SESSIONMGR_TEST_ACTIVITY_INTERVAL": str(ACTIVITY_INTERVAL),
     }
-
-
-def steps(env: dict[str, str], *todo: Any, killed: bool = False) -> Any:
-    """Run ``todo`` (``[name, *args]`` or a bare name) in a new process; its results.
-
-    With ``killed``, the process must die of SIGKILL: the results are then
-    those of the steps before its death."""
-    listed = [[step] if isinstance(step, str) else step for step in todo]
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.process_steps"],
-        cwd=ROOT,
-        env=env,
-        input=json.dumps(listed),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    expected = -signal.SIGKILL if killed else 0
-    assert result.returncode == expected, (result.returncode, result.stderr)
-    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def _sign_in_then_kill_while_revoking(

@@ -7,9 +7,10 @@ from .urls import urlpatterns as project_urlpatterns
 
 
 def write(request: HttpRequest) -> JsonResponse:
-    """Read the user, then change the session: what most views that keep state do."""
+    """Read the user, then change their session: what most views that keep state do."""
     user = request.user.get_username() or None
-    request.session["writes"] = request.session.get("writes", 0) + 1
+    if user is not None:
+        request.session["writes"] = request.session.get("writes", 0) + 1
     return JsonResponse({"user": user})
 
 
