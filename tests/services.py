@@ -52,3 +52,16 @@ def postgres_url() -> str:
     except psycopg.Error as error:
         _missing(f"PostgreSQL at that URL does not answer ({error})")
     return url
+
+
+def _suite_on_sqlite() -> bool:
+    url = os.environ.get("DATABASE_URL", "")
+    return not url or url.startswith("sqlite")
+
+
+#: For tests that start servers on a database of their own: they prove the
+#: same whatever the suite's database, so they run in the SQLite pass only.
+once_per_run = pytest.mark.skipif(
+    not _suite_on_sqlite(),
+    reason="runs its own servers on a database of its own: once, in the SQLite pass",
+)

@@ -28,9 +28,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from .services import postgres_url, redis_url
+from .services import once_per_run, postgres_url, redis_url
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, once_per_run]
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "multi-process-pass"

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from .process_steps import run_in_process
-from .services import redis_url
+from .services import once_per_run, redis_url
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, once_per_run]
 
 ENGINES = ["db", "cache", "file"]
 #: Where the killed revoke starts, and the rerun its documentation gives.

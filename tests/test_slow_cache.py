@@ -30,9 +30,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import pytest
 
 from .process_steps import PASSWORD, run_in_process
-from .services import postgres_url, redis_url
+from .services import once_per_run, postgres_url, redis_url
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, once_per_run]
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 4
