@@ -86,9 +86,11 @@ def _active_row_sql(alias: str) -> str:
 
 
 def row_is_active(row_id: str) -> bool:
-    """One primary-key read. Raw SQL: on every request of a signed-cookie
-    session, building the ORM query would cost more than running it."""
-    alias = router.db_for_read(UserSession)
+    """One primary-key read, from the database the row is written to (a
+    replica that lags would still call a revoked row active). Raw SQL: on
+    every request of a signed-cookie session, building the ORM query would
+    cost more than running it."""
+    alias = router.db_for_write(UserSession)
     connection = connections[alias]
     pk = UserSession._meta.pk.get_db_prep_value(uuid.UUID(row_id), connection)
     with connection.cursor() as cursor:

@@ -324,7 +324,8 @@ class UserSession(models.Model):
         revoked = UserSession.objects.filter(pk=self.pk).revoke(by=by, reason=reason)
         if revoked:
             self.refresh_from_db(
-                fields=["status", "revoked_at", "revoked_by", "revoke_reason", "revoke_batch"]
+                using=router.db_for_write(UserSession, instance=self),  # not a replica
+                fields=["status", "revoked_at", "revoked_by", "revoke_reason", "revoke_batch"],
             )
         return bool(revoked)
 

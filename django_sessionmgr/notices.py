@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.contrib import messages
+from django.db import router
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
-from .models import UserSession
+from .models import UserSession, UserSessionQuerySet
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -61,7 +62,8 @@ def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
     if not state.known_key:
         return True
     row = (
-        UserSession.objects.filter(session_key_digest=key_digest(state.known_key))
+        _rows()
+        .filter(session_key_digest=key_digest(state.known_key))
         .finished()
         .only("status", "expires_at", "ended_at", "revoked_at", "revoke_reason")
         .first()
@@ -73,6 +75,11 @@ def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
 
 def explain_refused(request: HttpRequest, state: RequestState, row_id: str) -> None:
     """A signed-cookie session refused by its row: say why."""
-    row = UserSession.objects.filter(pk=row_id).first()
+    row = _rows().filter(pk=row_id).first()
     if row is not None:
         announce(request, state, notice_for(row))
+
+
+def _rows() -> UserSessionQuerySet:
+    """Rows as written, not from a replica that may not have the end yet."""
+    return UserSession.objects.using(router.db_for_write(UserSession))

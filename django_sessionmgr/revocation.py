@@ -60,7 +60,9 @@ def revoke_sessions(
     )
     if not count:
         return 0
-    revoked = model.objects.using(sessions.db).filter(revoke_batch=batch)
+    # Read back where the UPDATE wrote (a locking query goes there too), not
+    # where reads are routed: a replica that lags has not the marks yet.
+    revoked = model.objects.using(sessions.select_for_update().db).filter(revoke_batch=batch)
     try:
         delete_stored_sessions(
             revoked.exclude(session_key="").values_list("session_key", flat=True)
