@@ -17,19 +17,20 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.models import Session
 from django.core.checks import run_checks
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from django_sessionmgr.models import UserSession
-from tests.helpers import PASSWORD, clone, logged_in_client, whoami
+from tests.helpers import PASSWORD, clone, logged_in_client, make_client, whoami
 
 from .services import postgres_replica_url, postgres_url, redis_replica_url, redis_url
 
@@ -174,6 +175,35 @@ def test_a_revoke_wins_while_the_standby_lags(routed: Replication, engine: str) 
 
     assert whoami(client) is None
     assert UserSession.objects.using(PRIMARY).get(pk=row.pk).status == "revoked"
+
+
+@pytest.mark.parametrize("engine", ["db", "signed_cookies"], indirect=True)
+def test_a_session_from_before_the_install_is_adopted_and_revocable_while_the_standby_lags(
+    routed: Replication, engine: str, settings: Any
+) -> None:
+    """A session signed in before the install gets its row although its user
+    was read from the standby, and a replay of its original cookie after the
+    revoke finds that row on the primary (the standby has none yet)."""
+    user = _user(routed)
+    routed.pause()
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session.update(
+        {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+    )
+    session.save()
+    client = make_client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    replay = clone(client)
+
+    assert whoami(client) == user.username
+    assert UserSession.objects.using(PRIMARY).filter(user_id=user.pk, status="active").exists()
+    assert UserSession.objects.filter(user_id=user.pk).revoke() == 1
+
+    assert whoami(replay) is None
 
 
 @pytest.mark.parametrize("engine", ["signed_cookies-redis"], indirect=True)
