@@ -283,16 +283,16 @@ def _cache_replicas(store: type[Any]) -> tuple[str, int] | None:
 
     from .stores import is_server_side
 
-    if not (issubclass(store, CacheStore | CachedDBStore) or not is_server_side(store)):
-        return None
+    if is_server_side(store) and not issubclass(store, CacheStore | CachedDBStore):
+        return None  # sessions and marks are read from the database or files
     alias = getattr(settings, "SESSION_CACHE_ALIAS", "default")
     config = getattr(settings, "CACHES", {}).get(alias) or {}
-    try:
-        cache = caches[alias]
-    except Exception:
-        return None  # Django's own checks report a broken CACHES
-    if not isinstance(cache, RedisCache) and config.get("BACKEND") not in REPLICATED_CACHE_BACKENDS:
-        return None
+    if config.get("BACKEND") not in REPLICATED_CACHE_BACKENDS:
+        try:
+            if not isinstance(caches[alias], RedisCache):
+                return None
+        except Exception:
+            return None  # Django's own checks report a broken CACHES
     location = config.get("LOCATION") or []
     servers = re.split("[;,]", location) if isinstance(location, str) else list(location)
     count = len([server for server in servers if server])
