@@ -320,6 +320,15 @@ class UserSession(models.Model):
         # The marker keeps whole seconds; the row's times are exact.
         return abs((self.expires_at - since).total_seconds() - timeout) < 2
 
+    @staticmethod
+    def storable_text(text: str, using: str) -> str:
+        """``text`` as the table in database ``using`` can hold it: on MySQL's
+        ``utf8mb3``, four-byte characters (an emoji) become U+FFFD, where they
+        would fail the whole statement."""
+        if text.isascii() or not _holds_only_bmp(using):
+            return text
+        return _BEYOND_BMP.sub("\ufffd", text)
+
     def revoke(self, by: AbstractBaseUser | None = None, reason: str = "") -> bool:
         """Revoke this session; return whether it was active."""
         revoked = UserSession.objects.filter(pk=self.pk).revoke(by=by, reason=reason)
@@ -355,7 +364,8 @@ _BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
 def _holds_only_bmp(alias: str) -> bool:
     """Whether the table's text columns are MySQL's ``utf8mb3`` (``utf8`` before
     MySQL 8 and MariaDB 10.6), where a four-byte character fails the whole
-    INSERT. Asked once per database and process."""
+    INSERT. Asked once per database and process, and only for text that is
+    not ASCII."""
     connection = connections[alias]
     if connection.vendor != "mysql":
         return False
@@ -371,12 +381,10 @@ def _holds_only_bmp(alias: str) -> bool:
 def _fit_to_charset(row: UserSession, alias: str) -> None:
     """Replace what a ``utf8mb3`` table cannot hold (an emoji in a user agent):
     a login whose row cannot be inserted could never be revoked."""
-    if not _holds_only_bmp(alias):
-        return
     for field in UserSession._meta.concrete_fields:
         value = getattr(row, field.attname)
-        if isinstance(value, str) and not value.isascii():
-            setattr(row, field.attname, _BEYOND_BMP.sub("\ufffd", value))
+        if isinstance(value, str):
+            setattr(row, field.attname, UserSession.storable_text(value, alias))
 
 
 def insert_row(row: UserSession) -> None:

@@ -49,8 +49,12 @@ def revoke_sessions(
     active = model.Status.ACTIVE
     batch = uuid.uuid4()
     revoked_by = by if by is not None and by.pk is not None else None
+    # Where the UPDATE writes (a locking query goes there too), not where
+    # reads are routed: a replica that lags has not the marks yet.
+    alias = sessions.select_for_update().db
     # Receivers see what was stored.
     reason = (reason or "")[: model._meta.get_field("revoke_reason").max_length]
+    reason = model.storable_text(reason, alias)
     count = sessions.filter(status=active).update(
         status=model.Status.REVOKED,
         revoked_at=timezone.now(),
@@ -60,9 +64,7 @@ def revoke_sessions(
     )
     if not count:
         return 0
-    # Read back where the UPDATE wrote (a locking query goes there too), not
-    # where reads are routed: a replica that lags has not the marks yet.
-    revoked = model.objects.using(sessions.select_for_update().db).filter(revoke_batch=batch)
+    revoked = model.objects.using(alias).filter(revoke_batch=batch)
     try:
         delete_stored_sessions(
             revoked.exclude(session_key="").values_list("session_key", flat=True)

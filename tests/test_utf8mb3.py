@@ -97,3 +97,22 @@ def test_a_login_with_an_emoji_user_agent_is_tracked_and_revocable(
 
         assert UserSession.objects.filter(user_id=user.pk).revoke() == 1
         assert whoami(client) is None
+
+
+@pytest.mark.parametrize("engine", ["db"], indirect=True)
+def test_a_revoke_with_an_emoji_reason_revokes(
+    utf8mb3_database: str, engine: str, settings: Any, django_db_blocker: Any
+) -> None:
+    """Staff may give any reason: one the table cannot hold as written is
+    stored as it can be, and the revoke goes through."""
+    settings.DATABASE_ROUTERS = [OneDatabase()]
+    with django_db_blocker.unblock():
+        user = get_user_model()._default_manager.create_user(
+            f"user-{uuid.uuid4().hex[:8]}", password=PASSWORD
+        )
+        client = logged_in_client(user)
+
+        sessions = UserSession.objects.filter(user_id=user.pk)
+        assert sessions.revoke(reason="Phone stolen \N{MOBILE PHONE}") == 1
+        assert sessions.get().revoke_reason == "Phone stolen \N{REPLACEMENT CHARACTER}"
+        assert whoami(client) is None
