@@ -241,3 +241,22 @@ def test_one_redis_location_or_an_engine_without_the_cache_passes(
     settings.CACHES = {"default": {"BACKEND": REDIS, "LOCATION": location}}
 
     assert our_ids() == []
+
+
+@pytest.mark.parametrize(
+    ("engine", "backend"),
+    [
+        ("tests.no_such_module", REDIS),
+        ("django.contrib.sessions.backends.cache", "tests.no_such_module.Cache"),
+    ],
+)
+def test_a_broken_engine_or_cache_is_left_to_django(
+    settings: Any, engine: str, backend: str
+) -> None:
+    """Django's own checks and first request name those; the replica check stays silent."""
+    from django_sessionmgr.checks import check_session_reads
+
+    settings.SESSION_ENGINE = engine
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": PRIMARY_AND_REPLICA}}
+
+    assert check_session_reads() == []
