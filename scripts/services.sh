@@ -108,6 +108,9 @@ start_pg_replica() {
     local bin
     bin="$(pg_bin)"
     if pg_replica_running; then
+        # A test run that was killed may have left replay paused.
+        as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_REPLICA_PORT" -U postgres -qtAc \
+            "SELECT pg_wal_replay_resume()" postgres >/dev/null 2>&1 || true
         log "PostgreSQL standby already running on 127.0.0.1:$PG_REPLICA_PORT"
         return
     fi
@@ -166,6 +169,9 @@ redis_replica_running() {
 # LOCATIONs reads from).
 start_redis_replica() {
     if redis_replica_running; then
+        # A test run that was killed may have left it cut off (REPLICAOF NO ONE).
+        redis-cli -h 127.0.0.1 -p "$REDIS_REPLICA_PORT" replicaof 127.0.0.1 "$REDIS_PORT" \
+            >/dev/null
         log "Redis replica already running on 127.0.0.1:$REDIS_REPLICA_PORT"
         return
     fi

@@ -110,6 +110,7 @@ def replication(django_db_blocker: Any) -> Iterator[Replication]:
         psycopg.connect(_with_database(standby_server, "postgres"), autocommit=True),
     )
     try:
+        control.resume()  # after a run that was killed while paused
         for alias in (PRIMARY, STANDBY):
             connections.settings[alias] = configured[alias]
         with django_db_blocker.unblock():
