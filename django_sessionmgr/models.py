@@ -76,6 +76,12 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
     # whose expiry has passed (nothing marks it; sessionmgr_expire only tidies).
     # The filters below and UserSession.effective_status all follow it.
 
+    def from_primary(self) -> UserSessionQuerySet:
+        """Read these rows where they are written (``router.db_for_write``),
+        never from a replica that may lag behind a revoke: for every read that
+        decides whether a session may still be served."""
+        return self.using(router.db_for_write(self.model))
+
     def active(self) -> UserSessionQuerySet:
         """Rows whose session is usable now: not ended, revoked, or past expiry."""
         return self.filter(_live())

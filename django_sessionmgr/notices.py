@@ -11,11 +11,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.contrib import messages
-from django.db import router
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
-from .models import UserSession, UserSessionQuerySet
+from .models import UserSession
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -62,7 +61,7 @@ def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
     if not state.known_key:
         return True
     row = (
-        _rows()
+        UserSession.objects.from_primary()
         .filter(session_key_digest=key_digest(state.known_key))
         .finished()
         .only("status", "expires_at", "ended_at", "revoked_at", "revoke_reason")
@@ -75,11 +74,6 @@ def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
 
 def explain_refused(request: HttpRequest, state: RequestState, row_id: str) -> None:
     """A signed-cookie session refused by its row: say why."""
-    row = _rows().filter(pk=row_id).first()
+    row = UserSession.objects.from_primary().filter(pk=row_id).first()
     if row is not None:
         announce(request, state, notice_for(row))
-
-
-def _rows() -> UserSessionQuerySet:
-    """Rows as written, not from a replica that may not have the end yet."""
-    return UserSession.objects.using(router.db_for_write(UserSession))

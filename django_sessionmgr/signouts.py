@@ -47,7 +47,6 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
-from django.db import router
 
 from .stores import PROCESS_LOCAL_CACHES, is_server_side, store_class
 
@@ -120,8 +119,8 @@ def record_sign_out_of_row(row_id: str) -> None:
 
     if mark_cache() is None:
         return
-    rows = UserSession.objects.using(router.db_for_write(UserSession))  # not a lagging replica
-    user_pk = rows.filter(pk=row_id).values_list("user_id", flat=True).first()
+    rows = UserSession.objects.from_primary().filter(pk=row_id)
+    user_pk = rows.values_list("user_id", flat=True).first()
     try:
         record_sign_outs([user_pk])
     except Exception as error:

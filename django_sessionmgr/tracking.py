@@ -287,7 +287,7 @@ def last_seen(request: HttpRequest) -> dict[str, Any]:
 
 def client_changed(request: HttpRequest, row_id: str, previous: dict[str, Any]) -> None:
     """Tell the project that a session is seen from another address or browser."""
-    row = UserSession.objects.using(_db_for_write()).filter(pk=row_id).first()
+    row = UserSession.objects.from_primary().filter(pk=row_id).first()
     if row is None:
         return
     meta = getattr(request, "META", None) or {}
@@ -498,7 +498,7 @@ def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
     if session.session_key is None or not _is_project_user(user):
         return True  # served as stock Django would; it cannot have a row
     row_id = adopted_row_id(session.session_key)
-    rows = UserSession.objects.using(_db_for_write())  # not a replica that lags
+    rows = UserSession.objects.from_primary()
     if not rows.filter(pk=row_id).exists():
         try:
             with transaction.atomic(using=rows.db):

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import router
 from django.db.models import Q
 from django.utils.functional import lazy
 from django.utils.translation import gettext
@@ -130,9 +129,9 @@ class BulkRevokeSerializer(RevokeReasonSerializer):
     )
 
     def validate_ids(self, ids: list[uuid.UUID]) -> list[uuid.UUID]:
-        # Where rows are written: a session a replica has not seen yet is still revocable.
-        rows = UserSession.objects.using(router.db_for_write(UserSession))
-        found = set(rows.filter(pk__in=ids).values_list("pk", flat=True))
+        # A session a replica has not seen yet is still revocable.
+        rows = UserSession.objects.from_primary().filter(pk__in=ids)
+        found = set(rows.values_list("pk", flat=True))
         return self._all_known(ids, found, gettext("Unknown session ids: %(ids)s."))
 
     def validate_users(self, users: list[Any]) -> list[Any]:
