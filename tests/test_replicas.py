@@ -215,12 +215,12 @@ def test_a_logout_marks_its_user_while_the_standby_lags(
     user of the row from the primary: the standby has no row yet. A replay of
     the cookie, within the activity interval and written after the user's
     previous mark, is refused."""
-    settings.SESSIONMGR = {"ACTIVITY_UPDATE_INTERVAL": 3}
+    settings.SESSIONMGR = {"ACTIVITY_UPDATE_INTERVAL": 5}
     user = _user(routed)
     routed.pause()  # the row is on the primary only
     client = logged_in_client(user)
     assert whoami(client) == user.username  # no mark yet: the row is read, and a mark added
-    time.sleep(4)
+    time.sleep(6)  # past the interval, and past that mark's two seconds of skew
     assert whoami(client) == user.username  # an activity write, later than that mark
     replay = clone(client)
 
