@@ -14,6 +14,7 @@ only.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -229,6 +230,43 @@ def test_a_logout_marks_its_user_while_the_standby_lags(
     assert UserSession.objects.using(PRIMARY).get(user_id=user.pk).status == "ended"
 
     assert whoami(replay) is None
+
+
+def test_a_session_limit_counts_sessions_the_standby_has_not_seen(
+    routed: Replication, settings: Any
+) -> None:
+    """``MAX_SESSIONS`` counts the user's sessions where the login inserts."""
+    settings.SESSIONMGR = {"MAX_SESSIONS": 1}
+    user = _user(routed)
+    routed.pause()
+    first = logged_in_client(user)
+    second = logged_in_client(user)
+
+    assert whoami(first) is None
+    assert whoami(second) == user.username
+
+
+def test_staff_revoke_a_session_the_standby_has_not_seen(
+    routed: Replication, settings: Any
+) -> None:
+    """The staff API's bulk revoke finds the ids where rows are written."""
+    staff = _user(routed)
+    staff.is_staff = staff.is_superuser = True
+    staff.save(using=PRIMARY)
+    user = _user(routed)  # and the standby sees both
+    staff_client = logged_in_client(staff)
+    routed.pause()
+    client = logged_in_client(user)
+    row = UserSession.objects.using(PRIMARY).get(user_id=user.pk)
+
+    response = staff_client.post(
+        "/api/admin/sessions/revoke/",
+        json.dumps({"ids": [str(row.pk)]}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json() == {"revoked": 1}
+    assert whoami(client) is None
 
 
 def _engine_checks() -> list[str]:
