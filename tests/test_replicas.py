@@ -164,8 +164,8 @@ def _standby_status(row_id: Any) -> str:
 def test_a_revoke_wins_while_the_standby_lags(routed: Replication, engine: str) -> None:
     """Reads of the rows (and users) come from the standby: still the revoke on
     the primary ends the session at once. The revoke clears the store of
-    exactly the rows its UPDATE marked (read back from the primary), and a
-    signed cookie's row is read from the primary."""
+    exactly the rows its UPDATE marked (read back from the primary), a signed
+    cookie's row is read from the primary, and so is the row that says why."""
     user = _user(routed)
     client = logged_in_client(user)
     assert whoami(client) == user.username
@@ -175,6 +175,9 @@ def test_a_revoke_wins_while_the_standby_lags(routed: Replication, engine: str) 
     assert UserSession.objects.filter(user_id=user.pk).revoke() == 1
     assert _standby_status(row.pk) == "active"  # the standby has not seen it
 
+    answer = clone(client).get("/api/sessions/")
+    assert answer.status_code in (401, 403)
+    assert answer.json()["code"] == "session_revoked"  # the row as written says why
     assert whoami(client) is None
     assert UserSession.objects.using(PRIMARY).get(pk=row.pk).status == "revoked"
 
