@@ -353,7 +353,8 @@ class UserSessionMiddleware:
         previous = None
         if marker.client and marker.client != client_digest(request):
             previous = (
-                UserSession.objects.filter(pk=marker.row_id)
+                UserSession.objects.from_primary()
+                .filter(pk=marker.row_id)
                 .values("last_ip_address", "ip_address", "user_agent")
                 .first()
             )

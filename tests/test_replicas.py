@@ -31,6 +31,7 @@ from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from django_sessionmgr.models import UserSession
+from django_sessionmgr.signals import session_client_changed
 from tests.helpers import PASSWORD, clone, logged_in_client, make_client, whoami
 
 from .services import postgres_replica_url, postgres_url, redis_replica_url, redis_url
@@ -270,6 +271,42 @@ def test_staff_revoke_a_session_the_standby_has_not_seen(
     assert response.status_code == 200, response.content
     assert response.json() == {"revoked": 1}
     assert whoami(client) is None
+
+
+def test_a_revoked_row_read_from_the_standby_says_so(routed: Replication) -> None:
+    """``UserSession.revoke()`` refreshes the instance from the primary."""
+    user = _user(routed)
+    logged_in_client(user)
+    routed.catch_up()
+    row = UserSession.objects.get(user_id=user.pk)  # from the standby
+    routed.pause()
+
+    assert row.revoke()
+    assert row.status == UserSession.Status.REVOKED
+
+
+def test_a_session_seen_elsewhere_is_told_while_the_standby_lags(
+    routed: Replication, settings: Any
+) -> None:
+    """A change of address is compared with the row as written."""
+    settings.SESSIONMGR = {"ACTIVITY_UPDATE_INTERVAL": 0}
+    received: list[dict[str, Any]] = []
+
+    def receiver(**kwargs: Any) -> None:
+        received.append(kwargs)
+
+    user = _user(routed)
+    routed.pause()
+    client = logged_in_client(user, ip="203.0.113.9")
+    session_client_changed.connect(receiver)
+    try:
+        assert whoami(clone(client, ip="198.51.100.7")) == user.username
+    finally:
+        session_client_changed.disconnect(receiver)
+
+    assert len(received) == 1
+    assert received[0]["previous_ip_address"] == "203.0.113.9"
+    assert received[0]["session"].user_id == user.pk
 
 
 def _engine_checks() -> list[str]:
