@@ -15,6 +15,7 @@ class SessionMgrConfig(AppConfig):
             check_database_routing,
             check_middleware,
             check_session_cache,
+            check_session_reads,
             check_settings,
         )
 
@@ -23,3 +24,4 @@ class SessionMgrConfig(AppConfig):
         checks.register(check_settings)
         checks.register(check_session_cache)
         checks.register(check_database_routing)
+        checks.register(check_session_reads)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
@@ -221,3 +223,77 @@ def check_database_routing(app_configs: Any = None, **kwargs: Any) -> list[Check
             id="django_sessionmgr.E006",
         )
     ]
+
+
+def check_session_reads(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A revoke deletes the stored session; a read from a replica that has not
+    replayed the delete yet would load it again."""
+    from django.contrib.sessions.backends.db import SessionStore as DBStore
+    from django.db import router
+
+    from .stores import store_class
+
+    try:
+        store = store_class()
+    except ImportError:
+        return []  # Django's own checks report a broken SESSION_ENGINE
+    errors: list[CheckMessage] = []
+    if issubclass(store, DBStore):
+        model = store.get_model_class()
+        read, write = router.db_for_read(model), router.db_for_write(model)
+        if read != write:
+            errors.append(
+                Error(
+                    f"Database routers send reads of {model._meta.label} to {read!r} and its "
+                    f"writes to {write!r}. SESSION_ENGINE {settings.SESSION_ENGINE!r} loads "
+                    "each request's session with a read: from a replica that lags, a revoked "
+                    "(deleted) session still loads.",
+                    hint=f"Make db_for_read return {write!r} for {model._meta.label} "
+                    "(the session engine's model); other models may still read from a replica.",
+                    id="django_sessionmgr.E011",
+                )
+            )
+    if (replicas := _cache_replicas(store)) is not None:
+        alias, count = replicas
+        errors.append(
+            Error(
+                f"SESSION_CACHE_ALIAS {alias!r} is a RedisCache with {count} LOCATIONs: it "
+                "writes to the first and reads from the others. SESSION_ENGINE "
+                f"{settings.SESSION_ENGINE!r} reads sessions (or sign-out marks) from that "
+                "cache, so a replica that lags still serves a revoked session.",
+                hint=f"Give CACHES[{alias!r}] one LOCATION (the primary), or point "
+                "SESSION_CACHE_ALIAS at a cache that has one; keep read replicas for "
+                "other caches.",
+                id="django_sessionmgr.E012",
+            )
+        )
+    return errors
+
+
+#: Cache backends, besides Django's RedisCache, that write to their first
+#: LOCATION and read from the others.
+REPLICATED_CACHE_BACKENDS = ("django_redis.cache.RedisCache",)
+
+
+def _cache_replicas(store: type[Any]) -> tuple[str, int] | None:
+    """``(alias, LOCATION count)`` when the engine reads sessions or sign-out
+    marks from a cache that reads from replicas; else None."""
+    from django.contrib.sessions.backends.cache import SessionStore as CacheStore
+    from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+
+    from .stores import is_server_side
+
+    if is_server_side(store) and not issubclass(store, CacheStore | CachedDBStore):
+        return None  # sessions and marks are read from the database or files
+    alias = getattr(settings, "SESSION_CACHE_ALIAS", "default")
+    config = getattr(settings, "CACHES", {}).get(alias) or {}
+    if config.get("BACKEND") not in REPLICATED_CACHE_BACKENDS:
+        try:
+            if not isinstance(caches[alias], RedisCache):
+                return None
+        except Exception:
+            return None  # Django's own checks report a broken CACHES
+    location = config.get("LOCATION") or []
+    servers = re.split("[;,]", location) if isinstance(location, str) else list(location)
+    count = len([server for server in servers if server])
+    return (alias, count) if count > 1 else None

@@ -90,9 +90,10 @@ def _active_row_sql(alias: str) -> str:
 def row_is_active(row_id: str) -> bool:
     """Whether the row is active and no revoke has claimed it.
 
-    One primary-key read, on the database the table is written to (a replica
-    may not have seen the revoke yet). Raw SQL: on every request of a
-    signed-cookie session, building the ORM query would cost more than running it."""
+    One primary-key read, from the database the row is written to (a replica
+    that lags would still call a revoked row active). Raw SQL: on every
+    request of a signed-cookie session, building the ORM query would cost
+    more than running it."""
     alias = router.db_for_write(UserSession)
     connection = connections[alias]
     pk = UserSession._meta.pk.get_db_prep_value(uuid.UUID(row_id), connection)
@@ -359,7 +360,8 @@ class UserSessionMiddleware:
         previous = None
         if marker.client and marker.client != client_digest(request):
             previous = (
-                UserSession.objects.filter(pk=marker.row_id)
+                UserSession.objects.from_primary()
+                .filter(pk=marker.row_id)
                 .values("last_ip_address", "ip_address", "user_agent")
                 .first()
             )

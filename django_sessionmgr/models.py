@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,12 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
     # "Expired" has one definition: a row marked expired, or an active row
     # whose expiry has passed (nothing marks it; sessionmgr_expire only tidies).
     # The filters below and UserSession.effective_status all follow it.
+
+    def from_primary(self) -> UserSessionQuerySet:
+        """Read these rows where they are written (``router.db_for_write``),
+        never from a replica that may lag behind a revoke: for every read that
+        decides whether a session may still be served."""
+        return self.using(router.db_for_write(self.model))
 
     def active(self) -> UserSessionQuerySet:
         """Rows whose session is usable now: not ended, revoked, or past expiry."""
@@ -322,12 +329,22 @@ class UserSession(models.Model):
         # The marker keeps whole seconds; the row's times are exact.
         return abs((self.expires_at - since).total_seconds() - timeout) < 2
 
+    @staticmethod
+    def storable_text(text: str, using: str) -> str:
+        """``text`` as the table in database ``using`` can hold it: on MySQL's
+        ``utf8mb3``, four-byte characters (an emoji) become U+FFFD, where they
+        would fail the whole statement."""
+        if text.isascii() or not _holds_only_bmp(using):
+            return text
+        return _BEYOND_BMP.sub("\ufffd", text)
+
     def revoke(self, by: AbstractBaseUser | None = None, reason: str = "") -> bool:
         """Revoke this session; return whether it was active."""
         revoked = UserSession.objects.filter(pk=self.pk).revoke(by=by, reason=reason)
         if revoked:
             self.refresh_from_db(
-                fields=["status", "revoked_at", "revoked_by", "revoke_reason", "revoke_batch"]
+                using=router.db_for_write(UserSession, instance=self),  # not a replica
+                fields=["status", "revoked_at", "revoked_by", "revoke_reason", "revoke_batch"],
             )
         return bool(revoked)
 
@@ -363,6 +380,37 @@ def _insert_statement(alias: str) -> tuple[str, tuple[models.Field[Any, Any], ..
     return f"INSERT INTO {quote(UserSession._meta.db_table)} ({columns}) VALUES ({values})", fields
 
 
+#: Characters beyond the Basic Multilingual Plane: four bytes in UTF-8.
+_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
+
+
+@lru_cache(maxsize=8)
+def _holds_only_bmp(alias: str) -> bool:
+    """Whether the table's text columns are MySQL's ``utf8mb3`` (``utf8`` before
+    MySQL 8 and MariaDB 10.6), where a four-byte character fails the whole
+    INSERT. Asked once per database and process, and only for text that is
+    not ASCII."""
+    connection = connections[alias]
+    if connection.vendor != "mysql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+            "AND TABLE_NAME = %s AND CHARACTER_SET_NAME IN ('utf8', 'utf8mb3') LIMIT 1",
+            [UserSession._meta.db_table],
+        )
+        return cursor.fetchone() is not None
+
+
+def _fit_to_charset(row: UserSession, alias: str) -> None:
+    """Replace what a ``utf8mb3`` table cannot hold (an emoji in a user agent):
+    a login whose row cannot be inserted could never be revoked."""
+    for field in UserSession._meta.concrete_fields:
+        value = getattr(row, field.attname)
+        if isinstance(value, str):
+            setattr(row, field.attname, UserSession.storable_text(value, alias))
+
+
 def insert_row(row: UserSession) -> None:
     """``row.save(force_insert=True)``, for the one INSERT of every login.
 
@@ -370,11 +418,13 @@ def insert_row(row: UserSession) -> None:
     ORM on each login, which cost more than running it. Everything else that
     ``save()`` does for this model still happens: the values are prepared by
     each field, ``pre_save`` and ``post_save`` are sent, and the instance
-    ends up saved in the database it was routed to.
+    ends up saved in the database it was routed to. On a ``utf8mb3`` table,
+    text the table cannot hold is replaced first (``_fit_to_charset``).
     """
     alias = router.db_for_write(UserSession, instance=row)
     connection = connections[alias]
     sql, fields = _insert_statement(alias)
+    _fit_to_charset(row, alias)
     pre_save.send(sender=UserSession, instance=row, raw=False, using=alias, update_fields=None)
     params = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
     with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:

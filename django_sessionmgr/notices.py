@@ -61,7 +61,8 @@ def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
     if not state.known_key:
         return True
     row = (
-        UserSession.objects.filter(session_key_digest=key_digest(state.known_key))
+        UserSession.objects.from_primary()
+        .filter(session_key_digest=key_digest(state.known_key))
         .finished()
         .only("status", "expires_at", "ended_at", "revoked_at", "revoke_reason")
         .first()
@@ -73,6 +74,6 @@ def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
 
 def explain_refused(request: HttpRequest, state: RequestState, row_id: str) -> None:
     """A signed-cookie session refused by its row: say why."""
-    row = UserSession.objects.filter(pk=row_id).first()
+    row = UserSession.objects.from_primary().filter(pk=row_id).first()
     if row is not None:
         announce(request, state, notice_for(row))

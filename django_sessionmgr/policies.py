@@ -49,7 +49,8 @@ def enforce_session_limit(user: AbstractBaseUser, new_row_id: str) -> int:
     if limit is None:
         return 0
     others = (
-        UserSession.objects.filter(user_id=user.pk, status=UserSession.Status.ACTIVE)
+        UserSession.objects.from_primary()  # in the login's transaction
+        .filter(user_id=user.pk, status=UserSession.Status.ACTIVE)
         .exclude(pk=new_row_id)
         .order_by("-last_activity_at", "-created_at")
     )

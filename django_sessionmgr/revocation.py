@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db import router
 from django.utils import timezone
 
 from .exceptions import RevokeFailed
@@ -71,11 +70,14 @@ def revoke_sessions(
     ``RevokeFailed`` is raised: a retry then reaches the same sessions.
     """
     model = sessions.model
-    alias = router.db_for_write(model)
     batch = uuid.uuid4()
     revoked_by = by if by is not None and by.pk is not None else None
+    # Where the UPDATE writes (a locking query goes there too), not where
+    # reads are routed: a replica that lags has not the marks yet.
+    alias = sessions.select_for_update().db
     # Receivers see what was stored.
     reason = (reason or "")[: model._meta.get_field("revoke_reason").max_length]
+    reason = model.storable_text(reason, alias)
     # The record first: a process killed between the two leaves a bare
     # record, never claimed rows without one.
     _pending_model()._default_manager.using(alias).create(batch=batch)
@@ -101,7 +103,6 @@ def finish_interrupted_revokes(model: type[UserSession], alias: str, but: Any = 
         first = claimed.values("revoked_by", "revoke_reason").first()
         if first is None and created_at > timezone.now() - STALE_CLAIM:
             continue  # not claimed yet, or a revoke that is still running
-
         by = None
         if first is not None and first["revoked_by"] is not None:
             by = get_user_model()._default_manager.filter(pk=first["revoked_by"]).first()

@@ -156,7 +156,8 @@ def record_sign_out_of_row(row_id: str) -> None:
 
     if mark_cache() is None:
         return
-    user_pk = UserSession.objects.filter(pk=row_id).values_list("user_id", flat=True).first()
+    rows = UserSession.objects.from_primary().filter(pk=row_id)
+    user_pk = rows.values_list("user_id", flat=True).first()
     try:
         record_sign_outs([user_pk])
     except Exception as error:

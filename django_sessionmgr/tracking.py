@@ -296,7 +296,7 @@ def last_seen(request: HttpRequest) -> dict[str, Any]:
 
 def client_changed(request: HttpRequest, row_id: str, previous: dict[str, Any]) -> None:
     """Tell the project that a session is seen from another address or browser."""
-    row = UserSession.objects.filter(pk=row_id).first()
+    row = UserSession.objects.from_primary().filter(pk=row_id).first()
     if row is None:
         return
     meta = getattr(request, "META", None) or {}
@@ -494,9 +494,12 @@ def _announce_new_row(
 
 def _is_project_user(user: AbstractBaseUser) -> bool:
     """Whether rows can point at ``user``: of the model our foreign key targets,
-    and in the database our table is routed to."""
+    and written to the database our table is routed to (a user read from a
+    replica of it is one of ours)."""
     target = UserSession._meta.get_field("user").related_model
-    return isinstance(user, target) and (user._state.db or "default") == _db_for_write()
+    return (
+        isinstance(user, target) and router.db_for_write(target, instance=user) == _db_for_write()
+    )
 
 
 def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
@@ -516,12 +519,12 @@ def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
     if session.session_key is None or not _is_project_user(user):
         return True  # served as stock Django would; it cannot have a row
     row_id = adopted_row_id(session.session_key)
-    rows = UserSession.objects.using(_db_for_write())
+    rows = UserSession.objects.from_primary()
     if not rows.filter(pk=row_id).exists():
         if not is_server_side(session) and _adoption_ended(rows, user):
             return False
         try:
-            with login_atomically(user), transaction.atomic(using=_db_for_write()):
+            with login_atomically(user), transaction.atomic(using=rows.db):
                 row = _create_row(request, session, user, row_id, adopted=True)
                 enforce_session_limit(user, row_id)
         except IntegrityError:

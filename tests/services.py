@@ -1,7 +1,9 @@
-"""Real PostgreSQL and Redis servers for the tests that need them.
+"""Real PostgreSQL, Redis and MariaDB servers for the tests that need them.
 
-``scripts/services.sh start`` starts both on loopback and prints the
-``DATABASE_URL`` and ``REDIS_URL`` to export. Tests that start their own
+``scripts/services.sh start`` starts them on loopback, with a hot standby of
+the PostgreSQL server and a replica of the Redis server, and prints the
+``DATABASE_URL``, ``REDIS_URL``, ``MARIADB_URL``, ``POSTGRES_REPLICA_URL`` and
+``REDIS_REPLICA_URL`` to export. Tests that start their own
 servers on a fresh database take the PostgreSQL server from ``POSTGRES_URL``
 (falling back to ``DATABASE_URL``), so they also run while the suite itself
 runs on SQLite. Without them those tests skip
@@ -51,6 +53,60 @@ def postgres_url() -> str:
         psycopg.connect(url, connect_timeout=3).close()
     except psycopg.Error as error:
         _missing(f"PostgreSQL at that URL does not answer ({error})")
+    return url
+
+
+def postgres_replica_url() -> str:
+    """``POSTGRES_REPLICA_URL`` of a hot standby that answers, or skip (fail under CI)."""
+    url = os.environ.get("POSTGRES_REPLICA_URL", "")
+    if not url:
+        _missing("POSTGRES_REPLICA_URL is not set")
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=3) as connection:
+            standby = connection.execute("SELECT pg_is_in_recovery()").fetchone()
+    except psycopg.Error as error:
+        _missing(f"PostgreSQL at POSTGRES_REPLICA_URL does not answer ({error})")
+    if not standby or not standby[0]:
+        _missing("PostgreSQL at POSTGRES_REPLICA_URL is not a standby")
+    return url
+
+
+def redis_replica_url() -> str:
+    """``REDIS_REPLICA_URL`` of a Redis replica that answers, or skip (fail under CI)."""
+    url = os.environ.get("REDIS_REPLICA_URL", "")
+    if not url:
+        _missing("REDIS_REPLICA_URL is not set")
+    import redis
+
+    try:
+        role = redis.Redis.from_url(url, socket_connect_timeout=2).role()
+    except redis.RedisError as error:
+        _missing(f"Redis at REDIS_REPLICA_URL does not answer ({error})")
+    if role[0] not in (b"slave", "slave"):
+        _missing("Redis at REDIS_REPLICA_URL is not a replica")
+    return url
+
+
+def mariadb_url() -> str:
+    """``MARIADB_URL`` of a MariaDB server that answers, or skip (fail under CI)."""
+    url = os.environ.get("MARIADB_URL", "")
+    if not url:
+        _missing("MARIADB_URL is not set")
+    import MySQLdb
+
+    config = dj_database_url.parse(url)
+    try:
+        MySQLdb.connect(
+            host=config["HOST"],
+            port=int(config["PORT"]),
+            user=config["USER"],
+            password=config["PASSWORD"],
+            connect_timeout=3,
+        ).close()
+    except MySQLdb.Error as error:
+        _missing(f"MariaDB at MARIADB_URL does not answer ({error})")
     return url
 
 

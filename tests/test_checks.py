@@ -161,3 +161,102 @@ def test_settings_are_read_live(settings: Any) -> None:
     assert app_settings.ACTIVITY_UPDATE_INTERVAL == 5
     settings.SESSIONMGR = ["not", "a", "dict"]  # E003 reports it; the defaults still apply
     assert app_settings.RETENTION_DAYS == 90
+
+
+REDIS = "django.core.cache.backends.redis.RedisCache"
+PRIMARY = "redis://10.0.0.1:6379/0"
+PRIMARY_AND_REPLICA = [PRIMARY, "redis://10.0.0.2:6379/0"]
+
+
+class ReadReplicaRouter:
+    """Every read from a replica, every write to the primary."""
+
+    def db_for_read(self, model: Any, **hints: Any) -> str:
+        return "replica"
+
+    def db_for_write(self, model: Any, **hints: Any) -> str:
+        return "default"
+
+
+@pytest.mark.parametrize("engine", ["db", "cached_db"])
+def test_session_reads_from_a_replica_are_e011(settings: Any, engine: str) -> None:
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{engine}"
+    settings.DATABASE_ROUTERS = [ReadReplicaRouter()]
+    settings.CACHES = {"default": {"BACKEND": REDIS, "LOCATION": PRIMARY}}  # shared: no W002
+
+    assert our_ids() == ["django_sessionmgr.E011"]
+
+
+@pytest.mark.parametrize("engine", ["cache", "file", "signed_cookies"])
+def test_engines_that_read_no_session_table_pass_a_replica_router(
+    settings: Any, engine: str
+) -> None:
+    """The app's own reads go to the write alias: reading rows from a replica is fine."""
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{engine}"
+    settings.DATABASE_ROUTERS = [ReadReplicaRouter()]
+    settings.CACHES = {"default": {"BACKEND": REDIS, "LOCATION": PRIMARY}}  # shared: no W002
+
+    assert our_ids() == []
+
+
+@pytest.mark.parametrize("engine", ["cache", "cached_db", "signed_cookies"])
+@pytest.mark.parametrize(
+    "location",
+    [PRIMARY_AND_REPLICA, ",".join(PRIMARY_AND_REPLICA), ";".join(PRIMARY_AND_REPLICA)],
+)
+def test_a_session_cache_reading_from_redis_replicas_is_e012(
+    settings: Any, engine: str, location: Any
+) -> None:
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{engine}"
+    settings.CACHES = {"default": {"BACKEND": REDIS, "LOCATION": location}}
+
+    assert our_ids() == ["django_sessionmgr.E012"]
+
+
+def test_django_redis_reading_from_replicas_is_e012(settings: Any) -> None:
+    """django-redis spreads reads the same way (checked from the settings alone)."""
+    from django_sessionmgr.checks import check_session_reads
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    settings.CACHES = {
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": PRIMARY_AND_REPLICA}
+    }
+
+    assert [m.id for m in check_session_reads()] == ["django_sessionmgr.E012"]
+
+
+@pytest.mark.parametrize(
+    ("engine", "location"),
+    [
+        ("cache", PRIMARY),
+        ("cache", [PRIMARY]),
+        ("db", PRIMARY_AND_REPLICA),  # the sessions and rows are read from the database
+        ("file", PRIMARY_AND_REPLICA),
+    ],
+)
+def test_one_redis_location_or_an_engine_without_the_cache_passes(
+    settings: Any, engine: str, location: Any
+) -> None:
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{engine}"
+    settings.CACHES = {"default": {"BACKEND": REDIS, "LOCATION": location}}
+
+    assert our_ids() == []
+
+
+@pytest.mark.parametrize(
+    ("engine", "backend"),
+    [
+        ("tests.no_such_module", REDIS),
+        ("django.contrib.sessions.backends.cache", "tests.no_such_module.Cache"),
+    ],
+)
+def test_a_broken_engine_or_cache_is_left_to_django(
+    settings: Any, engine: str, backend: str
+) -> None:
+    """Django's own checks and first request name those; the replica check stays silent."""
+    from django_sessionmgr.checks import check_session_reads
+
+    settings.SESSION_ENGINE = engine
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": PRIMARY_AND_REPLICA}}
+
+    assert check_session_reads() == []

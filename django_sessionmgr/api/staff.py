@@ -129,7 +129,9 @@ class BulkRevokeSerializer(RevokeReasonSerializer):
     )
 
     def validate_ids(self, ids: list[uuid.UUID]) -> list[uuid.UUID]:
-        found = set(UserSession.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        # A session a replica has not seen yet is still revocable.
+        rows = UserSession.objects.from_primary().filter(pk__in=ids)
+        found = set(rows.values_list("pk", flat=True))
         return self._all_known(ids, found, gettext("Unknown session ids: %(ids)s."))
 
     def validate_users(self, users: list[Any]) -> list[Any]:
