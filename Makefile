@@ -8,6 +8,15 @@ STAMP_PIP := $(VENV)/.pip
 STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_LINT := $(VENV)/.installed-lint
+STAMP_MARIADB := $(VENV)/.installed-mariadb
+# The MariaDB driver (mysqlclient) builds from source and needs
+# default-libmysqlclient-dev, pkg-config and a C compiler: it is installed only
+# when the tests run on MariaDB (DATABASE_URL=mysql://...), so that `make test`
+# on SQLite needs nothing but python3.
+TEST_DEPS := $(STAMP_TEST)
+ifneq ($(filter mysql://% mysqlgis://%,$(DATABASE_URL)),)
+TEST_DEPS += $(STAMP_MARIADB)
+endif
 DEMO_ADDR ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 # The branch-coverage floor of test-core, in percent. .ci/run, with every
@@ -36,17 +45,21 @@ $(STAMP_TEST): pyproject.toml $(STAMP_PIP)
 	$(PIP) -e ".[geoip,openapi]" --group test
 	touch $@
 
+$(STAMP_MARIADB): pyproject.toml $(STAMP_PIP)
+	$(PIP) --group mariadb
+	touch $@
+
 $(STAMP_LINT): pyproject.toml $(STAMP_PIP)
 	$(PIP) -e . --group lint
 	touch $@
 
 test: test-core test-integration
 
-test-core: $(STAMP_TEST)
+test-core: $(TEST_DEPS)
 	$(BIN)/python -m pytest --cov=django_sessionmgr --cov-branch --cov-report=term-missing \
 		--cov-fail-under=$(COV_FAIL_UNDER) $(PYTEST_ARGS)
 
-test-integration: $(STAMP_TEST)
+test-integration: $(TEST_DEPS)
 	@set -e; for suite in $(INTEGRATION_SUITES); do \
 		echo "--> tests/integration ($$suite)"; \
 		$(BIN)/python -m pytest -p no:cacheprovider --ds=tests.integration.$$suite \
@@ -54,7 +67,7 @@ test-integration: $(STAMP_TEST)
 	done
 
 # Django's own auth_tests, sessions_tests and admin_views with the app installed.
-django-suite: $(STAMP_TEST)
+django-suite: $(TEST_DEPS)
 	PYTHON=$(BIN)/python scripts/django_suite.sh
 
 # The pre-commit hooks (django-upgrade, ruff check and format, typos) call the
@@ -64,7 +77,7 @@ lint: $(STAMP_LINT)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/mypy django_sessionmgr
 
-matrix: $(STAMP_TEST)
+matrix: $(TEST_DEPS)
 	$(BIN)/nox
 
 demo: $(STAMP_DEMO)

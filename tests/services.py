@@ -52,3 +52,19 @@ def postgres_url() -> str:
     except psycopg.Error as error:
         _missing(f"PostgreSQL at that URL does not answer ({error})")
     return url
+
+
+MARIADB_DRIVER_MISSING = (
+    "DATABASE_URL names MariaDB/MySQL but the mysqlclient driver is not installed "
+    "(it is not in the test group: it builds from source). Install it with "
+    "`pip install --group mariadb` (needs default-libmysqlclient-dev, pkg-config and a "
+    "C compiler); `make test` does so itself when DATABASE_URL starts with mysql://"
+)
+
+
+def mariadb_driver_missing() -> bool:
+    """Whether ``DATABASE_URL`` names MariaDB/MySQL and its driver is absent
+    (tests/settings.py then starts on SQLite, only for every test to skip)."""
+    from django.conf import settings
+
+    return bool(getattr(settings, "MARIADB_DRIVER_MISSING", False))
