@@ -27,7 +27,7 @@ COV_FAIL_UNDER ?= 95
 # it installs (allauth, axes, hijack, two_factor) need their own migrations.
 INTEGRATION_SUITES := $(sort $(basename $(notdir $(wildcard tests/integration/settings_*.py))))
 
-.PHONY: venv test test-core test-integration django-suite lint matrix demo clean wheel-check
+.PHONY: venv test test-core test-integration django-suite lint matrix demo demo-reset demo-serve clean wheel-check
 
 # Everything a developer needs: the test, lint and demo environments in one.
 venv: $(STAMP_TEST) $(STAMP_LINT) $(STAMP_DEMO)
@@ -80,13 +80,26 @@ lint: $(STAMP_LINT)
 matrix: $(TEST_DEPS)
 	$(BIN)/nox
 
+# The first run seeds the demo data; later runs keep it, with whatever you
+# changed (`make demo-reset` seeds it again). DEMO_ADDR=0.0.0.0:8080 make demo
+# serves elsewhere. The new-device email is printed in this terminal.
 demo: $(STAMP_DEMO)
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo --if-empty
+	@$(MAKE) --no-print-directory demo-serve
+
+demo-reset: $(STAMP_DEMO)
+	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
+	@$(MAKE) --no-print-directory demo-serve
+
+demo-serve:
 	@echo
 	@echo "Demo running at http://$(DEMO_ADDR)/"
 	@echo "  sign in at  http://$(DEMO_ADDR)/accounts/login/"
 	@echo "  admin/admin (superuser)   alice/alice (has sessions on several devices)"
+	@echo "  sign in as alice from a new browser (or a private window): the new-device email shows up here"
+	@echo "  (the data is kept between runs; make demo-reset seeds it again)"
 	@echo
 	$(BIN)/python manage.py runserver $(DEMO_ADDR)
 
@@ -97,7 +110,7 @@ wheel-check: $(STAMP_PIP)
 
 clean:
 	rm -rf $(VENV) dist build .nox .coverage htmlcov tests/artifacts *.egg-info \
-		.mypy_cache .ruff_cache .pytest_cache example_project/db.sqlite3 .django-suite
+		.mypy_cache .ruff_cache .pytest_cache example_project/db.sqlite3 example_project/sent_emails .django-suite
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The self-service pages at 320-1280px, en/de, light/dark, into docs/screenshots/ (needs Debian's chromium).

@@ -10,6 +10,9 @@ Environment:
   Django's own ``RedisCache`` (default: local memory); the ``cache`` and
   ``cached_db`` session engines keep sessions there
 - ``DJANGO_DEBUG`` (default on) and ``DJANGO_SECRET_KEY``
+- ``DJANGO_EMAIL_BACKEND`` (default: the console backend, which prints the
+  new-device email in the terminal) and ``DJANGO_EMAIL_FILE_PATH`` for the
+  file backend (default: example_project/sent_emails/)
 """
 
 from __future__ import annotations
@@ -121,6 +124,18 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+
+# A login from a browser the account has not used sends the new-device email
+# (docs/notifications.md). The demo prints it in the terminal that runs
+# `make demo`; DJANGO_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
+# writes it to EMAIL_FILE_PATH instead.
+SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH", str(PROJECT_DIR / "sent_emails"))
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = "sessions@example.com"
 
 # MaxMind's test databases: they locate the IPs seed_demo logs in from.
 GEOIP_PATH = PROJECT_DIR / "geoip"
