@@ -462,3 +462,34 @@ def test_the_back_link_is_a_template_block(user, settings, tmp_path: Path):
 )
 def test_device_names_on_the_page(fields, name):
     assert device_name(UserSession(**fields)) == name
+
+
+def test_the_ended_sessions_view_and_its_bad_values(user):
+    client = logged_in_client(user, user_agent=FIREFOX)
+    phone = logged_in_client(user, user_agent=IPHONE)
+    client.post(REVOKE_OTHERS)
+
+    html = page_text(client, f"{LIST}?show=ended")
+
+    assert "<h1>Sessions that have ended</h1>" in html
+    assert html.count('class="sessionmgr-session') == 1
+    assert "Signed out by you from another device" in html
+    assert "sessionmgr:revoke" not in html and "/revoke/" not in html
+    assert whoami(phone) is None
+    for bad in ("all", "", "ENDED", "x" * 500):
+        response = client.get(LIST, {"show": bad})
+        assert response.status_code == 400, bad
+        assert response.content == b"Unknown value for show: use active or ended."
+
+
+def test_signing_out_this_device_from_the_page(engine, user, settings):
+    client = logged_in_client(user, user_agent=FIREFOX)
+    other = logged_in_client(user, user_agent=IPHONE)
+    assert 'action="/account/sessions/sign-out/"' in page_text(client)
+    assert client.get("/account/sessions/sign-out/").status_code == 405
+
+    response = client.post("/account/sessions/sign-out/")
+
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert whoami(client) is None and whoami(other) == "alice"
+    assert UserSession.objects.filter(status="ended").count() == 1
