@@ -94,7 +94,9 @@ def blocks(page: Path) -> Iterator[Block]:
 
 ALL_BLOCKS = [block for page in PAGES if page.exists() for block in blocks(page)]
 PYTHON_BLOCKS = [block for block in ALL_BLOCKS if block.language == "python"]
-TESTED_BLOCKS = [block for block in ALL_BLOCKS if block.test]
+TESTED_BLOCKS = [block for block in ALL_BLOCKS if block.test and block.language != "django"]
+#: Marked template blocks: each has its own test below.
+TEMPLATE_BLOCKS = {block.test: block for block in ALL_BLOCKS if block.language == "django"}
 
 
 def run(block: Block, **names: Any) -> dict[str, Any]:
@@ -346,3 +348,29 @@ def test_the_readme_stays_a_front_page():
     pages = {str(page.relative_to(ROOT / "docs")) for page in (ROOT / "docs").rglob("*.md")}
     assert linked <= pages
     assert {"quickstart.md", "install.md", "settings.md", "api.md", "commands.md"} <= linked
+
+
+@pytest.mark.django_db
+def test_the_base_override_shown_puts_the_pages_in_the_sites_layout(
+    tmp_path, settings, client, django_user_model
+):
+    """docs/pages.md's ``django_sessionmgr/base.html``, found through ``DIRS``,
+    puts every page inside the site's own base template."""
+    block = TEMPLATE_BLOCKS["base-override"]
+    (tmp_path / "django_sessionmgr").mkdir()
+    (tmp_path / "django_sessionmgr" / "base.html").write_text(block.code, encoding="utf-8")
+    (tmp_path / "base.html").write_text(
+        "<!DOCTYPE html><html><head>{% block extra_head %}{% endblock %}</head>"
+        "<body><header>The site</header>{% block content %}{% endblock %}</body></html>",
+        encoding="utf-8",
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    user = django_user_model.objects.create_user("alice", password="pw")
+    client.force_login(user)
+
+    for url in ("/account/sessions/", "/account/sessions/revoke-others/confirm/"):
+        html = client.get(url).content.decode()
+        assert html.count("<html") == 1, url
+        assert "<header>The site</header>" in html, url
+        assert '<main class="sessionmgr">' in html, url
+        assert "django_sessionmgr/sessionmgr.css" in html, url
