@@ -24,6 +24,8 @@ from typing import Any
 
 import dj_database_url
 
+import django_sessionmgr
+
 PROJECT_DIR = Path(__file__).resolve().parent
 BASE_DIR = PROJECT_DIR.parent
 
@@ -60,7 +62,7 @@ if importlib.util.find_spec("drf_spectacular_sidecar") is not None:
     SPECTACULAR_SETTINGS = {
         "TITLE": "django-sessionmgr demo API",
         "DESCRIPTION": "Your sessions, and (for staff) everyone's.",
-        "VERSION": "0.1.0",
+        "VERSION": django_sessionmgr.__version__,
         # Served from static files: no CDN needed.
         "SWAGGER_UI_DIST": "SIDECAR",
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
