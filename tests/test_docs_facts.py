@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,21 @@ def test_the_version_is_the_same_everywhere():
         return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
 
     assert as_tuple(project["version"]) > as_tuple(last)
+
+
+def test_the_commands_page_shows_the_real_batches_and_messages():
+    """The --all example steps by the default batch, and the messages shown
+    are the ones the commands print."""
+    from django_sessionmgr.management.commands import sessionmgr_revoke
+
+    page = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
+    done = [int(n) for n in re.findall(r"^Revoked (\d+) of \d+ session\(s\)\.\.\.$", page, re.M)]
+    assert done[0] == sessionmgr_revoke.BATCH_SIZE
+    assert all(b - a == sessionmgr_revoke.BATCH_SIZE for a, b in pairwise(done[:-1]))
+    assert "default 10,000" in page and sessionmgr_revoke.BATCH_SIZE == 10_000
+    assert re.search(
+        r"^Would adopt \d+ session\(s\); \d+ already had a row, \d+ belong to no user\.$",
+        page,
+        re.M,
+    )
+    assert "Say whose sessions to revoke: a username" in page
