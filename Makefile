@@ -113,10 +113,15 @@ clean:
 		.mypy_cache .ruff_cache .pytest_cache example_project/db.sqlite3 example_project/sent_emails .django-suite
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# The self-service pages at 320-1280px, en/de, light/dark, into docs/screenshots/ (needs Debian's chromium).
+# The self-service pages at 320-1280px, en/de, light/dark, and the new-device
+# email, into docs/screenshots/ (needs Debian's chromium); then the hashes of
+# the templates and CSS they show (docs/screenshots/SOURCES.json), which
+# tests/test_screenshots.py holds the committed images to.
 .PHONY: screenshots
 screenshots: venv
 	$(BIN)/python scripts/screenshots.py
+	$(BIN)/python scripts/email_screenshot.py
+	$(BIN)/python scripts/screenshot_sources.py --write
 
 # The docs site, in strict mode (a warning fails). The API page's tables come
 # from docs/openapi.yaml, written here from the views; CI fails if the

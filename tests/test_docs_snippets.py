@@ -265,6 +265,20 @@ def check_client_hints(namespace: dict[str, Any]) -> None:
     assert response.headers["Accept-CH"] == "Sec-CH-UA-Platform-Version, Sec-CH-UA-Model"
 
 
+def check_redis_cache(namespace: dict[str, Any]) -> None:
+    """The Redis snippet names a shared cache for the sessions: no W002, unlike
+    the same engine on the default local-memory cache."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    names = ("CACHES", "SESSION_ENGINE", "SESSION_CACHE_ALIAS")
+    with override_settings(**{name: namespace[name] for name in names}):
+        assert isinstance(caches[namespace["SESSION_CACHE_ALIAS"]], RedisCache)
+        assert checks.check_session_cache() == []
+    with override_settings(SESSION_ENGINE=namespace["SESSION_ENGINE"]):
+        assert [m.id for m in checks.check_session_cache()] == ["django_sessionmgr.W002"]
+
+
 CHECKS: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, Any]]] = {
     "install": (check_install, {"path": path, "include": include, "admin": admin}),
     "settings-defaults": (check_settings_defaults, {}),
@@ -276,6 +290,7 @@ CHECKS: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, Any]]] = {
     "openapi-settings": (check_openapi_settings, {}),
     "openapi-urls": (check_openapi_urls, {}),
     "client-hints": (check_client_hints, {}),
+    "redis-cache": (check_redis_cache, {}),
 }
 
 
