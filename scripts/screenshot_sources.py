@@ -30,8 +30,7 @@ def sources() -> dict[str, str]:
     """``{path relative to the repository: sha256}`` of every file shown."""
     files = sorted({path for pattern in PATTERNS for path in PACKAGE.glob(pattern)})
     return {
-        str(path.relative_to(ROOT)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in files
+        str(path.relative_to(ROOT)): hashlib.sha256(path.read_bytes()).hexdigest() for path in files
     }
 
 
