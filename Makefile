@@ -8,6 +8,15 @@ STAMP_PIP := $(VENV)/.pip
 STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_LINT := $(VENV)/.installed-lint
+STAMP_MARIADB := $(VENV)/.installed-mariadb
+# The MariaDB driver (mysqlclient) builds from source and needs
+# default-libmysqlclient-dev, pkg-config and a C compiler: it is installed only
+# when the tests run on MariaDB (DATABASE_URL=mysql://...), so that `make test`
+# on SQLite needs nothing but python3.
+TEST_DEPS := $(STAMP_TEST)
+ifneq ($(filter mysql://% mysqlgis://%,$(DATABASE_URL)),)
+TEST_DEPS += $(STAMP_MARIADB)
+endif
 DEMO_ADDR ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 # The branch-coverage floor of test-core, in percent. .ci/run, with every
@@ -18,7 +27,7 @@ COV_FAIL_UNDER ?= 95
 # it installs (allauth, axes, hijack, two_factor) need their own migrations.
 INTEGRATION_SUITES := $(sort $(basename $(notdir $(wildcard tests/integration/settings_*.py))))
 
-.PHONY: venv test test-core test-integration django-suite lint matrix demo clean wheel-check
+.PHONY: venv test test-core test-integration django-suite lint matrix demo demo-reset demo-serve clean wheel-check
 
 # Everything a developer needs: the test, lint and demo environments in one.
 venv: $(STAMP_TEST) $(STAMP_LINT) $(STAMP_DEMO)
@@ -36,17 +45,21 @@ $(STAMP_TEST): pyproject.toml $(STAMP_PIP)
 	$(PIP) -e ".[geoip,openapi]" --group test
 	touch $@
 
+$(STAMP_MARIADB): pyproject.toml $(STAMP_PIP)
+	$(PIP) --group mariadb
+	touch $@
+
 $(STAMP_LINT): pyproject.toml $(STAMP_PIP)
 	$(PIP) -e . --group lint
 	touch $@
 
 test: test-core test-integration
 
-test-core: $(STAMP_TEST)
+test-core: $(TEST_DEPS)
 	$(BIN)/python -m pytest --cov=django_sessionmgr --cov-branch --cov-report=term-missing \
 		--cov-fail-under=$(COV_FAIL_UNDER) $(PYTEST_ARGS)
 
-test-integration: $(STAMP_TEST)
+test-integration: $(TEST_DEPS)
 	@set -e; for suite in $(INTEGRATION_SUITES); do \
 		echo "--> tests/integration ($$suite)"; \
 		$(BIN)/python -m pytest -p no:cacheprovider --ds=tests.integration.$$suite \
@@ -54,7 +67,7 @@ test-integration: $(STAMP_TEST)
 	done
 
 # Django's own auth_tests, sessions_tests and admin_views with the app installed.
-django-suite: $(STAMP_TEST)
+django-suite: $(TEST_DEPS)
 	PYTHON=$(BIN)/python scripts/django_suite.sh
 
 # The pre-commit hooks (django-upgrade, ruff check and format, typos) call the
@@ -64,16 +77,29 @@ lint: $(STAMP_LINT)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/mypy django_sessionmgr
 
-matrix: $(STAMP_TEST)
+matrix: $(TEST_DEPS)
 	$(BIN)/nox
 
+# The first run seeds the demo data; later runs keep it, with whatever you
+# changed (`make demo-reset` seeds it again). DEMO_ADDR=0.0.0.0:8080 make demo
+# serves elsewhere. The new-device email is printed in this terminal.
 demo: $(STAMP_DEMO)
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo --if-empty
+	@$(MAKE) --no-print-directory demo-serve
+
+demo-reset: $(STAMP_DEMO)
+	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
+	@$(MAKE) --no-print-directory demo-serve
+
+demo-serve:
 	@echo
 	@echo "Demo running at http://$(DEMO_ADDR)/"
 	@echo "  sign in at  http://$(DEMO_ADDR)/accounts/login/"
 	@echo "  admin/admin (superuser)   alice/alice (has sessions on several devices)"
+	@echo "  sign in as alice from a new browser (or a private window): the new-device email shows up here"
+	@echo "  (the data is kept between runs; make demo-reset seeds it again)"
 	@echo
 	$(BIN)/python manage.py runserver $(DEMO_ADDR)
 
@@ -84,13 +110,18 @@ wheel-check: $(STAMP_PIP)
 
 clean:
 	rm -rf $(VENV) dist build .nox .coverage htmlcov tests/artifacts *.egg-info \
-		.mypy_cache .ruff_cache .pytest_cache example_project/db.sqlite3 .django-suite
+		.mypy_cache .ruff_cache .pytest_cache example_project/db.sqlite3 example_project/sent_emails .django-suite
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# The self-service pages at 320-1280px, en/de, light/dark, into docs/screenshots/ (needs Debian's chromium).
+# The self-service pages at 320-1280px, en/de, light/dark, and the new-device
+# email, into docs/screenshots/ (needs Debian's chromium); then the hashes of
+# the templates and CSS they show (docs/screenshots/SOURCES.json), which
+# tests/test_screenshots.py holds the committed images to.
 .PHONY: screenshots
 screenshots: venv
 	$(BIN)/python scripts/screenshots.py
+	$(BIN)/python scripts/email_screenshot.py
+	$(BIN)/python scripts/screenshot_sources.py --write
 
 # The docs site, in strict mode (a warning fails). The API page's tables come
 # from docs/openapi.yaml, written here from the views; CI fails if the

@@ -9,6 +9,8 @@ the like reach the tests unchanged.
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.default_venv_backend = "venv"
@@ -28,5 +30,9 @@ PYTHON_VERSIONS = ["3.11"]
 def tests(session: nox.Session, django: str) -> None:
     # Dependency groups (PEP 735) need pip >= 25.1.
     session.install("pip>=25.1")
-    session.install("-e", ".[geoip,openapi]", "--group", "test", f"django~={django}.0")
+    groups = ["--group", "test"]
+    if os.environ.get("DATABASE_URL", "").startswith(("mysql://", "mysqlgis://")):
+        # The MariaDB driver builds from source; only a MariaDB run needs it.
+        groups += ["--group", "mariadb"]
+    session.install("-e", ".[geoip,openapi]", *groups, f"django~={django}.0")
     session.run("python", "-m", "pytest", "-W", "error::DeprecationWarning", *session.posargs)

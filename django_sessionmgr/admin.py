@@ -18,6 +18,7 @@ own session. No query parameter can name the session key (see
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import operator
 from functools import reduce
@@ -29,20 +30,20 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, router, transaction
 from django.db.models import Model, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.timezone import localtime
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -81,8 +82,17 @@ MAX_SEARCH_WORDS = 10
 #: sessions changelist has the rest.
 USER_PAGE_SESSIONS = 20
 
+#: The app's admin section and the user page's sessions fieldset. With a
+#: context, so that django.contrib.sessions' own "Sessions" (which its German
+#: catalog leaves as "Sessions") cannot win over this app's "Sitzungen".
+SESSIONS_SECTION = pgettext_lazy("admin section", "Sessions")
+
 #: How many users a revoke confirmation page names; it counts the rest.
 CONFIRMATION_USERS = 20
+
+#: How many sessions a revoke confirmation page lists (device, IP, last
+#: activity), as Django's delete confirmation lists its objects; it counts the rest.
+CONFIRMATION_SESSIONS = 20
 
 
 def can_revoke(request: HttpRequest) -> bool:
@@ -213,6 +223,12 @@ def confirm_or_revoke(
     user_count = users.count()
     by_name = users.order_by(get_user_model().USERNAME_FIELD)
     shown_users = [str(u) for u in by_name[:CONFIRMATION_USERS]] if user_count else []
+    session_count = ending.count()
+    listed: list[UserSession] = (
+        list(ending.select_related("user").order_by("-last_activity_at")[:CONFIRMATION_SESSIONS])
+        if session_count
+        else []
+    )
     opts = model_admin.model._meta
     context = {
         **model_admin.admin_site.each_context(request),
@@ -220,7 +236,17 @@ def confirm_or_revoke(
         "subtitle": None,
         "opts": opts,
         "app_label": opts.app_label,
-        "session_count": ending.count(),
+        "session_count": session_count,
+        "sessions": [
+            {
+                "user": str(session.user),
+                "device": session.device_summary,
+                "ip_address": ip_cell(session),
+                "last_active": short_datetime(session.last_activity_at),
+            }
+            for session in listed
+        ],
+        "more_sessions": session_count - len(listed),
         "users": shown_users,
         "more_users": user_count - len(shown_users),
         "action": request.POST.get("action", ""),
@@ -237,15 +263,79 @@ def short_datetime(value: datetime | None) -> str:
     return date_format(localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
 
 
+def staff_reason(obj: UserSession) -> str:
+    """Why the session is over, written for staff; "" while active, or when it
+    would only repeat the status ("Expired").
+
+    ``UserSession.revoke_reason_display`` speaks to the user ("Signed out by you
+    from another device"); the admin names who did it.
+    """
+    status = UserSession.Status
+    current = obj.effective_status
+    if current == status.ACTIVE:
+        return ""
+    if current == status.ENDED:
+        return gettext("Signed out by the user")
+    if current == status.EXPIRED:
+        reason = obj.revoke_reason_display or ""
+        return "" if reason == str(status.EXPIRED.label) else reason
+    by = obj.revoked_by.get_username() if obj.revoked_by_id and obj.revoked_by else ""
+    code = obj.revoke_reason
+    if code == RevokeReason.USER:
+        return gettext("Signed out by the user from another device")
+    if code == RevokeReason.COMMAND:
+        return gettext("Revoked by a management command")
+    if code in (RevokeReason.ADMIN, RevokeReason.API):
+        if not by:
+            return gettext("Revoked by staff")
+        if code == RevokeReason.API:
+            return gettext("Revoked by %(name)s through the staff API") % {"name": by}
+        return gettext("Revoked by %(name)s in the admin") % {"name": by}
+    if code in RevokeReason.values:
+        return obj.revoke_reason_display or ""
+    if code:  # free text, given by staff (staff API reason, command --reason)
+        if by:
+            return gettext("Revoked by %(name)s: %(reason)s") % {"name": by, "reason": code}
+        return gettext("Revoked: %(reason)s") % {"reason": code}
+    return gettext("Revoked by %(name)s") % {"name": by} if by else gettext("Revoked")
+
+
 def status_label(obj: UserSession, own: str | None) -> SafeString:
     label = str(UserSession.Status(obj.effective_status).label)
     if own is not None and str(obj.pk) == own:
         return format_html(
             '{} <strong class="sessionmgr-you">({})</strong>', label, gettext("this is you")
         )
-    if reason := obj.revoke_reason_display:
+    if reason := staff_reason(obj):
         return format_html('{}<br><span class="quiet">{}</span>', label, reason)
     return format_html("{}", label)
+
+
+def ip_cell(obj: UserSession) -> SafeString:
+    """The address as the admin may show it, never broken inside a number."""
+    from .templatetags.sessionmgr_tags import ip_markup
+
+    shown = stored_ip(obj.ip_address)
+    return ip_markup(shown) if shown else format_html("{}", gettext("Unknown"))
+
+
+def place_of(obj: UserSession) -> str:
+    return ", ".join(p for p in (obj.location_city, obj.location_country) if p)
+
+
+def username_cell(user: Any) -> SafeString:
+    """A username that wraps only after its punctuation (".", "@", "_", "-"),
+    never inside a word ("adm/in")."""
+    name = str(user)
+    parts: list[Any] = []
+    for char in name:
+        parts.append(char)
+        if char in ".@_-+":
+            parts.append(SafeString("<wbr>"))
+    return format_html(
+        '<span class="sessionmgr-username">{}</span>',
+        SafeString("".join(str(conditional_escape(part)) for part in parts)),
+    )
 
 
 class SessionDisplayMixin:
@@ -256,13 +346,14 @@ class SessionDisplayMixin:
         return obj.device_summary
 
     @admin.display(description=_("IP address"), ordering="ip_address")
-    def shown_ip_address(self, obj: UserSession) -> str:
+    def shown_ip_address(self, obj: UserSession) -> SafeString:
         # Rows written before IP_ADDRESS_STORAGE was lowered may hold more.
-        return stored_ip(obj.ip_address) or ""
+        return ip_cell(obj)
 
     @admin.display(description=_("location"))
     def location(self, obj: UserSession) -> str:
-        return ", ".join(p for p in (obj.location_city, obj.location_country) if p)
+        # Never blank: a row with no place says so.
+        return place_of(obj) or gettext("Unknown")
 
     @admin.display(description=_("status"), ordering="status")
     def effective_status(self, obj: UserSession) -> str:
@@ -270,7 +361,19 @@ class SessionDisplayMixin:
 
     @admin.display(description=_("why it ended"))
     def ended_because(self, obj: UserSession) -> str:
-        return obj.revoke_reason_display or ""
+        # For staff, and never the raw code ("admin"): staff_reason.
+        return staff_reason(obj) or (obj.revoke_reason_display or "-")
+
+    @admin.display(description=_("ended at"))
+    def ended_moment(self, obj: UserSession) -> str:
+        """When it ended, however it ended: signed out, revoked or expired."""
+        status = UserSession.Status
+        moment = {
+            status.ENDED: obj.ended_at,
+            status.REVOKED: obj.revoked_at,
+            status.EXPIRED: obj.expires_at,
+        }.get(UserSession.Status(obj.effective_status))
+        return date_format(localtime(moment), "DATETIME_FORMAT") if moment else "-"
 
 
 class StatusListFilter(admin.SimpleListFilter):
@@ -304,14 +407,16 @@ class SessionChangeList(ChangeList):
         self.result_list = rows
 
 
-AUDIT_FIELDS = ("ended_because", "revoked_at", "revoked_by", "revoke_reason", "ended_at")
+# One "ended at" for every way a session ends (signed out, revoked, expired),
+# and the reason in words for staff rather than its stored code.
+AUDIT_FIELDS = ("ended_because", "ended_moment", "revoked_by")
 
 
 @admin.register(UserSession)
 class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionModelAdmin):
     # Narrow enough for a 1280 px screen: status comes early, the place rides
     # under the IP address and times are short.
-    list_display = ("user", "status_column", "device", "network", "times")
+    list_display = ("user_column", "status_column", "device", "network", "times")
     list_filter = (StatusListFilter, "created_at", "last_activity_at", "expires_at")
     search_help_text = _("Username, email address, or an exact IP address.")
     # Users come in one extra query (prefetch) rather than a JOIN: with a JOIN,
@@ -365,24 +470,111 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
         *AUDIT_FIELDS,
     )
 
+    # The change page adds a "Revoke this session" button (object tools).
+    change_form_template = "admin/django_sessionmgr/usersession/change_form.html"
+
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return SessionChangeList
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/revoke/",
+                view(self.revoke_one_view),
+                name="{}_{}_revoke".format(*info),
+            ),
+            path(
+                "revoke-user/<path:user_id>/",
+                view(self.revoke_user_view),
+                name="{}_{}_revoke_user".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def revoke_one_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The change page's "Revoke this session": the confirmation page, then back."""
+        if not can_revoke(request):
+            raise PermissionDenied
+        session = self.get_object(request, object_id)
+        if session is None:
+            raise Http404
+        sessions = UserSession.objects.filter(pk=session.pk)
+        response = confirm_or_revoke(self, request, sessions)
+        if response is not None:
+            return response
+        return HttpResponseRedirect(
+            reverse(
+                "admin:django_sessionmgr_usersession_change",
+                args=[session.pk],
+                current_app=self.admin_site.name,
+            )
+        )
+
+    def revoke_user_view(self, request: HttpRequest, user_id: str) -> HttpResponse:
+        """The user page's "Revoke all of this user's sessions": confirm, then back."""
+        if not can_revoke(request):
+            raise PermissionDenied
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.get(pk=user_model._meta.pk.to_python(user_id))
+        except (ValidationError, ValueError, user_model.DoesNotExist) as error:
+            raise Http404 from error
+        response = confirm_or_revoke(self, request, UserSession.objects.filter(user_id=user.pk))
+        if response is not None:
+            return response
+        try:
+            back = reverse(
+                f"admin:{user_model._meta.app_label}_{user_model._meta.model_name}_change",
+                args=[user.pk],
+                current_app=self.admin_site.name,
+            )
+        except NoReverseMatch:
+            back = reverse(
+                "admin:django_sessionmgr_usersession_changelist", current_app=self.admin_site.name
+            )
+        return HttpResponseRedirect(back)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: UserSession | None = None,
+    ) -> HttpResponse:
+        revocable = obj is not None and obj.is_active and str(obj.pk) != own_row_id(request)
+        if revocable and can_revoke(request):
+            assert obj is not None
+            context["sessionmgr_revoke_url"] = reverse(
+                "admin:django_sessionmgr_usersession_revoke",
+                args=[obj.pk],
+                current_app=self.admin_site.name,
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description=_("status"), ordering="status")
     def status_column(self, obj: UserSession) -> SafeString:
         return status_label(obj, getattr(obj, "sessionmgr_own", None))
 
+    @admin.display(description=_("user"), ordering="user")
+    def user_column(self, obj: UserSession) -> SafeString:
+        return username_cell(obj.user)
+
     @admin.display(description=_("IP address"), ordering="ip_address")
     def network(self, obj: UserSession) -> SafeString:
-        ip, place = self.shown_ip_address(obj), self.location(obj)
+        ip, place = ip_cell(obj), place_of(obj)
         if not place:
-            return format_html("{}", ip)
+            return ip
         return format_html('{}<br><span class="quiet">{}</span>', ip, place)
 
     @admin.display(description=_("created / last activity"), ordering="created_at")
     def times(self, obj: UserSession) -> SafeString:
         return format_html(
-            '{}<br><span class="quiet">{}</span>',
+            '<span class="sessionmgr-date">{}</span><br>'
+            '<span class="quiet sessionmgr-date">{}</span>',
             short_datetime(obj.created_at),
             short_datetime(obj.last_activity_at),
         )
@@ -424,7 +616,8 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
         return queryset.filter(user__in=users.values("pk")), False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[UserSession]:
-        return super().get_queryset(request).prefetch_related("user")
+        # revoked_by for the staff wording of the status (staff_reason).
+        return super().get_queryset(request).prefetch_related("user", "revoked_by")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -516,15 +709,17 @@ class UserSessionsAdminMixin(NoSessionKeyLookupsMixin):
         obj = super().get_object(request, object_id, from_field)  # type: ignore[misc]
         if obj is not None:
             # The sessions table is a read-only field, drawn from the object
-            # alone; this is how it learns which row is the viewer's own.
+            # alone; this is how it learns which row is the viewer's own, and
+            # whether to offer "Revoke all of this user's sessions".
             obj.sessionmgr_own = own_row_id(request)
+            obj.sessionmgr_can_revoke = can_revoke(request)
         return obj
 
     def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
         fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
         if obj is None or not request.user.has_perm(VIEW_PERMISSION):
             return fieldsets
-        return [*fieldsets, (_("Sessions"), {"fields": [self.sessions_field]})]
+        return [*fieldsets, (SESSIONS_SECTION, {"fields": [self.sessions_field]})]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
@@ -533,7 +728,11 @@ class UserSessionsAdminMixin(NoSessionKeyLookupsMixin):
     @admin.display(description=_("Most recent sessions"))
     def recent_sessions(self, obj: Model) -> str:
         site = self.admin_site  # type: ignore[attr-defined]
-        sessions = UserSession.objects.filter(user_id=obj.pk).order_by("-last_activity_at")
+        sessions = (
+            UserSession.objects.filter(user_id=obj.pk)
+            .select_related("revoked_by")
+            .order_by("-last_activity_at")
+        )
         own = getattr(obj, "sessionmgr_own", None)
         rows = []
         for session in sessions[:USER_PAGE_SESSIONS]:
@@ -548,7 +747,7 @@ class UserSessionsAdminMixin(NoSessionKeyLookupsMixin):
             rows.append(
                 {
                     "session": session,
-                    "ip_address": stored_ip(session.ip_address) or "",
+                    "ip_address": ip_cell(session),
                     "url": url,
                     "status": status_label(session, own),
                     "last_active": short_datetime(session.last_activity_at),
@@ -561,10 +760,23 @@ class UserSessionsAdminMixin(NoSessionKeyLookupsMixin):
             )
         except NoReverseMatch:
             changelist = ""
+        revoke_all = ""
+        if getattr(obj, "sessionmgr_can_revoke", False):
+            others = UserSession.objects.filter(user_id=obj.pk).active()
+            if own is not None:
+                others = others.exclude(pk=own)
+            if others.exists():
+                with contextlib.suppress(NoReverseMatch):
+                    revoke_all = reverse(
+                        "admin:django_sessionmgr_usersession_revoke_user",
+                        args=[obj.pk],
+                        current_app=site.name,
+                    )
         return render_to_string(
             "admin/django_sessionmgr/user_sessions.html",
             {
                 "rows": rows,
+                "revoke_all_url": revoke_all,
                 "limit": USER_PAGE_SESSIONS,
                 "all_url": f"{changelist}?user={obj.pk}" if changelist else "",
             },

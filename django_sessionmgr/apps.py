@@ -1,10 +1,12 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SessionMgrConfig(AppConfig):
     name = "django_sessionmgr"
-    verbose_name = _("Sessions")
+    # With a context: django.contrib.sessions' catalogs also translate
+    # "Sessions" (German: "Sessions"), and the first app's catalog would win.
+    verbose_name = pgettext_lazy("admin section", "Sessions")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

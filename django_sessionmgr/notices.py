@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 
 def notice_for(row: UserSession) -> tuple[str, str]:
     """``(code, sentence)`` for a row whose session has ended."""
+    code, sentence = _notice_for(row)
+    # A date that ends in a stop ("11:12 a.m.") ends the sentence: no "a.m..".
+    return code, sentence[:-1] if sentence.endswith("..") else sentence
+
+
+def _notice_for(row: UserSession) -> tuple[str, str]:
     status = row.effective_status
     if status == UserSession.Status.REVOKED:
         reason = getattr(row, "revoke_reason_display", None) or gettext("it was signed out")

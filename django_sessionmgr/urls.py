@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.SessionListView.as_view(), name="list"),
     path("<uuid:pk>/revoke/", views.SessionRevokeView.as_view(), name="revoke"),
     path("revoke-others/", views.SessionRevokeOthersView.as_view(), name="revoke_others"),
+    path("sign-out/", views.SessionSignOutView.as_view(), name="sign_out"),
     path(
         "revoke-others/confirm/",
         views.SessionRevokeOthersConfirmView.as_view(),

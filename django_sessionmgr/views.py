@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
+from django.shortcuts import get_object_or_404, resolve_url
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import ListView, TemplateView, View
@@ -49,19 +57,39 @@ class SessionViewMixin(LoginRequiredMixin):
 
 
 class SessionListView(SessionViewMixin, SessionListBase):
-    """The user's active sessions: this device first, then the others by latest activity."""
+    """The user's active sessions: this device first, then the others by latest activity.
+
+    ``?show=ended`` lists the sessions that have ended instead (signed out,
+    revoked or expired), newest first, so that a user can see what a sign-out
+    ended; any other ``show`` is a 400.
+    """
 
     template_name = "django_sessionmgr/session_list.html"
     context_object_name = "sessions"
     #: Sessions shown per page; a user with more gets page links.
     paginate_by = 50
+    show_ended = False
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        show = request.GET.get("show", "active")
+        if show not in ("active", "ended"):
+            return HttpResponseBadRequest(
+                _("Unknown value for show: use active or ended."), content_type="text/plain"
+            )
+        self.show_ended = show == "ended"
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> UserSessionQuerySet:
-        return super().get_queryset().active().order_by("-last_activity_at")
+        sessions = super().get_queryset()
+        if self.show_ended:
+            return sessions.finished().order_by("-last_activity_at")
+        return sessions.active().order_by("-last_activity_at")
 
     def get_current_session(self) -> UserSession | None:
         current = session_row_id(self.request)
-        return self.get_queryset().filter(pk=current).first() if current else None
+        if self.show_ended or not current:
+            return None
+        return self.get_queryset().filter(pk=current).first()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         # The pages list every active session, this one included, so that
@@ -70,8 +98,9 @@ class SessionListView(SessionViewMixin, SessionListBase):
         context = super().get_context_data(**kwargs)
         current = self.get_current_session()
         context["current_session"] = current
+        context["show_ended"] = self.show_ended
         context["other_count"] = context["paginator"].count - (1 if current else 0)
-        context["has_other_sessions"] = context["other_count"] > 0
+        context["has_other_sessions"] = not self.show_ended and context["other_count"] > 0
         return context
 
 
@@ -151,3 +180,15 @@ class SessionRevokeOthersView(SessionRevokeView):
         else:
             messages.info(request, _("There were no other sessions to sign out."))
         return HttpResponseRedirect(self.get_success_url())
+
+
+class SessionSignOutView(LoginRequiredMixin, View):
+    """POST: sign out this device (Django's ``logout``), then to ``LOGOUT_REDIRECT_URL``
+    or the site's root."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        logout(request)
+        target = settings.LOGOUT_REDIRECT_URL
+        return HttpResponseRedirect(resolve_url(target) if target else get_script_prefix())

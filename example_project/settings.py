@@ -10,6 +10,9 @@ Environment:
   Django's own ``RedisCache`` (default: local memory); the ``cache`` and
   ``cached_db`` session engines keep sessions there
 - ``DJANGO_DEBUG`` (default on) and ``DJANGO_SECRET_KEY``
+- ``DJANGO_EMAIL_BACKEND`` (default: the console backend, which prints the
+  new-device email in the terminal) and ``DJANGO_EMAIL_FILE_PATH`` for the
+  file backend (default: example_project/sent_emails/)
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+
+import django_sessionmgr
 
 PROJECT_DIR = Path(__file__).resolve().parent
 BASE_DIR = PROJECT_DIR.parent
@@ -57,7 +62,7 @@ if importlib.util.find_spec("drf_spectacular_sidecar") is not None:
     SPECTACULAR_SETTINGS = {
         "TITLE": "django-sessionmgr demo API",
         "DESCRIPTION": "Your sessions, and (for staff) everyone's.",
-        "VERSION": "0.1.0",
+        "VERSION": django_sessionmgr.__version__,
         # Served from static files: no CDN needed.
         "SWAGGER_UI_DIST": "SIDECAR",
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -121,6 +126,18 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+
+# A login from a browser the account has not used sends the new-device email
+# (docs/notifications.md). The demo prints it in the terminal that runs
+# `make demo`; DJANGO_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
+# writes it to EMAIL_FILE_PATH instead.
+SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH", str(PROJECT_DIR / "sent_emails"))
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = "sessions@example.com"
 
 # MaxMind's test databases: they locate the IPs seed_demo logs in from.
 GEOIP_PATH = PROJECT_DIR / "geoip"

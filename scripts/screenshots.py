@@ -114,7 +114,7 @@ def shoot(browser: Any, base_url: str, shot: tuple[str, int, str, str, str, str]
         page.goto("/account/sessions/")  # the next request: anonymous, and told why
         page.wait_for_selector(".messages")
     elif what == "dialog":
-        page.click(".sessionmgr-revoke-others button")
+        page.click(".sessionmgr-revoke-others [data-sessionmgr-dialog]")
         page.wait_for_selector("dialog[open]")
         # Let the backdrop paint before the picture.
         page.wait_for_timeout(300)

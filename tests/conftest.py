@@ -19,14 +19,25 @@ from tests.helpers import (
     SERVER_SIDE_REDIS_ENGINES,
     use_engine,
 )
-from tests.services import HOW_TO_START
+from tests.services import HOW_TO_START, MARIADB_DRIVER_MISSING, mariadb_driver_missing
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without REDIS_URL, skip every item that needs it (the "<engine>-redis"
     params, tests/test_redis_engines.py) here, with one reason, before any of
     its fixtures run. Under CI=true nothing is skipped here: a missing Redis
-    fails those items (tests/services.py)."""
+    fails those items (tests/services.py).
+
+    On MariaDB without its driver (mysqlclient, the ``mariadb`` dependency
+    group) every test needs it: they all skip with the reason, and under
+    CI=true the run stops with it instead."""
+    if mariadb_driver_missing():
+        if os.environ.get("CI") == "true":
+            pytest.exit(f"CI=true but {MARIADB_DRIVER_MISSING}", returncode=1)
+        skip_all = pytest.mark.skip(reason=MARIADB_DRIVER_MISSING)
+        for item in items:
+            item.add_marker(skip_all)
+        return
     if os.environ.get("REDIS_URL") or os.environ.get("CI") == "true":
         return
     skip = pytest.mark.skip(reason=f"REDIS_URL is not set; {HOW_TO_START}")

@@ -121,3 +121,26 @@ once_per_run = pytest.mark.skipif(
     not _suite_on_sqlite(),
     reason="runs its own servers on a database of its own: once, in the SQLite pass",
 )
+
+#: For tests of MariaDB itself on a database of their own: they run in the
+#: MariaDB pass, the one whose environment has the driver.
+in_the_mariadb_pass = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("mysql"),
+    reason="a test of MariaDB itself: runs in the MariaDB pass (DATABASE_URL=mysql://...)",
+)
+
+
+MARIADB_DRIVER_MISSING = (
+    "DATABASE_URL names MariaDB/MySQL but the mysqlclient driver is not installed "
+    "(it is not in the test group: it builds from source). Install it with "
+    "`pip install --group mariadb` (needs default-libmysqlclient-dev, pkg-config and a "
+    "C compiler); `make test` does so itself when DATABASE_URL starts with mysql://"
+)
+
+
+def mariadb_driver_missing() -> bool:
+    """Whether ``DATABASE_URL`` names MariaDB/MySQL and its driver is absent
+    (tests/settings.py then starts on SQLite, only for every test to skip)."""
+    from django.conf import settings
+
+    return bool(getattr(settings, "MARIADB_DRIVER_MISSING", False))

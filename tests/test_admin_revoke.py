@@ -10,7 +10,7 @@ from django.test import Client
 
 from django_sessionmgr.models import UserSession
 
-from .helpers import PASSWORD, logged_in_client, whoami
+from .helpers import PASSWORD, logged_in_client, make_rows, whoami
 from .test_admin import CHANGELIST, row_of, run_action
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +216,41 @@ def test_the_confirmation_names_at_most_twenty_users_and_counts_the_rest(staff, 
     assert "<li>u19</li>" in content
     assert "<li>u20</li>" not in content
     assert "and 3 more users" in content
+
+
+def test_the_confirmation_lists_the_sessions_and_counts_the_rest(staff, user):
+    """As Django's delete confirmation lists its objects: device, IP and last
+    activity of the first 20 sessions, newest activity first, then a count."""
+    from django_sessionmgr.admin import CONFIRMATION_SESSIONS
+
+    rows = make_rows(
+        user, CONFIRMATION_SESSIONS + 5, device_browser="Edge 130", device_os="Windows 11"
+    )
+    UserSession.objects.filter(pk__in=[row.pk for row in rows]).update(ip_address="192.0.2.7")
+
+    page = run_action(staff, "revoke_all_user_sessions", [rows[0]], CHANGELIST, confirm=False)
+
+    content = page.content.decode()
+    assert content.count("<td>Edge 130 on Windows 11</td>") == CONFIRMATION_SESSIONS
+    assert content.count('<span class="sessionmgr-ip">192.0.2.7</span>') == CONFIRMATION_SESSIONS
+    assert "and 5 more sessions" in content
+    assert not UserSession.objects.filter(status="revoked").exists()
+
+
+def test_the_revoke_pages_refuse_what_they_cannot_take(staff, user, django_user_model):
+    """A session or user that does not exist is a 404; staff without the
+    revoke permission get a 403; neither page revokes on GET."""
+    row = row_of(logged_in_client(user))
+    assert staff.get(f"{CHANGELIST}not-a-uuid/revoke/").status_code == 404
+    assert staff.get(f"{CHANGELIST}revoke-user/not-a-number/").status_code == 404
+    assert staff.get(f"{CHANGELIST}revoke-user/999999/").status_code == 404
+    assert staff.get(f"{CHANGELIST}{row.pk}/revoke/").status_code == 200
+    assert staff.get(f"{CHANGELIST}revoke-user/{user.pk}/").status_code == 200
+    viewer = django_user_model.objects.create_user("viewer", password=PASSWORD, is_staff=True)
+    from django.contrib.auth.models import Permission
+
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_usersession"))
+    looker = logged_in_client(viewer)
+    assert looker.get(f"{CHANGELIST}{row.pk}/revoke/").status_code == 403
+    assert looker.get(f"{CHANGELIST}revoke-user/{user.pk}/").status_code == 403
+    assert not UserSession.objects.filter(status="revoked").exists()

@@ -53,21 +53,27 @@ def run(*args: str) -> str:
 
 @pytest.mark.parametrize("name", ["db", "cached_db", "file"])
 def test_adopt_gives_pre_install_sessions_their_rows(
-    name: str, user: Any, other_user: Any, settings: Any, tmp_path: Any
+    name: str, user: Any, other_user: Any, settings: Any, request: pytest.FixtureRequest
 ) -> None:
+    if name == "file":
+        # A folder of this test's own: the store keeps the first one it saw,
+        # and an earlier test's sessions would be counted here.
+        request.getfixturevalue("session_folder")
     settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{name}"
-    settings.SESSION_FILE_PATH = str(tmp_path)
     keys = [pre_install_session(user), pre_install_session(other_user)]
     logged_in_client(user)  # already has its row
     anonymous = import_module(settings.SESSION_ENGINE).SessionStore()
     anonymous["cart"] = [1]
     anonymous.save()
 
-    assert "Would adopt 2 session(s)" in run("sessionmgr_adopt", "--dry-run")
+    # The tracked session counts as having its row (it did: it was not counted).
+    assert run("sessionmgr_adopt", "--dry-run") == (
+        "Would adopt 2 session(s); 1 already had a row.\n"
+    )
     assert UserSession.objects.count() == 1
-    assert "Adopted 2 session(s)" in run("sessionmgr_adopt")
+    assert run("sessionmgr_adopt") == "Adopted 2 session(s); 1 already had a row.\n"
     assert UserSession.objects.count() == 3
-    assert "Adopted 0 session(s)" in run("sessionmgr_adopt")
+    assert run("sessionmgr_adopt") == "Adopted 0 session(s); 3 already had a row.\n"
 
     # The next request of an adopted session maps to the same row...
     client = make_client()
@@ -79,6 +85,27 @@ def test_adopt_gives_pre_install_sessions_their_rows(
     client = make_client()
     client.cookies[settings.SESSION_COOKIE_NAME] = keys[1]
     assert whoami(client) is None
+
+
+@pytest.mark.parametrize("name", ["db", "cached_db"])
+def test_adopt_counts_tracked_sessions_and_those_of_deleted_users(
+    name: str, user: Any, other_user: Any, django_user_model: Any, settings: Any
+) -> None:
+    """Three tracked sessions are three that already had a row; a session whose
+    user is gone is counted apart."""
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{name}"
+    for _ in range(3):
+        logged_in_client(user)
+    gone = django_user_model.objects.create_user("gone")
+    pre_install_session(gone)
+    gone_pk = gone.pk
+    gone.delete()
+    pre_install_session(other_user)
+    assert not django_user_model.objects.filter(pk=gone_pk).exists()
+
+    assert run("sessionmgr_adopt") == (
+        "Adopted 1 session(s); 3 already had a row, 1 belong to no user.\n"
+    )
 
 
 @pytest.mark.parametrize("name", ["cache", "signed_cookies"])

@@ -275,6 +275,14 @@ def test_the_confirmation_dialog(layout_server, browser, user, width):
     page.get_by_role("button", name="Sign out all other sessions").click()
     assert dialog.is_visible()
     assert "Sign out 2 other sessions?" in dialog.inner_text()
+    # The focus starts on Cancel, not on the button that ends the sessions:
+    # Enter right away closes the dialog and signs nothing out.
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Cancel"
+    assert page.evaluate("document.activeElement.closest('dialog') !== null")
+    page.keyboard.press("Enter")
+    assert not dialog.is_visible()
+    assert UserSession.objects.active().count() == 3
+    page.get_by_role("button", name="Sign out all other sessions").click()
     assert_fits(page, buttons_in="dialog[open]")
     dialog.get_by_role("button", name="Cancel").click()
     assert not dialog.is_visible()
@@ -301,7 +309,7 @@ def test_without_javascript_the_confirmation_is_a_page(layout_server, browser, u
     )
 
     assert not page.locator("dialog").is_visible()
-    page.get_by_role("button", name="Alle anderen Sitzungen abmelden").click()
+    page.get_by_role("link", name="Alle anderen Sitzungen abmelden").click()
     page.wait_for_url("**/account/sessions/revoke-others/confirm/**")
     assert "2 andere Sitzungen abmelden?" in page.locator("main").inner_text()
     assert UserSession.objects.active().count() == 3
@@ -309,8 +317,161 @@ def test_without_javascript_the_confirmation_is_a_page(layout_server, browser, u
     page.wait_for_url("**/account/sessions/")
     assert UserSession.objects.active().count() == 3
 
-    page.get_by_role("button", name="Alle anderen Sitzungen abmelden").click()
+    page.get_by_role("link", name="Alle anderen Sitzungen abmelden").click()
     page.get_by_role("button", name="2 Sitzungen abmelden").click()
     page.wait_for_url("**/account/sessions/")
     assert "2 andere Sitzungen abgemeldet." in page.locator("[role=status]").inner_text()
     assert UserSession.objects.active().count() == 1
+
+
+#: The runs of digits (and hex digits, and the dots of an IPv4 address) inside
+#: ``selector`` that the browser has laid out over more than one line, and the
+#: dates (``.sessionmgr-date``) that it has.
+BROKEN_NUMBERS_JS = """
+selector => {
+  const broken = [];
+  const lines = rects => new Set(
+    Array.from(rects).filter(r => r.width > 0).map(r => Math.round(r.top))
+  ).size;
+  for (const root of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) {
+      if (!node.parentElement || !node.parentElement.getClientRects().length) continue;
+      for (const match of node.data.matchAll(/[0-9A-Fa-f]*[0-9][0-9A-Fa-f.]*/g)) {
+        const text = match[0].replace(/[.]+$/, "");
+        if (text.length < 2) continue;
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + text.length);
+        if (lines(range.getClientRects()) > 1) broken.push(text);
+      }
+    }
+    for (const date of root.querySelectorAll(".sessionmgr-date")) {
+      if (lines(date.getClientRects()) > 1) broken.push(date.textContent);
+    }
+  }
+  return broken;
+}
+"""
+
+
+def broken_numbers(page: Any, selector: str) -> list[str]:
+    """What wraps inside itself in ``selector``: an IP, a number or a date."""
+    numbers = page.locator(selector)
+    assert numbers.count() >= 1, selector
+    return list(page.evaluate(BROKEN_NUMBERS_JS, selector))
+
+
+def add_ipv4_sessions(user: Any) -> None:
+    """The addresses that broke mid-number ("89.160.20.11" / "2"), as seed_demo has them."""
+    for ip, city, country in (
+        ("89.160.20.112", "Linköping", "SE"),
+        ("216.160.83.56", "Milton", "US"),
+        ("2.125.160.216", "Boxford", "GB"),
+    ):
+        UserSession.objects.create(
+            user=user,
+            expires_at=timezone.now() + timedelta(days=14),
+            device_browser="Edge 130",
+            device_os="Windows 11",
+            device_type="desktop",
+            location_city=city,
+            location_country=country,
+            last_location_city=city,
+            ip_address=ip,
+            last_activity_at=timezone.now() - timedelta(hours=5),
+        )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("width", [320, 390, 768, 1280])
+def test_no_ip_number_or_date_breaks_inside_itself(layout_server, browser, user, width, language):
+    add_awkward_sessions(user)
+    add_ipv4_sessions(user)
+    page = sign_in(
+        browser,
+        layout_server,
+        IPHONE if width < 768 else FIREFOX,
+        viewport={"width": width, "height": 800},
+        locale=language,
+        extra_http_headers={"Accept-Language": language},
+    )
+
+    assert sessions(page).count() == 6
+    assert broken_numbers(page, ".sessionmgr-facts") == []
+    # When it signs out, said as still to come ("Abmeldung" read as done).
+    signs_out = {"en": "Signs out", "de": "Wird abgemeldet"}[language]
+    assert page.locator(f".sessionmgr-facts dt:text-is('{signs_out}')").count() == 6
+    # Every address is there, whole (IPv6 may wrap only after a colon).
+    facts = page.locator(".sessionmgr-facts").all_inner_texts()
+    for ip in ("89.160.20.112", "216.160.83.56", "2.125.160.216"):
+        assert any(ip in text for text in facts), ip
+    assert_fits(page)
+
+
+def test_the_self_service_page_small_things(layout_server, browser, user):
+    """Last seen names a place only when it differs from Location; this device
+    says "Now" and no other says "just now"; after signing the others out the
+    ended sessions can be seen; this device can be signed out from the page."""
+    add_ipv4_sessions(user)
+    moved = UserSession.objects.get(ip_address="216.160.83.56")
+    moved.last_location_city = "London"
+    moved.last_activity_at = timezone.now() - timedelta(seconds=20)
+    moved.save()
+    page = sign_in(browser, layout_server, FIREFOX, viewport={"width": 768, "height": 800})
+
+    def last_seen(card: Any) -> str:
+        return str(card.locator("dt:text-is('Last seen') + dd").inner_text())
+
+    linkoping = sessions(page).filter(has_text="89.160.20.112")
+    assert last_seen(linkoping) == "5 hours ago"  # not "Linköping · 5 hours ago"
+    milton = sessions(page).filter(has_text="216.160.83.56")
+    assert last_seen(milton) == "London · less than a minute ago"
+    assert last_seen(page.locator("li.sessionmgr-session--current")) == "Now"
+    assert "just now" not in page.locator("main").inner_text()
+
+    page.get_by_role("button", name="Sign out all other sessions").click()
+    page.get_by_role("dialog").get_by_role("button", name="Sign out 3 sessions").click()
+    page.wait_for_url("**/account/sessions/")
+    page.get_by_role("link", name="See the sessions that have ended").click()
+    page.wait_for_url("**/account/sessions/?show=ended")
+    assert page.locator("h1").inner_text() == "Sessions that have ended"
+    assert sessions(page).count() == 3
+    assert page.locator("main").inner_text().count("Signed out by you from another device") == 3
+    assert page.locator(".sessionmgr-session form").count() == 0  # nothing to sign out here
+    assert broken_numbers(page, ".sessionmgr-facts") == []
+
+    page.get_by_role("link", name="Back to the sessions that are signed in").click()
+    page.get_by_role("button", name="Sign out on this device").click()
+    page.wait_for_load_state()
+    assert is_signed_out(page)
+    assert UserSession.objects.active().count() == 0
+
+
+def test_without_javascript_the_confirmation_page_reads_well(layout_server, browser, user):
+    """No stray "?" in its address; one heading (the question) and the list of
+    sessions under a visible heading of its own."""
+    add_ipv4_sessions(user)
+    page = sign_in(
+        browser,
+        layout_server,
+        IPHONE,
+        viewport={"width": 360, "height": 700},
+        java_script_enabled=False,
+    )
+
+    page.get_by_role("link", name="Sign out all other sessions").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/account/sessions/revoke-others/confirm/")
+    headings = page.locator("main :is(h1, h2)")
+    assert headings.all_inner_texts() == [
+        "Sign out 3 other sessions?",
+        "Sessions that will be signed out",
+    ]
+    # Something other than a heading comes between the two.
+    between = page.evaluate("document.querySelector('main h1').nextElementSibling.tagName")
+    assert between not in ("H1", "H2", "H3")
+    ending = page.get_by_role("list", name="Sessions that will be signed out")
+    assert ending.locator("li").count() == 3
+    assert page.locator("main h2").is_visible()

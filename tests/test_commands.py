@@ -72,6 +72,20 @@ def test_revoke_unknown_user():
         run("sessionmgr_revoke", "nobody")
 
 
+def test_revoke_with_no_arguments_says_what_it_needs(user):
+    """Not "...not both": nothing was given, so say what to give."""
+    logged_in_client(user)
+    with pytest.raises(CommandError) as raised:
+        run("sessionmgr_revoke")
+    assert str(raised.value) == (
+        "Say whose sessions to revoke: a username (sessionmgr_revoke alice), "
+        "or --all for every user."
+    )
+    with pytest.raises(CommandError, match="either a username or --all, not both"):
+        run("sessionmgr_revoke", "alice", "--all")
+    assert UserSession.objects.active().count() == 1
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

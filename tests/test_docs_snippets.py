@@ -48,6 +48,8 @@ PAGES = sorted(
 )
 FENCE = re.compile(r"^```(\w*)\s*$")
 MARKER = re.compile(r"^<!-- test: ([\w-]+) -->$")
+#: Before an example answer of the API (tests/test_docs_facts.py checks it).
+ERROR_MARKER = re.compile(r"^<!-- error: ([\w-]+) -->$")
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
@@ -62,6 +64,7 @@ class Block:
     language: str
     code: str
     test: str | None
+    error: str | None = None
 
     @property
     def where(self) -> str:
@@ -82,19 +85,23 @@ def blocks(page: Path) -> Iterator[Block]:
         while index < len(lines) and lines[index].strip() != "```":
             index += 1
         marker = MARKER.match(lines[start - 1]) if start else None
+        error = ERROR_MARKER.match(lines[start - 1]) if start else None
         yield Block(
             page,
             start + 1,
             opening.group(1),
             "\n".join(lines[start + 1 : index]),
             marker.group(1) if marker else None,
+            error.group(1) if error else None,
         )
         index += 1
 
 
 ALL_BLOCKS = [block for page in PAGES if page.exists() for block in blocks(page)]
 PYTHON_BLOCKS = [block for block in ALL_BLOCKS if block.language == "python"]
-TESTED_BLOCKS = [block for block in ALL_BLOCKS if block.test]
+TESTED_BLOCKS = [block for block in ALL_BLOCKS if block.test and block.language != "django"]
+#: Marked template blocks: each has its own test below.
+TEMPLATE_BLOCKS = {block.test: block for block in ALL_BLOCKS if block.language == "django"}
 
 
 def run(block: Block, **names: Any) -> dict[str, Any]:
@@ -258,6 +265,20 @@ def check_client_hints(namespace: dict[str, Any]) -> None:
     assert response.headers["Accept-CH"] == "Sec-CH-UA-Platform-Version, Sec-CH-UA-Model"
 
 
+def check_redis_cache(namespace: dict[str, Any]) -> None:
+    """The Redis snippet names a shared cache for the sessions: no W002, unlike
+    the same engine on the default local-memory cache."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    names = ("CACHES", "SESSION_ENGINE", "SESSION_CACHE_ALIAS")
+    with override_settings(**{name: namespace[name] for name in names}):
+        assert isinstance(caches[namespace["SESSION_CACHE_ALIAS"]], RedisCache)
+        assert checks.check_session_cache() == []
+    with override_settings(SESSION_ENGINE=namespace["SESSION_ENGINE"]):
+        assert [m.id for m in checks.check_session_cache()] == ["django_sessionmgr.W002"]
+
+
 CHECKS: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, Any]]] = {
     "install": (check_install, {"path": path, "include": include, "admin": admin}),
     "settings-defaults": (check_settings_defaults, {}),
@@ -269,6 +290,7 @@ CHECKS: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, Any]]] = {
     "openapi-settings": (check_openapi_settings, {}),
     "openapi-urls": (check_openapi_urls, {}),
     "client-hints": (check_client_hints, {}),
+    "redis-cache": (check_redis_cache, {}),
 }
 
 
@@ -318,7 +340,7 @@ def test_the_session_json_shown_has_the_serializer_fields():
     [shown] = [
         json.loads(block.code)
         for block in ALL_BLOCKS
-        if block.page.name == "api.md" and block.language == "json"
+        if block.page.name == "api.md" and block.language == "json" and not block.error
     ]
     assert list(shown) == UserSessionSerializer.Meta.fields
 
@@ -346,3 +368,29 @@ def test_the_readme_stays_a_front_page():
     pages = {str(page.relative_to(ROOT / "docs")) for page in (ROOT / "docs").rglob("*.md")}
     assert linked <= pages
     assert {"quickstart.md", "install.md", "settings.md", "api.md", "commands.md"} <= linked
+
+
+@pytest.mark.django_db
+def test_the_base_override_shown_puts_the_pages_in_the_sites_layout(
+    tmp_path, settings, client, django_user_model
+):
+    """docs/pages.md's ``django_sessionmgr/base.html``, found through ``DIRS``,
+    puts every page inside the site's own base template."""
+    block = TEMPLATE_BLOCKS["base-override"]
+    (tmp_path / "django_sessionmgr").mkdir()
+    (tmp_path / "django_sessionmgr" / "base.html").write_text(block.code, encoding="utf-8")
+    (tmp_path / "base.html").write_text(
+        "<!DOCTYPE html><html><head>{% block extra_head %}{% endblock %}</head>"
+        "<body><header>The site</header>{% block content %}{% endblock %}</body></html>",
+        encoding="utf-8",
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    user = django_user_model.objects.create_user("alice", password="pw")
+    client.force_login(user)
+
+    for url in ("/account/sessions/", "/account/sessions/revoke-others/confirm/"):
+        html = client.get(url).content.decode()
+        assert html.count("<html") == 1, url
+        assert "<header>The site</header>" in html, url
+        assert '<main class="sessionmgr">' in html, url
+        assert "django_sessionmgr/sessionmgr.css" in html, url

@@ -91,7 +91,7 @@ def test_list_shows_the_users_active_sessions(user, other_user, settings):
     assert ">iPhone</h2>" in other and "Safari 17 on iOS 17.0" in other and "Mobile" in other
     assert ">Ubuntu <strong" in current
     assert "Linköping, SE" in other and "89.160.20.112" in other
-    assert "just now" in other
+    assert "less than a minute ago" in other
     assert f'action="{revoke_url(phone.pk)}"' in other
     assert "/revoke/" not in current
     assert "Sign out all other sessions" in html
@@ -126,8 +126,8 @@ def test_relative_times(user):
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
-        (-30, "just now"),
-        (59, "just now"),
+        (-30, "less than a minute ago"),
+        (59, "less than a minute ago"),
         (60, "1 minute ago"),
         (3599, "59 minutes ago"),
         (3600, "1 hour ago"),
@@ -343,9 +343,14 @@ def test_sign_out_others_asks_first_on_its_own_page(engine, user, other_user):
     listing = page_text(client)
     html = page_text(client, CONFIRM_OTHERS)
 
-    # The list's button leads here when there is no script to open the dialog.
-    assert f'method="get" action="{CONFIRM_OTHERS}"' in listing
-    assert "Sign out 2 other sessions?" in html
+    # The list's button is a link here when there is no script to open the
+    # dialog: no GET form, whose submission would add a stray "?".
+    assert f'href="{CONFIRM_OTHERS}" data-sessionmgr-dialog=' in listing
+    assert 'method="get"' not in listing
+    # One heading, the question, then the list under a heading of its own.
+    assert '<h1 id="sessionmgr-confirm-title">Sign out 2 other sessions?</h1>' in html
+    assert html.count("Sign out 2 other sessions?") == 1
+    assert ">Sessions that will be signed out</h2>" in html
     assert ">Sign out 2 sessions</button>" in html
     assert html.count('<p class="sessionmgr-device">iPhone</p>') == 2
     assert str(current.pk) not in html and "Ubuntu" not in html
@@ -457,3 +462,34 @@ def test_the_back_link_is_a_template_block(user, settings, tmp_path: Path):
 )
 def test_device_names_on_the_page(fields, name):
     assert device_name(UserSession(**fields)) == name
+
+
+def test_the_ended_sessions_view_and_its_bad_values(user):
+    client = logged_in_client(user, user_agent=FIREFOX)
+    phone = logged_in_client(user, user_agent=IPHONE)
+    client.post(REVOKE_OTHERS)
+
+    html = page_text(client, f"{LIST}?show=ended")
+
+    assert "<h1>Sessions that have ended</h1>" in html
+    assert html.count('class="sessionmgr-session') == 1
+    assert "Signed out by you from another device" in html
+    assert "sessionmgr:revoke" not in html and "/revoke/" not in html
+    assert whoami(phone) is None
+    for bad in ("all", "", "ENDED", "x" * 500):
+        response = client.get(LIST, {"show": bad})
+        assert response.status_code == 400, bad
+        assert response.content == b"Unknown value for show: use active or ended."
+
+
+def test_signing_out_this_device_from_the_page(engine, user, settings):
+    client = logged_in_client(user, user_agent=FIREFOX)
+    other = logged_in_client(user, user_agent=IPHONE)
+    assert 'action="/account/sessions/sign-out/"' in page_text(client)
+    assert client.get("/account/sessions/sign-out/").status_code == 405
+
+    response = client.post("/account/sessions/sign-out/")
+
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert whoami(client) is None and whoami(other) == "alice"
+    assert UserSession.objects.filter(status="ended").count() == 1

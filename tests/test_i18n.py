@@ -45,7 +45,7 @@ def test_list_page_renders_in_german(user, german):
     assert "Dieses Gerät" in html
     assert "Firefox 128 auf Ubuntu" in html
     assert "Mobilgerät" in html
-    assert "Zuletzt gesehen" in html and "gerade eben" in html
+    assert "Zuletzt gesehen" in html and "vor weniger als einer Minute" in html
     assert ">Abmelden</button>" in html
     assert "Alle anderen Sitzungen abmelden" in html
     assert "signed in" not in html and "This device" not in html
@@ -78,7 +78,7 @@ def test_api_errors_are_german(user, german):
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
-        (30, "gerade eben"),
+        (30, "vor weniger als einer Minute"),
         (60, "vor 1 Minute"),
         (7200, "vor 2 Stunden"),
         (86400 * 3, "vor 3 Tagen"),
@@ -90,23 +90,28 @@ def test_relative_times_in_german(seconds, text):
 
 
 def po_entries(path: Path) -> list[tuple[str, bool]]:
-    """``(msgid, fuzzy)`` of each live entry of a .po file, header excluded."""
+    """``(msgid, fuzzy)`` of each live entry of a .po file, header excluded.
+
+    An entry with a context has it in front, as gettext keys it
+    (``"admin section\x04Sessions"``).
+    """
     entries = []
     for block in path.read_text(encoding="utf-8").split("\n\n"):
         lines = [line for line in block.splitlines() if not line.startswith("#~")]
         fuzzy = any(line.startswith("#,") and "fuzzy" in line for line in lines)
-        msgid, collecting = "", False
+        msgid, collecting, context = "", False, ""
         for line in lines:
-            if line.startswith("msgid "):
+            if line.startswith("msgctxt "):
+                context = line[9:-1] + "\x04"
+            elif line.startswith("msgid "):
                 msgid, collecting = line[7:-1], True
             elif collecting and line.startswith('"'):
                 msgid += line[1:-1]
             else:
                 collecting = False
         if msgid:
-            entries.append(
-                (msgid.encode().decode("unicode_escape").encode("latin-1").decode(), fuzzy)
-            )
+            text = msgid.encode().decode("unicode_escape").encode("latin-1").decode()
+            entries.append((context + text, fuzzy))
     return entries
 
 

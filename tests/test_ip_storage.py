@@ -92,7 +92,8 @@ def html_pages(client: Client, admin_client: Client, row: UserSession) -> list[s
         admin_client.get(f"/admin/auth/user/{row.user_id}/change/"),
     ]
     assert [page.status_code for page in pages] == [200] * 4
-    return [page.content.decode() for page in pages]
+    # An IPv6 address carries <wbr> after its colons (where it may wrap): as read.
+    return [page.content.decode().replace("<wbr>", "") for page in pages]
 
 
 @pytest.mark.parametrize("engine", ["db", "signed_cookies"], indirect=True)

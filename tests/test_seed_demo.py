@@ -15,6 +15,12 @@ from django.utils import timezone
 from django_sessionmgr.models import UserSession
 from example_project.demo.management.commands.seed_demo import Command
 
+# A browser none of alice's seeded sessions used.
+OPERA_ON_WINDOWS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 OPR/115.0.0.0"
+)
+
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("example_project.urls")]
 
 
@@ -92,3 +98,55 @@ def test_the_demo_login_page_asks_for_client_hints(client, settings):
 
     assert response.status_code == 200
     assert response["Accept-CH"] == "Sec-CH-UA-Platform-Version, Sec-CH-UA-Model"
+
+
+def test_if_empty_keeps_what_the_user_changed(settings):
+    """`make demo` runs it with --if-empty: a second run keeps the data as it is."""
+    settings.GEOIP_PATH = str(settings.GEOIP_TEST_PATH)
+    seed_demo()
+    row = UserSession.objects.active().filter(user__username="alice").first()
+    row.revoke(reason="user")
+    before = picture()
+
+    out = StringIO()
+    call_command(Command(), "--if-empty", stdout=out)
+
+    assert "kept as it is" in out.getvalue()
+    assert picture() == before
+    assert UserSession.objects.get(pk=row.pk).status == "revoked"
+    assert live_sessions("alice") == 4
+
+
+def test_if_empty_seeds_an_empty_database(settings):
+    settings.GEOIP_PATH = str(settings.GEOIP_TEST_PATH)
+
+    call_command(Command(), "--if-empty", stdout=StringIO())
+
+    assert live_sessions("alice") == 5 and live_sessions("admin") == 2
+
+
+def test_the_demo_shows_the_new_device_email_and_seeding_sends_none(
+    settings, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The example project turns the notice on with the console backend; seeding
+    is quiet, and a login from a new browser sends alice the email."""
+    from example_project import settings as example
+
+    assert example.SESSIONMGR["NOTIFY_NEW_DEVICE"] is True
+    assert example.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+    settings.GEOIP_PATH = str(settings.GEOIP_TEST_PATH)
+    settings.SESSIONMGR = example.SESSIONMGR
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seed_demo()
+    assert mailoutbox == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/accounts/login/",
+            {"username": "alice", "password": "alice"},
+            HTTP_USER_AGENT=OPERA_ON_WINDOWS,
+        )
+
+    assert response.status_code == 302
+    assert [message.to for message in mailoutbox] == [["alice@example.com"]]

@@ -23,9 +23,9 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django_sessionmgr.models import UserSession
 from tests.helpers import FIREFOX, PASSWORD, logged_in_client, whoami
 
-from .services import mariadb_url, once_per_run
+from .services import in_the_mariadb_pass, mariadb_url
 
-pytestmark = [pytest.mark.services, once_per_run]
+pytestmark = [pytest.mark.services, in_the_mariadb_pass]
 
 ALIAS = "sessionmgr_utf8mb3"
 #: A user agent with a character outside the Basic Multilingual Plane.

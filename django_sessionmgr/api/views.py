@@ -69,7 +69,13 @@ _BAD_QUERY = inline_serializer(
         for name in ("status", "limit", "offset")
     },
 )
-_NOT_AUTHENTICATED = OpenApiResponse(_ERROR, description="Not signed in.")
+_NOT_AUTHENTICATED = OpenApiResponse(
+    _ERROR,
+    description="Not signed in. The first request after the session ended says how, "
+    "in `code`: `session_revoked` (signed out from another device, by staff, or by a "
+    "policy), `session_expired` (its time ran out) or `session_ended` (signed out), "
+    "with `detail` saying when, in the user's language.",
+)
 _NOT_FOUND = OpenApiResponse(
     _ERROR, description="No such session of yours: unknown, malformed or another user's id."
 )

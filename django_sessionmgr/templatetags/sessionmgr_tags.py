@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from django import template
 from django.urls import get_script_prefix
 from django.utils import timezone
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -40,6 +42,23 @@ def shown_ip(ip: str | None) -> str:
     return stored_ip(ip) or ""
 
 
+def ip_markup(ip: str) -> SafeString:
+    """An address that never breaks inside a number: an IPv4 address not at all,
+    an IPv6 address only after a colon (``sessionmgr-ip`` turns off breaking
+    anywhere; ``<wbr>`` marks where it may)."""
+    return format_html(
+        '<span class="sessionmgr-ip">{}</span>',
+        mark_safe("<wbr>".join(conditional_escape(part) + ":" for part in ip.split(":"))[:-1]),
+    )
+
+
+@register.filter
+def ip_html(ip: str | None) -> SafeString:
+    """``shown_ip`` as markup for a page (see ``ip_markup``); empty when none is shown."""
+    shown = stored_ip(ip)
+    return ip_markup(shown) if shown else mark_safe("")
+
+
 @register.simple_tag
 def sessionmgr_site_root() -> str:
     """The site's home: the root the project is mounted at."""
@@ -57,7 +76,8 @@ def time_ago(value: datetime | None) -> str:
         return ""
     seconds = int((timezone.now() - value).total_seconds())
     if seconds < 60:
-        return _("just now")
+        # Not "now", which the page keeps for this device (the one in use).
+        return _("less than a minute ago")
     if seconds < 3600:
         count = seconds // 60
         return ngettext("%(count)d minute ago", "%(count)d minutes ago", count) % {"count": count}
@@ -69,20 +89,32 @@ def time_ago(value: datetime | None) -> str:
 
 
 @register.filter
-def ends(session: UserSession) -> str:
-    """When the session signs out, in words: after inactivity, or at a date."""
+def ends(session: UserSession) -> SafeString:
+    """When the session signs out, in words: after inactivity, or at a date.
+
+    The date is a ``<time>`` that never wraps inside itself; the words around
+    it may.
+    """
     from django.utils.formats import date_format
 
     from ..conf import app_settings
     from ..policies import duration
 
     moment = session.expires_at
-    at = date_format(
-        timezone.localtime(moment) if timezone.is_aware(moment) else moment, "DATETIME_FORMAT"
+    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    at = format_html(
+        '<time class="sessionmgr-date" datetime="{}">{}</time>',
+        local.isoformat(),
+        date_format(local, "DATETIME_FORMAT"),
     )
     if (idle := app_settings.IDLE_TIMEOUT) is not None:
-        return _("After %(duration)s without activity, at the latest %(date)s") % {
-            "duration": duration(idle),
-            "date": at,
-        }
+        sentence = _("After %(duration)s without activity, at the latest %(date)s")
+        template = (
+            str(conditional_escape(sentence))
+            .replace("{", "{{")
+            .replace("}", "}}")
+            .replace("%(duration)s", "{duration}")
+            .replace("%(date)s", "{date}")
+        )
+        return format_html(template, duration=duration(idle), date=at)
     return at

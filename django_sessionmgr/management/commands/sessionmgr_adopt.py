@@ -55,9 +55,11 @@ class Command(BaseCommand):
                 f"{store.__module__} cannot list its sessions (a cache has no way to walk "
                 "its keys portably). Each session gets its row on its next request."
             )
-        seen = adopted = 0
-        for batch in _batched(_candidates(sessions), BATCH_SIZE):
-            seen += len(batch)
+        adopted = had_row = no_user = 0
+        for items in _batched(_candidates(sessions), BATCH_SIZE):
+            # None: a session the app already tracks (it carries the marker).
+            batch = [row for row in items if row is not None]
+            had_row += len(items) - len(batch)
             existing = {
                 str(pk)
                 for pk in UserSession.objects.filter(pk__in=[row.pk for row in batch]).values_list(
@@ -70,16 +72,21 @@ class Command(BaseCommand):
                 .values_list("pk", flat=True)
             )
             new = [row for row in batch if str(row.pk) not in existing and row.user_id in users]
+            had_row += sum(1 for row in batch if str(row.pk) in existing)
+            no_user += sum(
+                1 for row in batch if str(row.pk) not in existing and row.user_id not in users
+            )
             adopted += len(new)
             if not dry_run:
                 UserSession.objects.bulk_create(new, ignore_conflicts=True)
         verb = "Would adopt" if dry_run else "Adopted"
         self.stdout.write(
-            f"{verb} {adopted} session(s); {seen - adopted} already had a row or no user."
+            f"{verb} {adopted} session(s); {had_row} already had a row"
+            + (f", {no_user} belong to no user." if no_user else ".")
         )
 
 
-def _batched(items: Iterator[UserSession], size: int) -> Iterator[list[UserSession]]:
+def _batched(items: Iterator[UserSession | None], size: int) -> Iterator[list[UserSession | None]]:
     while batch := list(islice(items, size)):
         yield batch
 
@@ -105,14 +112,18 @@ def _file_sessions(store: type[FileStore]) -> Iterator[tuple[str, SessionBase]]:
 
 
 @sensitive_variables()
-def _candidates(sessions: Iterator[tuple[str, SessionBase]]) -> Iterator[UserSession]:
-    """Unsaved rows for the authenticated sessions that carry no marker yet.
+def _candidates(sessions: Iterator[tuple[str, SessionBase]]) -> Iterator[UserSession | None]:
+    """Unsaved rows for the authenticated sessions that carry no marker yet,
+    and None for each that does (the app already tracks it: it has its row).
 
     Sessions of users that no longer exist are counted but get no row.
     """
     user_model = get_user_model()
     for key, session in sessions:
-        if SESSION_KEY not in session or SESSION_MARKER in session:
+        if SESSION_KEY not in session:
+            continue
+        if SESSION_MARKER in session:
+            yield None
             continue
         try:
             user_pk = user_model._meta.pk.to_python(session[SESSION_KEY])

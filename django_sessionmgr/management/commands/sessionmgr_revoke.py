@@ -88,7 +88,12 @@ class Command(BaseCommand):
         **options: Any,
     ) -> None:
         check_reason(reason)
-        if everyone == (username is not None):
+        if not everyone and username is None:
+            raise CommandError(
+                "Say whose sessions to revoke: a username (sessionmgr_revoke alice), "
+                "or --all for every user."
+            )
+        if everyone and username is not None:
             raise CommandError("Give either a username or --all, not both.")
         if not 1 <= batch_size <= MAX_BATCH_SIZE:
             raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}.")

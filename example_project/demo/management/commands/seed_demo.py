@@ -2,7 +2,9 @@
 
 Every run gives the same picture: the demo users' rows are revoked (so their
 stored sessions go) and deleted, then seeded again, at the same distances
-from now. Active sessions are real logins, so they are live in the session
+from now. With ``--if-empty`` (what ``make demo`` runs) a database that
+already has the demo users is left as it is, with whatever was changed in it;
+``make demo-reset`` seeds again. Active sessions are real logins, so they are live in the session
 store and can be revoked; the history is written straight to the table.
 """
 
@@ -12,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandError
-from django.test import Client
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -129,11 +132,34 @@ class Command(BaseCommand):
         "on phones, tablets, laptops and desktops. Re-running resets them."
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Seed only when the demo users do not exist yet; otherwise keep the data.",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        usernames = ("admin", "alice")
+        if options["if_empty"] and get_user_model().objects.filter(username__in=usernames).exists():
+            self.stdout.write(
+                "The demo data is already there and is kept as it is "
+                "(`make demo-reset` seeds it again)."
+            )
+            return
         admin = self.ensure_user("admin", superuser=True)
         alice = self.ensure_user("alice", superuser=False)
         now = timezone.now()
-        for user, history in ((alice, HISTORY), (admin, ADMIN_HISTORY)):
+        # The seeded logins are not news: no new-device email for them (the
+        # example project sends one for every real login from a new browser).
+        quiet = {**getattr(settings, "SESSIONMGR", {}), "NOTIFY_NEW_DEVICE": False}
+        with override_settings(SESSIONMGR=quiet):
+            self.seed_all(((alice, HISTORY), (admin, ADMIN_HISTORY)), now, admin)
+
+    def seed_all(
+        self, histories: tuple[tuple[User, list[Seed]], ...], now: datetime, admin: User
+    ) -> None:
+        for user, history in histories:
             self.reset(user)
             for seed in history:
                 self.seed(user, seed, now, admin)
@@ -149,7 +175,12 @@ class Command(BaseCommand):
         user: User
         user, created = get_user_model().objects.get_or_create(
             username=username,
-            defaults={"is_staff": superuser, "is_superuser": superuser},
+            defaults={
+                "is_staff": superuser,
+                "is_superuser": superuser,
+                # An address, so a login from a new browser sends the email.
+                "email": f"{username}@example.com",
+            },
         )
         if created or not user.check_password(username):
             user.set_password(username)
