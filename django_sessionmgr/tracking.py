@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -186,7 +186,11 @@ def session_row_id(request: HttpRequest | None = None) -> str | None:
 
 
 def stamp(
-    session: SessionBase, row_id: str, client: str | None = None, user_pk: Any = None
+    session: SessionBase,
+    row_id: str,
+    client: str | None = None,
+    user_pk: Any = None,
+    started: int | None = None,
 ) -> tuple[list[Any], datetime]:
     """The marker for ``row_id`` as of now, and the expiry to record on the row.
 
@@ -199,7 +203,7 @@ def stamp(
     now = int(time.time())
     previous = read_marker(session)
     same_row = previous is not None and previous.row_id == row_id
-    started = (previous.started if previous and same_row else None) or now
+    started = started or (previous.started if previous and same_row else None) or now
     client = client or (previous.client if previous and same_row else None) or ""
     expiry = effective_expiry(session, now, started)
     mark = mark_before_write(user_pk if user_pk is not None else session.get(SESSION_KEY))
@@ -534,16 +538,18 @@ def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
             _follow(request_state(request), row_id, session)
             session_started.send(sender=UserSession, session=row, request=request)
             return True
-    if not sync_row(session, row_id, activity=True, user=user, request=request):
+    created_at = rows.filter(pk=row_id).values_list("created_at", flat=True).first()
+    started = int(created_at.timestamp()) if created_at is not None else None
+    if not sync_row(session, row_id, activity=True, user=user, request=request, started=started):
         return False
     _follow(request_state(request), row_id, session)
     return True
 
 
 def _adoption_ended(rows: Any, user: AbstractBaseUser) -> bool:
-    """Whether a session of ``user`` adopted without a marker was revoked or signed out."""
-    ended = [UserSession.Status.REVOKED, UserSession.Status.ENDED]
-    return bool(rows.filter(user_id=user.pk, status__in=ended, adopted=True).exists())
+    """Whether a session of ``user`` adopted without a marker was revoked,
+    signed out, or ended by its expiry or a timeout."""
+    return bool(rows.filter(user_id=user.pk, adopted=True).finished().exists())
 
 
 @sensitive_variables()
@@ -554,16 +560,24 @@ def sync_row(
     activity: bool,
     user: AbstractBaseUser | None = None,
     request: HttpRequest | None = None,
+    started: int | None = None,
 ) -> bool:
     """Write the session's key and expiry (and activity) to its row, then
     stamp the session with the same expiry.
 
-    False, writing nothing, when the row is no longer active.
+    False, writing nothing, when the row is no longer active: ended, claimed
+    by a revoke, or past the end the row records or the timeouts set. The
+    row decides, not the marker: a replayed cookie (one with no marker, or
+    an old one) cannot carry a session past its end.
     """
 
     client = client_digest(request) if request is not None else None
     marker, expires_at = stamp(
-        session, row_id, client=client, user_pk=user.pk if user is not None else None
+        session,
+        row_id,
+        client=client,
+        user_pk=user.pk if user is not None else None,
+        started=started,
     )
     fields: dict[str, Any] = {"expires_at": expires_at}
     if activity:
@@ -574,9 +588,12 @@ def sync_row(
         fields["session_key"] = key
         fields["session_key_digest"] = _key_digest_of(session)
     # A row claimed by a revoke in progress takes no more writes (``revocation``).
+    now = timezone.now()
     rows = UserSession.objects.filter(
-        pk=row_id, status=UserSession.Status.ACTIVE, revoke_batch__isnull=True
+        pk=row_id, status=UserSession.Status.ACTIVE, revoke_batch__isnull=True, expires_at__gt=now
     )
+    if (absolute := app_settings.ABSOLUTE_TIMEOUT) is not None:
+        rows = rows.filter(created_at__gt=now - timedelta(seconds=absolute))
     if user is not None:
         rows = rows.filter(user_id=user.pk)
     if not rows.update(**fields):
