@@ -452,7 +452,7 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
         self, request: HttpRequest, queryset: UserSessionQuerySet
     ) -> TemplateResponse | None:
         users = queryset.order_by().values("user_id")
-        return confirm_or_revoke(self, request, UserSession.objects.filter(user__in=users))
+        return confirm_or_revoke(self, request, UserSession.objects.signed_in_as_or_by(users))
 
 
 class UserSessionInline(SessionDisplayMixin, SessionTabularInline):
@@ -585,7 +585,7 @@ class UserSessionsAdminMixin(NoSessionKeyLookupsMixin):
     def revoke_user_sessions(
         self, request: HttpRequest, queryset: QuerySet[Any]
     ) -> TemplateResponse | None:
-        sessions = UserSession.objects.filter(user__in=queryset.order_by().values("pk"))
+        sessions = UserSession.objects.signed_in_as_or_by(queryset.order_by().values("pk"))
         return confirm_or_revoke(self, request, sessions)  # type: ignore[arg-type]
 
 

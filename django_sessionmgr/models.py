@@ -71,6 +71,17 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
             mine = mine.filter(impersonated_by__isnull=True)
         return mine
 
+    def signed_in_as_or_by(self, users: Any) -> UserSessionQuerySet:
+        """Every session of ``users`` (instances, primary keys or a query of
+        them), and every session in which one of them is the real actor:
+        impersonating someone else (``impersonated_by``).
+
+        "All sessions of user U" means this on every path (self-service,
+        staff API, admin, commands, password change), so that a staff member's
+        "sign out everywhere" also reaches the browser they impersonate from.
+        """
+        return self.filter(Q(user__in=users) | Q(impersonated_by__in=users))
+
     # "Expired" has one definition: a row marked expired, or an active row
     # whose expiry has passed (nothing marks it; sessionmgr_expire only tidies).
     # The filters below and UserSession.effective_status all follow it.

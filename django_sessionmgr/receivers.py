@@ -53,7 +53,7 @@ def revoke_on_password_change(
     if not app_settings.REVOKE_ON_PASSWORD_CHANGE:
         return
 
-    others = UserSession.objects.filter(user_id=instance.pk)
+    others = UserSession.objects.signed_in_as_or_by([instance.pk])
     if current := session_row_id():
         others = others.exclude(pk=current)
     try:

@@ -179,7 +179,7 @@ def session_row_id(request: HttpRequest | None = None) -> str | None:
 
 
 def stamp(
-    session: SessionBase, row_id: str, client: str | None = None
+    session: SessionBase, row_id: str, client: str | None = None, started: int | None = None
 ) -> tuple[list[Any], datetime]:
     """The marker for ``row_id`` as of now, and the expiry to record on the row.
 
@@ -191,7 +191,7 @@ def stamp(
     now = int(time.time())
     previous = read_marker(session)
     same_row = previous is not None and previous.row_id == row_id
-    started = (previous.started if previous and same_row else None) or now
+    started = started or (previous.started if previous and same_row else None) or now
     client = client or (previous.client if previous and same_row else None) or ""
     expiry = effective_expiry(session, now, started)
     return [row_id, now, expiry, started, client], from_epoch(expiry)
@@ -396,11 +396,15 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
     _ensure_key(session)
     resume = state.resume if state is not None else None
     failed: tuple[str, UserSession | None] = ("", None)
-    row_id, row = contained(
-        partial(_record_row, request, session, user, marker, resume),
-        default=failed,
-        what="record a login",
-    )
+    try:
+        row_id, row = contained(
+            partial(_record_row, request, session, user, marker, resume),
+            default=failed,
+            what="record a login",
+        )
+    except ReleaseRefused:
+        _end_refused_release(request, state)
+        return None
     if not row_id:
         session.pop(SESSION_MARKER, None)  # adopted on a later request instead
         return None
@@ -453,12 +457,50 @@ def _record_row(
     """
     if marker is not None and _reuse_row(request, session, marker.row_id, user):
         return marker.row_id, None
-    if resume and str(resume[1]) == str(user.pk) and _reuse_row(request, session, resume[0], user):
-        return resume[0], None
+    if resume and str(resume[1]) == str(user.pk):
+        if _resume_row(request, session, resume[0], user):
+            return resume[0], None
+        if not hasattr(user, "backend"):  # not a sign-in through authenticate()
+            raise ReleaseRefused
     with login_atomically(user):
         row = _create_row(request, session, user, str(uuid.uuid4()))
         enforce_session_limit(user, str(row.pk))
     return str(row.pk), row
+
+
+class ReleaseRefused(Exception):
+    """The release of an impersonation would go back to a staff row that has
+    ended (revoked, say by the staff member's "sign out everywhere")."""
+
+
+def _resume_row(
+    request: HttpRequest, session: SessionBase, row_id: str, user: AbstractBaseUser
+) -> bool:
+    """Back to the staff member's own row at the release of an impersonation,
+    if it is still active, with the login time it had: ``ABSOLUTE_TIMEOUT``
+    goes on counting from the staff member's own sign-in."""
+    created = (
+        UserSession.objects.filter(pk=row_id, user_id=user.pk, status=UserSession.Status.ACTIVE)
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if created is None:
+        return False
+    if timezone.is_naive(created):
+        created = timezone.make_aware(created)
+    started = int(created.timestamp())
+    return sync_row(session, row_id, activity=True, user=user, request=request, started=started)
+
+
+def _end_refused_release(request: HttpRequest, state: RequestState | None) -> None:
+    """Sign the browser out, as ``logout()`` would: nothing is restored."""
+    from django.contrib.auth.models import AnonymousUser
+
+    request.session.flush()
+    request.user = AnonymousUser()
+    if state is not None:
+        state.ended = True
+    logger.info("The release of an impersonation found the staff session ended: signed out")
 
 
 def _announce_new_row(
@@ -520,6 +562,7 @@ def sync_row(
     activity: bool,
     user: AbstractBaseUser | None = None,
     request: HttpRequest | None = None,
+    started: int | None = None,
 ) -> bool:
     """Write the session's key and expiry (and activity) to its row, then
     stamp the session with the same expiry.
@@ -528,7 +571,7 @@ def sync_row(
     """
 
     client = client_digest(request) if request is not None else None
-    marker, expires_at = stamp(session, row_id, client=client)
+    marker, expires_at = stamp(session, row_id, client=client, started=started)
     fields: dict[str, Any] = {"expires_at": expires_at}
     if activity:
         fields["last_activity_at"] = timezone.now()

@@ -84,6 +84,8 @@ class SessionRevokeOthersConfirmView(SessionViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        # The user's own sessions; the revoke also ends any impersonation
+        # they run themselves (``services.own_others``), which is not theirs to list.
         others = services.others(self.get_queryset().active(), session_row_id(self.request))
         listed = list(others.order_by("-last_activity_at")[: self.max_listed])
         count = len(listed) if len(listed) < self.max_listed else others.count()
@@ -139,7 +141,10 @@ class SessionRevokeOthersView(SessionRevokeView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         count = services.revoke_own_others(
-            self.get_queryset(), current=session_row_id(request), by=self.get_acting_user()
+            self.get_queryset(),
+            current=session_row_id(request),
+            by=self.get_acting_user(),
+            owner=self.get_user(),
         )
         if count:
             message = ngettext(

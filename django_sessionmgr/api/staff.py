@@ -403,7 +403,7 @@ class StaffUserSessionViewSet(
         if "ids" in data:
             sessions = sessions.filter(pk__in=data["ids"])
         else:
-            sessions = sessions.filter(user__in=data["users"])
+            sessions = sessions.signed_in_as_or_by(data["users"])
         # The acting staff member's own session is left out, and the answer says so.
         count, kept_current = services.revoke_as_staff(
             sessions,

@@ -254,6 +254,9 @@ class UserSessionViewSet(
         # "Others" are all but the session that authenticated this request:
         # under token or basic auth, every session is another one.
         count = services.revoke_own_others(
-            self.get_queryset(), current=authenticating_session_id(request), by=self._user()
+            self.get_queryset(),
+            current=authenticating_session_id(request),
+            by=self._user(),
+            owner=request.user,  # type: ignore[arg-type]
         )
         return Response({"revoked": count})

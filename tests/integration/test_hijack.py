@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.management import call_command
 from django.test import Client
 
 from django_sessionmgr.models import UserSession
@@ -152,3 +155,139 @@ def test_the_project_may_hide_impersonated_sessions_from_the_user(staff, user, s
     listed = own.get("/api/sessions/").json()["results"]
     assert [item["impersonated"] for item in listed] == [False]
     assert whoami(client) == user.get_username()
+
+
+# Issue 27.2: "all sessions of the staff member" reaches the browser they
+# impersonate from, and a release afterwards restores nothing.
+
+
+@pytest.fixture
+def other_admin(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_superuser("chief", "chief@example.com", PASSWORD)
+
+
+def assert_impersonation_over(client: Client, staff: Any) -> None:
+    """The browser that impersonated is anonymous, and its release signs nobody in."""
+    assert whoami(client) is None
+    release(client)
+    assert whoami(client) is None
+    assert active_rows(staff) == []
+    assert not UserSession.objects.filter(impersonated_by=staff).active().exists()
+
+
+def revoke_by_command(staff: Any, other_admin: Any) -> None:
+    call_command("sessionmgr_revoke", staff.get_username(), stdout=io.StringIO())
+
+
+def revoke_everyone(staff: Any, other_admin: Any) -> None:
+    call_command("sessionmgr_revoke", "--all", stdout=io.StringIO())
+
+
+def revoke_by_staff_api(staff: Any, other_admin: Any) -> None:
+    admin = logged_in_client(other_admin, ip="198.51.100.20")
+    response = admin.post(
+        "/api/admin/sessions/revoke/", {"users": [staff.pk]}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+
+
+def revoke_by_admin_action(staff: Any, other_admin: Any) -> None:
+    admin = logged_in_client(other_admin, ip="198.51.100.20")
+    [staff_row] = active_rows(staff)
+    response = admin.post(
+        "/admin/django_sessionmgr/usersession/",
+        {"action": "revoke_all_user_sessions", ACTION_CHECKBOX_NAME: [staff_row.pk], "post": "yes"},
+    )
+    assert response.status_code == 302, response.content
+
+
+def revoke_by_user_admin_action(staff: Any, other_admin: Any) -> None:
+    admin = logged_in_client(other_admin, ip="198.51.100.20")
+    response = admin.post(
+        "/admin/auth/user/",
+        {"action": "revoke_user_sessions", ACTION_CHECKBOX_NAME: [staff.pk], "post": "yes"},
+    )
+    assert response.status_code == 302, response.content
+
+
+def revoke_others_from_another_browser(staff: Any, other_admin: Any) -> None:
+    laptop = logged_in_client(staff, ip="198.51.100.30")
+    response = laptop.post("/account/sessions/revoke-others/")
+    assert response.status_code == 302, response.content
+    assert whoami(laptop) == staff.get_username()
+    laptop.post("/accounts/logout/")
+
+
+def revoke_others_by_api_from_another_browser(staff: Any, other_admin: Any) -> None:
+    laptop = logged_in_client(staff, ip="198.51.100.30")
+    response = laptop.post("/api/sessions/revoke-others/")
+    assert response.status_code == 200, response.content
+    assert response.json()["revoked"] == 2  # the waiting staff row and the impersonation
+    laptop.post("/accounts/logout/")
+
+
+def change_password_from_another_browser(staff: Any, other_admin: Any) -> None:
+    laptop = logged_in_client(staff, ip="198.51.100.30")
+    response = laptop.post(
+        "/accounts/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "n3w-Passw0rd!",
+            "new_password2": "n3w-Passw0rd!",
+        },
+    )
+    assert response.status_code == 302, response.content
+    laptop.post("/accounts/logout/")
+
+
+@pytest.mark.parametrize(
+    "revoke_all_of_staff",
+    [
+        revoke_by_command,
+        revoke_everyone,
+        revoke_by_staff_api,
+        revoke_by_admin_action,
+        revoke_by_user_admin_action,
+        revoke_others_from_another_browser,
+        revoke_others_by_api_from_another_browser,
+        change_password_from_another_browser,
+    ],
+)
+def test_sign_out_everywhere_of_staff_ends_their_impersonation(
+    staff, other_admin, user, revoke_all_of_staff
+):
+    client = hijacking(staff, user)
+    impersonation = row_of(client)
+    revoke_all_of_staff(staff, other_admin)
+    impersonation.refresh_from_db()
+    assert impersonation.status == UserSession.Status.REVOKED
+    assert_impersonation_over(client, staff)
+
+
+def test_a_release_after_the_staff_row_was_revoked_signs_the_browser_out(staff, other_admin, user):
+    # Only the staff member's own (waiting) row is revoked: the impersonation
+    # goes on, but its release must not sign the staff member back in.
+    client = logged_in_client(staff)
+    staff_row = row_of(client)
+    acquire(client, user)
+    admin = logged_in_client(other_admin, ip="198.51.100.20")
+    assert admin.delete(f"/api/admin/sessions/{staff_row.pk}/").status_code == 204
+    assert whoami(client) == user.get_username()
+    release(client)
+    assert whoami(client) is None
+    assert active_rows(staff) == []
+    assert active_rows(user) == []
+
+
+def test_a_password_sign_in_after_the_staff_row_was_revoked_still_works(staff, other_admin, user):
+    # Only the release is refused: a real sign-in from that browser is not.
+    client = logged_in_client(staff)
+    staff_row = row_of(client)
+    acquire(client, user)
+    staff_row.revoke(reason="test")
+    response = client.post(
+        "/accounts/login/", {"username": staff.get_username(), "password": PASSWORD}
+    )
+    assert response.status_code == 302, response.content
+    assert whoami(client) == staff.get_username()
+    assert [row.pk for row in active_rows(staff)] == [row_of(client).pk]
