@@ -48,6 +48,7 @@ from django.utils.translation import gettext_lazy as _
 from . import services
 from .conf import app_settings
 from .exceptions import RevokeFailed
+from .impersonation import acting_user
 from .models import (
     REVOKE_PERMISSION,
     VIEW_PERMISSION,
@@ -56,6 +57,7 @@ from .models import (
     UserSessionQuerySet,
 )
 from .network import stored_ip
+from .receivers import logging_admin_revokes
 from .tracking import session_row_id
 
 if TYPE_CHECKING:
@@ -172,14 +174,17 @@ class NoSessionKeyLookupsMixin:
 def revoke_and_report(
     model_admin: admin.ModelAdmin[Any], request: HttpRequest, sessions: UserSessionQuerySet
 ) -> None:
-    """Revoke ``sessions`` through the one bulk path, sparing the staff member's own session."""
+    """Revoke ``sessions`` through the one bulk path, sparing the staff member's
+    own session; each revoked row gets an entry in the admin's history, under
+    the real staff member (the one behind an impersonation)."""
     try:
-        count, own_left_out = services.revoke_as_staff(
-            sessions,
-            current=own_row_id(request),
-            by=request.user,  # type: ignore[arg-type]
-            reason=RevokeReason.ADMIN,
-        )
+        with logging_admin_revokes():
+            count, own_left_out = services.revoke_as_staff(
+                sessions,
+                current=own_row_id(request),
+                by=acting_user(request),
+                reason=RevokeReason.ADMIN,
+            )
     except RevokeFailed:
         model_admin.message_user(
             request,

@@ -17,9 +17,8 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
 from .. import services
-from ..impersonation import acting_user
 from ..models import STATUS_FILTERS, UserSession, UserSessionQuerySet
-from .authentication import authenticating_session_id
+from .authentication import acting_user, authenticating_session_id
 from .errors import SessionErrorsMixin
 from .pagination import UserSessionPagination
 from .schema import (
@@ -208,7 +207,7 @@ class UserSessionViewSet(
 
     def _user(self) -> AbstractBaseUser:
         """Who revokes: the staff member while they impersonate the user."""
-        user: AbstractBaseUser = acting_user(self.request._request)
+        user: AbstractBaseUser = acting_user(self.request)
         return user
 
     @extend_schema(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.management import call_command
 from django.test import Client
 
@@ -20,6 +21,7 @@ from tests.helpers import (
     assert_rotation_followed,
     logged_in_client,
     make_client,
+    make_staff,
     row_of,
     whoami,
     without_sessionmgr,
@@ -291,3 +293,86 @@ def test_a_password_sign_in_after_the_staff_row_was_revoked_still_works(staff, o
     assert response.status_code == 302, response.content
     assert whoami(client) == staff.get_username()
     assert [row.pk for row in active_rows(staff)] == [row_of(client).pk]
+
+
+# Issue 21, attribution: every staff path records the real actor while
+# impersonating: revoked_by, and the admin's history (LogEntry).
+
+
+@pytest.fixture
+def staff_member(django_user_model: Any) -> Any:
+    return make_staff(
+        django_user_model, "bob", "view_usersession", "revoke_usersession", "view_user"
+    )
+
+
+def impersonating_staff(staff: Any, staff_member: Any) -> Client:
+    client = hijacking(staff, staff_member)
+    assert row_of(client).impersonated_by == staff
+    return client
+
+
+def by_staff_api_delete(client: Client, victim: UserSession) -> None:
+    response = client.delete(f"/api/admin/sessions/{victim.pk}/")
+    assert response.status_code == 204, response.content
+
+
+def by_staff_api_ids(client: Client, victim: UserSession) -> None:
+    response = client.post(
+        "/api/admin/sessions/revoke/", {"ids": [str(victim.pk)]}, content_type="application/json"
+    )
+    assert response.json() == {"revoked": 1}
+
+
+def by_staff_api_users(client: Client, victim: UserSession) -> None:
+    response = client.post(
+        "/api/admin/sessions/revoke/", {"users": [victim.user_id]}, content_type="application/json"
+    )
+    assert response.json() == {"revoked": 1}
+
+
+def admin_action(path: str, action: str, selected: Any) -> Any:
+    def run(client: Client, victim: UserSession) -> None:
+        response = client.post(
+            path,
+            {"action": action, ACTION_CHECKBOX_NAME: [selected(victim)], "post": "yes"},
+        )
+        assert response.status_code == 302, response.content
+
+    run.__name__ = action
+    return run
+
+
+ADMIN_PATHS = [
+    admin_action(
+        "/admin/django_sessionmgr/usersession/", "revoke_sessions", lambda victim: victim.pk
+    ),
+    admin_action(
+        "/admin/django_sessionmgr/usersession/",
+        "revoke_all_user_sessions",
+        lambda victim: victim.pk,
+    ),
+    admin_action("/admin/auth/user/", "revoke_user_sessions", lambda victim: victim.user_id),
+]
+
+
+@pytest.mark.parametrize(
+    "revoke", [by_staff_api_delete, by_staff_api_ids, by_staff_api_users, *ADMIN_PATHS]
+)
+def test_a_staff_revoke_while_impersonating_is_the_real_staff_members(
+    staff, staff_member, user, revoke
+):
+    victim_client = logged_in_client(user, ip="198.51.100.7")
+    victim = row_of(victim_client)
+    client = impersonating_staff(staff, staff_member)
+    revoke(client, victim)
+    victim.refresh_from_db()
+    assert victim.status == UserSession.Status.REVOKED
+    assert victim.revoked_by == staff
+    assert whoami(victim_client) is None
+    if revoke in ADMIN_PATHS:
+        [entry] = LogEntry.objects.filter(object_id=str(victim.pk))
+        assert entry.user == staff
+        assert entry.action_flag == CHANGE
+    # The impersonation itself was left out: bob's browser goes on.
+    assert whoami(client) == staff_member.get_username()
