@@ -297,8 +297,28 @@ class StatusListFilter(admin.SimpleListFilter):
         return sessions.with_status(value)
 
 
+#: Columns that hold an IP address as it was stored, perhaps before
+#: ``IP_ADDRESS_STORAGE`` was lowered.
+IP_FIELDS = ("ip_address", "last_ip_address")
+
+#: The query parameter of the user page's link to all of a user's sessions.
+USER_PARAMETER = "user"
+
+
 class SessionChangeList(ChangeList):
-    """Marks the row of the staff member's own session, for the status column."""
+    """Marks the row of the staff member's own session, for the status column,
+    and sorts by IP address only while full addresses are shown: an order of
+    stored addresses would tell apart what a truncated one hides."""
+
+    def get_ordering_field(self, field_name: Any) -> Any:
+        field = super().get_ordering_field(field_name)
+        if (
+            isinstance(field, str)
+            and field.lstrip("-") in IP_FIELDS
+            and app_settings.IP_ADDRESS_STORAGE != "full"
+        ):
+            return None
+        return field
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
@@ -372,6 +392,33 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return SessionChangeList
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """Only the parameters the changelist's own filters produce, and
+        ``user`` (the user page's link to all of a user's sessions).
+
+        Django allows any lookup on a model's own fields; here that would
+        test what the admin never shows (full IP addresses under
+        ``IP_ADDRESS_STORAGE``, user agents, places, the key digest). Anything
+        else gets Django's answer to a disallowed lookup (400).
+        """
+        if not super().lookup_allowed(lookup, value, request):
+            return False
+        return lookup in self.filter_parameters(request)
+
+    def filter_parameters(self, request: HttpRequest | None) -> set[str]:
+        """The query parameters that ``list_filter`` produces."""
+        allowed = {USER_PARAMETER}
+        for item in self.get_list_filter(request) if request is not None else self.list_filter:
+            if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+                allowed.add(str(item.parameter_name))
+            elif isinstance(item, str) and request is not None:
+                field = self.model._meta.get_field(item)
+                spec = admin.FieldListFilter.create(
+                    field, request, {}, self.model, self, field_path=item
+                )
+                allowed.update(spec.expected_parameters() or [])
+        return allowed
 
     @admin.display(description=_("status"), ordering="status")
     def status_column(self, obj: UserSession) -> SafeString:
@@ -571,7 +618,7 @@ class UserSessionsAdminMixin(NoSessionKeyLookupsMixin):
             {
                 "rows": rows,
                 "limit": USER_PAGE_SESSIONS,
-                "all_url": f"{changelist}?user={obj.pk}" if changelist else "",
+                "all_url": f"{changelist}?{USER_PARAMETER}={obj.pk}" if changelist else "",
             },
         )
 
