@@ -31,7 +31,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, router, transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -414,10 +414,11 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
                 allowed.add(str(item.parameter_name))
             elif isinstance(item, str) and request is not None:
                 field = self.model._meta.get_field(item)
+                assert isinstance(field, Field)  # list_filter names the model's own columns
                 spec = admin.FieldListFilter.create(
                     field, request, {}, self.model, self, field_path=item
                 )
-                allowed.update(spec.expected_parameters() or [])
+                allowed.update(name for name in spec.expected_parameters() if name)
         return allowed
 
     @admin.display(description=_("status"), ordering="status")
