@@ -161,3 +161,61 @@ def test_settings_are_read_live(settings: Any) -> None:
     assert app_settings.ACTIVITY_UPDATE_INTERVAL == 5
     settings.SESSIONMGR = ["not", "a", "dict"]  # E003 reports it; the defaults still apply
     assert app_settings.RETENTION_DAYS == 90
+
+
+# Issue 21: the settings of this round.
+
+
+@pytest.mark.parametrize(
+    "value", ["example.com", "ftp://example.com", "https://", "https://x.test/?a=1", 7, True]
+)
+def test_a_bad_site_url_is_e011(settings: Any, value: Any) -> None:
+    settings.SESSIONMGR = {"SITE_URL": value}
+
+    assert our_ids() == ["django_sessionmgr.E011"]
+
+
+@pytest.mark.parametrize("value", ["https://example.com", "http://localhost:8000/app/"])
+def test_a_site_url_passes(settings: Any, value: str) -> None:
+    settings.SESSIONMGR = {"SITE_URL": value, "NOTIFY_NEW_DEVICE": True}
+
+    assert our_ids() == []
+
+
+def test_new_device_notices_without_a_base_url_are_w003(settings: Any) -> None:
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+
+    [message] = [m for m in run_checks() if m.id == "django_sessionmgr.W003"]
+    assert our_ids() == ["django_sessionmgr.W003"]
+    assert "SITE_URL" in message.hint and "Host" in message.hint
+
+
+def test_the_sites_framework_is_a_base_url(settings: Any) -> None:
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.sites"]
+
+    assert "django_sessionmgr.W003" not in our_ids()
+
+
+@pytest.mark.parametrize("value", [0, -5, "300", 1.5, True])
+def test_a_bad_reauth_window_is_e009(settings: Any, value: Any) -> None:
+    settings.SESSIONMGR = {"REAUTH_FOR_REVOKE_OTHERS": value}
+
+    assert our_ids() == ["django_sessionmgr.E009"]
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_a_bad_free_text_switch_is_e005(settings: Any, value: Any) -> None:
+    settings.SESSIONMGR = {"NOTICE_SHOWS_FREE_TEXT_REASON": value}
+
+    assert our_ids() == ["django_sessionmgr.E005"]
+
+
+def test_the_new_settings_pass_when_valid(settings: Any) -> None:
+    settings.SESSIONMGR = {
+        "SITE_URL": "https://example.com",
+        "REAUTH_FOR_REVOKE_OTHERS": 300,
+        "NOTICE_SHOWS_FREE_TEXT_REASON": True,
+    }
+
+    assert our_ids() == []
