@@ -181,8 +181,8 @@ def _site_url_checks(value: dict[str, Any]) -> list[CheckMessage]:
     if site_url is not None and not is_base_url(site_url):
         return [
             Error(
-                f"SESSIONMGR['SITE_URL'] is {site_url!r}; it must be an absolute http or https "
-                "URL, such as 'https://example.com'.",
+                f"SESSIONMGR['SITE_URL'] is {site_url!r}; it must be the site's origin: an "
+                "http or https URL with a host and no path, such as 'https://example.com'.",
                 hint="Set SESSIONMGR['SITE_URL'] to the address users reach the site at, or "
                 "to None to use the sites framework.",
                 id="django_sessionmgr.E011",
@@ -216,7 +216,13 @@ def is_base_url(value: Any) -> bool:
         parts = urlsplit(value)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.path in ("", "/")
+        and not parts.query
+        and not parts.fragment
+    )
 
 
 def check_session_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
