@@ -39,7 +39,7 @@ from .keys import seal
 from .models import USER_AGENT_MAX_LENGTH, UserSession, insert_row
 from .network import get_client_ip, locate_ip, stored_ip
 from .notifications import notify_if_new_device
-from .policies import enforce_session_limit, login_atomically
+from .policies import login_atomically, revoke_past_limit, sessions_past_limit
 from .safety import contained
 from .signals import session_client_changed, session_started
 from .signouts import record_sign_out_of_row
@@ -96,6 +96,9 @@ class RequestState:
     logged_in_user_pk: Any = None
     #: ``(user, row)`` of a login in this request, for the new-device notice.
     new_row: Any = None
+    #: Ids of the user's sessions past ``MAX_SESSIONS`` at this request's
+    #: login, revoked on the way out unless the login was an impersonation.
+    past_limit: list[Any] | None = None
 
     def __init__(self, known_key: str | None = None, session: Any = None) -> None:
         self.known_key, self.session = known_key, session
@@ -409,7 +412,8 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
         session.pop(SESSION_MARKER, None)  # adopted on a later request instead
         return None
     _follow(state, row_id, session)
-    if state is not None:
+    if state is not None and not (resume and row_id == resume[0]):
+        # A release of an impersonation leaves the device cookie alone.
         state.logged_in_user_pk = user.pk
     if row is not None:
         _announce_new_row(request, state, user, row)
@@ -464,7 +468,12 @@ def _record_row(
             raise ReleaseRefused
     with login_atomically(user):
         row = _create_row(request, session, user, str(uuid.uuid4()))
-        enforce_session_limit(user, str(row.pk))
+        excess = sessions_past_limit(user, str(row.pk))
+    state = request_state(request)
+    if state is not None:
+        state.past_limit = excess  # on the way out, unless it turns out an impersonation
+    else:
+        revoke_past_limit(excess)
     return str(row.pk), row
 
 

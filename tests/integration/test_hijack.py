@@ -6,12 +6,16 @@ import io
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
+from django_sessionmgr.notifications import DEVICE_COOKIE
 from tests.helpers import (
     PASSWORD,
     active_rows,
@@ -376,3 +380,56 @@ def test_a_staff_revoke_while_impersonating_is_the_real_staff_members(
         assert entry.action_flag == CHANGE
     # The impersonation itself was left out: bob's browser goes on.
     assert whoami(client) == staff_member.get_username()
+
+
+# Issue 21, point 4: an impersonation is invisible to the user's policies and
+# devices, and its release gives the staff member no more time.
+
+
+def test_an_impersonation_does_not_count_toward_max_sessions(staff, user, settings):
+    settings.SESSIONMGR = {"MAX_SESSIONS": 1}
+    own = logged_in_client(user, ip="198.51.100.7")
+    client = hijacking(staff, user)
+    assert whoami(own) == user.get_username()  # the user's own session stays
+    # A later login of the user's own counts only the user's own sessions.
+    second = logged_in_client(user, ip="198.51.100.8")
+    assert whoami(own) is None
+    assert whoami(second) == whoami(client) == user.get_username()
+
+
+def test_an_impersonation_leaves_the_device_cookie_alone(
+    staff, user, settings, django_capture_on_commit_callbacks
+):
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True, "SITE_URL": "https://example.com"}
+    logged_in_client(user, ip="198.51.100.7")  # the user's first sign-in
+    client = logged_in_client(staff)
+    device_cookie = client.cookies[DEVICE_COOKIE].value
+    assert DEVICE_COOKIE not in acquire(client, user).cookies
+    assert DEVICE_COOKIE not in release(client).cookies
+    assert client.cookies[DEVICE_COOKIE].value == device_cookie
+    assert mail.outbox == []
+    # The user's password, later, from the staff member's browser: a new device.
+    client.post("/accounts/logout/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/accounts/login/", {"username": user.get_username(), "password": PASSWORD}
+        )
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+
+
+def test_a_release_keeps_the_staff_sessions_absolute_end(staff, user, settings):
+    settings.SESSIONMGR = {"ABSOLUTE_TIMEOUT": 3600}
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        client = logged_in_client(staff)
+        staff_row = row_of(client)
+        end = staff_row.expires_at
+        traveller.shift(3540)  # a minute left
+        acquire(client, user)
+        release(client)
+        assert whoami(client) == staff.get_username()
+        staff_row.refresh_from_db()
+        assert row_of(client).pk == staff_row.pk
+        assert staff_row.expires_at == end
+        traveller.shift(61)
+        assert whoami(client) is None
