@@ -12,12 +12,13 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import ListView, TemplateView, View
 
-from . import services
+from . import reauth, services
 from .exceptions import RevokeFailed
 from .impersonation import acting_user
 from .models import UserSession, UserSessionQuerySet
@@ -70,6 +71,7 @@ class SessionListView(SessionViewMixin, SessionListBase):
         context = super().get_context_data(**kwargs)
         current = self.get_current_session()
         context["current_session"] = current
+        context["password_required"] = reauth.password_needed(self.request)
         context["other_count"] = context["paginator"].count - (1 if current else 0)
         context["has_other_sessions"] = context["other_count"] > 0
         return context
@@ -90,6 +92,7 @@ class SessionRevokeOthersConfirmView(SessionViewMixin, TemplateView):
         listed = list(others.order_by("-last_activity_at")[: self.max_listed])
         count = len(listed) if len(listed) < self.max_listed else others.count()
         context.update(other_sessions=listed, other_count=count, more_count=count - len(listed))
+        context["password_required"] = reauth.password_needed(self.request)
         return context
 
 
@@ -137,9 +140,20 @@ class SessionRevokeView(SessionViewMixin, View):
 
 
 class SessionRevokeOthersView(SessionRevokeView):
-    """POST: revoke all the user's sessions except this one, then back to the list."""
+    """POST: revoke all the user's sessions except this one, then back to the list.
+
+    With ``REAUTH_FOR_REVOKE_OTHERS``, and no recent sign-in, the POST must
+    carry the password; without it (or with a wrong one) the confirmation
+    page asks for it, answering 403, and nothing is revoked.
+    """
+
+    confirm_view_class = SessionRevokeOthersConfirmView
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if reauth.password_needed(request):
+            password = request.POST.get("password")
+            if not reauth.confirm_password(request, self.get_acting_user(), password):
+                return self.ask_for_password(request, wrong=bool(password))
         count = services.revoke_own_others(
             self.get_queryset(),
             current=session_row_id(request),
@@ -156,3 +170,14 @@ class SessionRevokeOthersView(SessionRevokeView):
         else:
             messages.info(request, _("There were no other sessions to sign out."))
         return HttpResponseRedirect(self.get_success_url())
+
+    def ask_for_password(self, request: HttpRequest, *, wrong: bool) -> HttpResponse:
+        confirm = self.confirm_view_class()
+        confirm.setup(request)
+        error = (
+            _("That password is not correct.")
+            if wrong
+            else _("Enter your password to sign out your other sessions.")
+        )
+        context = confirm.get_context_data(password_error=error)
+        return TemplateResponse(request, confirm.get_template_names(), context, status=403)
