@@ -133,3 +133,19 @@ def test_with_full_addresses_the_list_sorts_by_address(user, viewer, settings):
     high = make_row(user, ip_address="203.0.113.99", created_at=now)
     response = viewer.get(CHANGELIST, {"o": "3", "user": user.pk})
     assert [row.pk for row in response.context["cl"].result_list] == [low.pk, high.pk]
+
+
+@pytest.mark.parametrize(
+    ("url", "name", "field"),
+    [
+        (CHANGELIST, "user__user_sessions__ip_address", "ip_address"),
+        (CHANGELIST, "user__user_sessions__user_agent__startswith", "user_agent"),
+        ("/admin/auth/user/", "user_sessions__ip_address", "ip_address"),
+        ("/admin/auth/user/", "user_sessions__location_city__regex", "location_city"),
+    ],
+)
+def test_no_way_round_through_the_user(victim, django_user_model, settings, url, name, field):
+    settings.SESSIONMGR = {"IP_ADDRESS_STORAGE": "truncated", "ACTIVITY_UPDATE_INTERVAL": 86400}
+    viewer = staff_client_with(django_user_model, "view_usersession", "view_user")
+    assert viewer.get(url, {name: right_value(victim, field)}).status_code == 400
+    assert viewer.get(url, {name: "!"}).status_code == 400
