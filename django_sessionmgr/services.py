@@ -52,11 +52,11 @@ def revoke_one(
 def own_others(
     sessions: UserSessionQuerySet, *, current: str | None, owner: AbstractBaseUser
 ) -> UserSessionQuerySet:
-    """What "sign out all other sessions" ends: ``sessions`` (the owner's)
-    and every session in which the owner is the real actor (impersonating
-    someone: ``UserSessionQuerySet.signed_in_as_or_by``), but the current one."""
-    acting = UserSession.objects.signed_in_as_or_by([owner.pk]).exclude(user_id=owner.pk)
-    return others(sessions | acting, current)
+    """What "sign out all other sessions" ends: ``sessions`` (the owner's, as
+    the pages list them) and, as for every "all sessions of U"
+    (``UserSessionQuerySet.signed_in_as_or_by``), every session in which the
+    owner is the real actor while impersonating someone; never the current one."""
+    return others(sessions | UserSession.objects.impersonations_by([owner.pk]), current)
 
 
 def revoke_own_others(
