@@ -56,12 +56,18 @@ def revoke_on_password_change(
     if not app_settings.REVOKE_ON_PASSWORD_CHANGE:
         return
 
-    others = UserSession.objects.signed_in_as_or_by([instance.pk])
-    if current := session_row_id():
-        others = others.exclude(pk=current)
+    current = session_row_id()
+
+    def revoke_others() -> int:
+        # Read inside ``contained``: finding the sessions queries too.
+        others = UserSession.objects.signed_in_as_or_by([instance.pk])
+        if current:
+            others = others.exclude(pk=current)
+        return others.revoke(reason=RevokeReason.PASSWORD_CHANGE.value)
+
     try:
         contained(
-            partial(others.revoke, reason=RevokeReason.PASSWORD_CHANGE.value),
+            revoke_others,
             default=0,
             what="revoke the other sessions after a password change",
         )
