@@ -232,7 +232,7 @@ class UserSessionMiddleware:
         if login is None or state.ended or session is None or IMPERSONATOR_KEY in session:
             return
         if excess:
-            revoke_past_limit(excess)
+            contained(partial(revoke_past_limit, excess), default=0, what="apply MAX_SESSIONS")
         notify_if_new_device(request, *login)
 
     def _begin(self, request: HttpRequest) -> RequestState:

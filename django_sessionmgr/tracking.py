@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
@@ -456,8 +457,12 @@ def _record_row(
 
     A login inside a session that already has an active row of this user keeps
     that row ("one row per session"); a release of an impersonation goes back
-    to the staff member's row. Otherwise a new row is inserted, in the
-    transaction that applies ``MAX_SESSIONS``.
+    to the staff member's row, and raises ``ReleaseRefused`` if that row has
+    ended (a sign-in through ``authenticate()`` gets a new row instead).
+    Otherwise a new row is inserted, in the transaction that reads the
+    sessions past ``MAX_SESSIONS``; they are revoked on the way out of the
+    request (by the middleware, unless the login is an impersonation), or now
+    without the middleware.
     """
     if marker is not None and _reuse_row(request, session, marker.row_id, user):
         return marker.row_id, None
@@ -503,8 +508,6 @@ def _resume_row(
 
 def _end_refused_release(request: HttpRequest, state: RequestState | None) -> None:
     """Sign the browser out, as ``logout()`` would: nothing is restored."""
-    from django.contrib.auth.models import AnonymousUser
-
     request.session.flush()
     request.user = AnonymousUser()
     if state is not None:
