@@ -514,3 +514,42 @@ def test_client_supplied_names_stay_out_of_the_subject(
         # Named in the body, and marked as the device's own claim.
         assert forged in body
         assert "As reported by the device, which can claim any name." in body
+
+
+@pytest.fixture
+def sites_framework(settings: Any) -> Iterator[Any]:
+    """django.contrib.sites installed, its table created, a current Site."""
+    from django.db import connection
+
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.sites"]
+    from django.contrib.sites.models import Site
+
+    with connection.schema_editor() as editor:
+        editor.create_model(Site)
+    try:
+        site = Site.objects.create(domain="accounts.example.org", name="Example Accounts")
+        settings.SITE_ID = site.pk
+        Site.objects.clear_cache()
+        yield site
+    finally:
+        Site.objects.clear_cache()
+        with connection.schema_editor() as editor:
+            editor.delete_model(Site)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_site_url_the_link_comes_from_the_sites_framework(
+    user, settings, sites_framework, django_capture_on_commit_callbacks
+):
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+    settings.ALLOWED_HOSTS = ["*"]
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    sign_in(
+        make_client(user_agent=IPHONE, ip="198.51.100.66", HTTP_HOST="evil.example"),
+        user,
+        django_capture_on_commit_callbacks,
+    )
+    (message,) = mail.outbox
+    for body in (message.body, message.alternatives[0][0]):
+        assert "https://accounts.example.org/account/sessions/" in body
+        assert "evil.example" not in body
