@@ -40,6 +40,7 @@ def test_the_page_asks_for_the_password_after_the_window(engine, user, reauth):
         assert page.status_code == 200
         assert b'name="password"' in page.content
         assert b'autocomplete="current-password"' in page.content
+        assert b'name="password"' in here.get("/account/sessions/").content  # its dialog
 
         asked = here.post(REVOKE_OTHERS)
         assert asked.status_code == 403
@@ -66,6 +67,7 @@ def test_the_page_asks_for_the_password_after_the_window(engine, user, reauth):
 def test_a_recent_sign_in_needs_no_password(user, reauth):
     here, other = two_devices(user)
     assert b'name="password"' not in here.get(CONFIRM).content
+    assert b'name="password"' not in here.get("/account/sessions/").content
     assert here.post(REVOKE_OTHERS).status_code == 302
     assert whoami(other) is None
 
