@@ -191,9 +191,9 @@ def test_new_device_notices_without_a_base_url_are_w003(settings: Any) -> None:
     assert "SITE_URL" in message.hint and "Host" in message.hint
 
 
+@pytest.mark.usefixtures("sites_installed")
 def test_the_sites_framework_is_a_base_url(settings: Any) -> None:
     settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
-    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.sites"]
 
     assert "django_sessionmgr.W003" not in our_ids()
 

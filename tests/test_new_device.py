@@ -517,12 +517,10 @@ def test_client_supplied_names_stay_out_of_the_subject(
 
 
 @pytest.fixture
-def sites_framework(settings: Any) -> Iterator[Any]:
+def sites_framework(settings: Any, sites_installed: None) -> Iterator[Any]:
     """django.contrib.sites installed, its table created, a current Site."""
-    from django.db import connection
-
-    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.sites"]
     from django.contrib.sites.models import Site
+    from django.db import connection
 
     with connection.schema_editor() as editor:
         editor.create_model(Site)
