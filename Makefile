@@ -101,7 +101,7 @@ demo-serve:
 	@echo "  sign in as alice from a new browser (or a private window): the new-device email shows up here"
 	@echo "  (the data is kept between runs; make demo-reset seeds it again)"
 	@echo
-	$(BIN)/python manage.py runserver $(DEMO_ADDR)
+	DEMO_ADDR=$(DEMO_ADDR) $(BIN)/python manage.py runserver $(DEMO_ADDR)
 
 wheel-check: $(STAMP_PIP)
 	rm -rf dist

@@ -32,7 +32,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, router, transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -49,6 +49,7 @@ from django.utils.translation import gettext_lazy as _
 from . import services
 from .conf import app_settings
 from .exceptions import RevokeFailed
+from .impersonation import acting_user
 from .models import (
     REVOKE_PERMISSION,
     VIEW_PERMISSION,
@@ -57,6 +58,7 @@ from .models import (
     UserSessionQuerySet,
 )
 from .network import stored_ip
+from .receivers import logging_admin_revokes
 from .tracking import session_row_id
 
 if TYPE_CHECKING:
@@ -182,14 +184,17 @@ class NoSessionKeyLookupsMixin:
 def revoke_and_report(
     model_admin: admin.ModelAdmin[Any], request: HttpRequest, sessions: UserSessionQuerySet
 ) -> None:
-    """Revoke ``sessions`` through the one bulk path, sparing the staff member's own session."""
+    """Revoke ``sessions`` through the one bulk path, sparing the staff member's
+    own session; each revoked row gets an entry in the admin's history, under
+    the real staff member (the one behind an impersonation)."""
     try:
-        count, own_left_out = services.revoke_as_staff(
-            sessions,
-            current=own_row_id(request),
-            by=request.user,  # type: ignore[arg-type]
-            reason=RevokeReason.ADMIN,
-        )
+        with logging_admin_revokes():
+            count, own_left_out = services.revoke_as_staff(
+                sessions,
+                current=own_row_id(request),
+                by=acting_user(request),
+                reason=RevokeReason.ADMIN,
+            )
     except RevokeFailed:
         model_admin.message_user(
             request,
@@ -395,8 +400,28 @@ class StatusListFilter(admin.SimpleListFilter):
         return sessions.with_status(value)
 
 
+#: Columns that hold an IP address as it was stored, perhaps before
+#: ``IP_ADDRESS_STORAGE`` was lowered.
+IP_FIELDS = ("ip_address", "last_ip_address")
+
+#: The query parameter of the user page's link to all of a user's sessions.
+USER_PARAMETER = "user"
+
+
 class SessionChangeList(ChangeList):
-    """Marks the row of the staff member's own session, for the status column."""
+    """Marks the row of the staff member's own session, for the status column,
+    and sorts by IP address only while full addresses are shown: an order of
+    stored addresses would tell apart what a truncated one hides."""
+
+    def get_ordering_field(self, field_name: Any) -> Any:
+        field = super().get_ordering_field(field_name)
+        if (
+            isinstance(field, str)
+            and field.lstrip("-") in IP_FIELDS
+            and app_settings.IP_ADDRESS_STORAGE != "full"
+        ):
+            return None
+        return field
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
@@ -521,7 +546,9 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
             user = user_model._default_manager.get(pk=user_model._meta.pk.to_python(user_id))
         except (ValidationError, ValueError, user_model.DoesNotExist) as error:
             raise Http404 from error
-        response = confirm_or_revoke(self, request, UserSession.objects.filter(user_id=user.pk))
+        response = confirm_or_revoke(
+            self, request, UserSession.objects.signed_in_as_or_by([user.pk])
+        )
         if response is not None:
             return response
         try:
@@ -554,6 +581,34 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
                 current_app=self.admin_site.name,
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """Only the parameters the changelist's own filters produce, and
+        ``user`` (the user page's link to all of a user's sessions).
+
+        Django allows any lookup on a model's own fields; here that would
+        test what the admin never shows (full IP addresses under
+        ``IP_ADDRESS_STORAGE``, user agents, places, the key digest). Anything
+        else gets Django's answer to a disallowed lookup (400).
+        """
+        if not super().lookup_allowed(lookup, value, request):
+            return False
+        return lookup in self.filter_parameters(request)
+
+    def filter_parameters(self, request: HttpRequest | None) -> set[str]:
+        """The query parameters that ``list_filter`` produces."""
+        allowed = {USER_PARAMETER}
+        for item in self.get_list_filter(request) if request is not None else self.list_filter:
+            if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+                allowed.add(str(item.parameter_name))
+            elif isinstance(item, str) and request is not None:
+                field = self.model._meta.get_field(item)
+                assert isinstance(field, Field)  # list_filter names the model's own columns
+                spec = admin.FieldListFilter.create(
+                    field, request, {}, self.model, self, field_path=item
+                )
+                allowed.update(name for name in spec.expected_parameters() if name)
+        return allowed
 
     @admin.display(description=_("status"), ordering="status")
     def status_column(self, obj: UserSession) -> SafeString:
@@ -645,7 +700,7 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
         self, request: HttpRequest, queryset: UserSessionQuerySet
     ) -> TemplateResponse | None:
         users = queryset.order_by().values("user_id")
-        return confirm_or_revoke(self, request, UserSession.objects.filter(user__in=users))
+        return confirm_or_revoke(self, request, UserSession.objects.signed_in_as_or_by(users))
 
 
 class UserSessionInline(SessionDisplayMixin, SessionTabularInline):
@@ -778,7 +833,7 @@ class UserSessionsAdminMixin(NoSessionKeyLookupsMixin):
                 "rows": rows,
                 "revoke_all_url": revoke_all,
                 "limit": USER_PAGE_SESSIONS,
-                "all_url": f"{changelist}?user={obj.pk}" if changelist else "",
+                "all_url": f"{changelist}?{USER_PARAMETER}={obj.pk}" if changelist else "",
             },
         )
 
@@ -797,7 +852,7 @@ class UserSessionsAdminMixin(NoSessionKeyLookupsMixin):
     def revoke_user_sessions(
         self, request: HttpRequest, queryset: QuerySet[Any]
     ) -> TemplateResponse | None:
-        sessions = UserSession.objects.filter(user__in=queryset.order_by().values("pk"))
+        sessions = UserSession.objects.signed_in_as_or_by(queryset.order_by().values("pk"))
         return confirm_or_revoke(self, request, sessions)  # type: ignore[arg-type]
 
 

@@ -92,6 +92,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         "USER_ADMIN_INTEGRATION",
         "NOTIFY_NEW_DEVICE",
         "SHOW_IMPERSONATED_SESSIONS",
+        "NOTICE_SHOWS_FREE_TEXT_REASON",
     ):
         if name in value and not isinstance(value[name], bool):
             errors.append(
@@ -114,6 +115,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     errors.extend(_policy_errors(value))
+    errors.extend(_site_url_checks(value))
     unknown = sorted(set(value) - set(DEFAULTS))
     if unknown:
         errors.append(
@@ -144,7 +146,7 @@ def _policy_errors(value: dict[str, Any]) -> list[CheckMessage]:
                     id="django_sessionmgr.E008",
                 )
             )
-    for name in ("IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT"):
+    for name in ("IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT", "REAUTH_FOR_REVOKE_OTHERS"):
         timeout = value.get(name)
         if timeout is not None and not _is_int(timeout, 1):
             errors.append(
@@ -170,6 +172,59 @@ def _policy_errors(value: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _site_url_checks(value: dict[str, Any]) -> list[CheckMessage]:
+    """``SITE_URL`` is an absolute http(s) URL; with ``NOTIFY_NEW_DEVICE`` on,
+    emails need it or the sites framework (never the request's ``Host``)."""
+    from django.apps import apps
+
+    site_url = value.get("SITE_URL")
+    if site_url is not None and not is_base_url(site_url):
+        return [
+            Error(
+                f"SESSIONMGR['SITE_URL'] is {site_url!r}; it must be the site's origin: an "
+                "http or https URL with a host and no path, such as 'https://example.com'.",
+                hint="Set SESSIONMGR['SITE_URL'] to the address users reach the site at, or "
+                "to None to use the sites framework.",
+                id="django_sessionmgr.E013",
+            )
+        ]
+    if (
+        value.get("NOTIFY_NEW_DEVICE") is True
+        and site_url is None
+        and not apps.is_installed("django.contrib.sites")
+    ):
+        return [
+            Warning(
+                "NOTIFY_NEW_DEVICE is on, but the emails have no base URL for their "
+                "links: SESSIONMGR['SITE_URL'] is not set and django.contrib.sites is not "
+                "installed. The emails go out without the link to the sessions page.",
+                hint="Set SESSIONMGR['SITE_URL'] = 'https://your.site', or install "
+                "django.contrib.sites with the right domain. The request's Host header is "
+                "never used: whoever signs in chooses it.",
+                id="django_sessionmgr.W003",
+            )
+        ]
+    return []
+
+
+def is_base_url(value: Any) -> bool:
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.path in ("", "/")
+        and not parts.query
+        and not parts.fragment
+    )
 
 
 def check_session_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

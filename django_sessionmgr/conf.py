@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "ABSOLUTE_TIMEOUT": None,
     "NOTIFY_NEW_DEVICE": False,
     "SHOW_IMPERSONATED_SESSIONS": True,
+    "SITE_URL": None,
+    "REAUTH_FOR_REVOKE_OTHERS": None,
+    "NOTICE_SHOWS_FREE_TEXT_REASON": False,
 }
 
 
@@ -129,6 +132,9 @@ class AppSettings:
     ABSOLUTE_TIMEOUT = Setting(_optional_int)
     SHOW_IMPERSONATED_SESSIONS = Setting(bool)
     NOTIFY_NEW_DEVICE = Setting(bool)
+    SITE_URL = Setting(_as_is, "The base URL for links in emails, or None: see ``notifications``.")
+    REAUTH_FOR_REVOKE_OTHERS = Setting(_optional_int)
+    NOTICE_SHOWS_FREE_TEXT_REASON = Setting(bool)
 
 
 app_settings = AppSettings()

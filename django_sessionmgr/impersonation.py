@@ -42,6 +42,9 @@ def start_impersonation(request: HttpRequest, impersonator: AbstractBaseUser) ->
     staff_row = state.replaced_row_id if state is not None else None
     if state is not None:
         state.replaced_row_id = None  # the staff member's row waits for the release
+        # Invisible to the user's policies and devices: no MAX_SESSIONS revoke,
+        # no new-device notice, no device cookie.
+        state.past_limit = state.new_row = state.logged_in_user_pk = None
     session[IMPERSONATOR_KEY] = [staff_row, str(impersonator.pk)]
 
 

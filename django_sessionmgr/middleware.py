@@ -41,7 +41,7 @@ from .conf import app_settings, per_request
 from .models import UserSession, column
 from .notices import announce, explain_dead_cookie, explain_refused
 from .notifications import notify_if_new_device, remember_device
-from .policies import ended_by_policy
+from .policies import ended_by_policy, revoke_past_limit
 from .safety import contained, logger
 from .signouts import mark_cache, note_no_mark, read_mark, vouches
 from .stores import is_server_side
@@ -231,11 +231,15 @@ class UserSessionMiddleware:
 
     @staticmethod
     def _after_login(request: HttpRequest, state: RequestState) -> None:
-        """Tell about a sign-in from a new device, unless staff are impersonating."""
+        """Apply ``MAX_SESSIONS`` and tell about a sign-in from a new device,
+        unless staff are impersonating."""
         login, state.new_row = state.new_row, None
+        excess, state.past_limit = state.past_limit, None
         session = getattr(request, "session", None)
         if login is None or state.ended or session is None or IMPERSONATOR_KEY in session:
             return
+        if excess:
+            contained(partial(revoke_past_limit, excess), default=0, what="apply MAX_SESSIONS")
         notify_if_new_device(request, *login)
 
     def _begin(self, request: HttpRequest) -> RequestState:

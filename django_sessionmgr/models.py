@@ -72,6 +72,32 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
             mine = mine.filter(impersonated_by__isnull=True)
         return mine
 
+    def signed_in_as_or_by(self, users: Any) -> UserSessionQuerySet:
+        """Every session of ``users`` (instances, primary keys or a query of
+        them), and every active session in which one of them is the real
+        actor: impersonating someone else (``impersonated_by``).
+
+        "All sessions of user U" means this on every path (self-service,
+        staff API, admin, commands, password change), so that a staff member's
+        "sign out everywhere" also reaches the browser they impersonate from.
+        """
+        return self.filter(user__in=users) | self.impersonations_by(users)
+
+    def impersonations_by(self, users: Any) -> UserSessionQuerySet:
+        """The active sessions in which one of ``users`` is the real actor
+        while signed in as someone else (django-hijack, ``start_impersonation``).
+
+        Read now, through the ``impersonated_by`` index, and named by id: OR'ed
+        with the user's own sessions, a condition on a second column would let
+        a planner without statistics (SQLite as Django leaves it) read every
+        active row instead of the user's. Usually there are none, and the
+        query is then exactly the user's own.
+        """
+        acting = UserSession.objects.filter(
+            impersonated_by__in=users, status=UserSession.Status.ACTIVE
+        )
+        return self.filter(pk__in=list(acting.order_by().values_list("pk", flat=True)))
+
     # "Expired" has one definition: a row marked expired, or an active row
     # whose expiry has passed (nothing marks it; sessionmgr_expire only tidies).
     # The filters below and UserSession.effective_status all follow it.

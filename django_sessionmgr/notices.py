@@ -14,7 +14,8 @@ from django.contrib import messages
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
-from .models import UserSession
+from .conf import app_settings
+from .models import RevokeReason, UserSession
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -32,7 +33,7 @@ def notice_for(row: UserSession) -> tuple[str, str]:
 def _notice_for(row: UserSession) -> tuple[str, str]:
     status = row.effective_status
     if status == UserSession.Status.REVOKED:
-        reason = getattr(row, "revoke_reason_display", None) or gettext("it was signed out")
+        reason = _reason(row)
         return "session_revoked", gettext("You were signed out on %(when)s: %(reason)s.") % {
             "when": _when(row.revoked_at),
             "reason": str(reason)[:1].lower() + str(reason)[1:],
@@ -44,6 +45,19 @@ def _notice_for(row: UserSession) -> tuple[str, str]:
     return "session_ended", gettext("You were signed out on %(when)s.") % {
         "when": _when(row.ended_at)
     }
+
+
+def _reason(row: UserSession) -> str:
+    """The revoke's reason in the app's own words.
+
+    Whoever presents the dead cookie reads this, often the thief whose stolen
+    cookie was revoked: staff's free text (``reason`` of the staff API,
+    ``--reason``) is shown only with ``NOTICE_SHOWS_FREE_TEXT_REASON``.
+    """
+    code = row.revoke_reason
+    if code and code not in RevokeReason.values and not app_settings.NOTICE_SHOWS_FREE_TEXT_REASON:
+        return str(RevokeReason.ADMIN.label)
+    return row.revoke_reason_display or gettext("it was signed out")
 
 
 def _when(moment: datetime | None) -> str:

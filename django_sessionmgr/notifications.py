@@ -4,8 +4,15 @@ and (with ``NOTIFY_NEW_DEVICE``) email the user.
 A browser is recognised by a long-lived signed cookie listing a short keyed
 tag per account that signed in with it: no username, email or user id, and
 useless without ``SECRET_KEY``. A browser without the cookie (cleared, or
-from before the app sent it) is compared by its fingerprint (browser family,
-operating system and device) with the account's earlier sessions instead.
+from before the app sent it) is known only if one of the account's earlier
+sessions had both its fingerprint (browser family, operating system and
+device) and its address, as stored: a user agent alone is whatever the client
+claims, so a new address is a new device.
+
+Links in the email start from a configured base URL (``SITE_URL``, else the
+sites framework), never from the request's ``Host``, which whoever signs in
+chooses. Names the client reports (user agent, client hints) never reach the
+Subject.
 
 All of it runs at login only; no other request pays for it.
 """
@@ -16,9 +23,12 @@ import logging
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.db import connections, router, transaction
 from django.template.loader import render_to_string
@@ -90,7 +100,7 @@ def is_new_device(request: HttpRequest, user: AbstractBaseUser, row: UserSession
         return False  # the first sign-in
     if tags is not None:
         return True  # the browser keeps the cookie, and this account is not in it
-    return not seen
+    return not seen  # known only from the same fingerprint and a known address
 
 
 @lru_cache(maxsize=8)
@@ -99,6 +109,7 @@ def _earlier_logins_sql(alias: str) -> str:
     table = quote(UserSession._meta.db_table)
     pk, user = quote(column("id")), quote(column("user"))
     os, device, browser = (quote(column(f"device_{name}")) for name in ("os", "family", "browser"))
+    ip, last_ip = quote(column("ip_address")), quote(column("last_ip_address"))
     digits = ", ".join(f"'{digit}'" for digit in range(10))
     earlier = f"SELECT 1 FROM {table} WHERE {user} = %s AND {pk} <> %s"
     # The browser's name alone, or the name, a space and a version: a digit
@@ -107,12 +118,15 @@ def _earlier_logins_sql(alias: str) -> str:
         f"({browser} = %s OR ({browser} LIKE %s ESCAPE '!' AND {browser} NOT LIKE %s ESCAPE '!'"
         f" AND SUBSTR({browser}, %s, 1) IN ({digits})))"
     )
-    same = f"{earlier} AND {os} = %s AND {device} = %s AND {same_browser}"
+    known_address = f"({ip} = %s OR {last_ip} = %s)"
+    same = f"{earlier} AND {os} = %s AND {device} = %s AND {same_browser} AND {known_address}"
     return f"SELECT EXISTS({earlier}), EXISTS({same})"
 
 
 def _earlier_logins(user: AbstractBaseUser, row: UserSession) -> tuple[bool, bool]:
-    """Whether the account has other rows, and whether one has ``row``'s fingerprint.
+    """Whether the account has other rows, and whether one has ``row``'s
+    fingerprint and was seen from its address (as stored: the network with
+    truncated addresses; never, with none).
 
     One query of two ``EXISTS``, each stopping at the first row it finds, over
     all of the account's rows. Raw SQL: building it with the ORM cost more
@@ -130,6 +144,11 @@ def _earlier_logins(user: AbstractBaseUser, row: UserSession) -> tuple[bool, boo
     prefix = re.sub(r"([!%_])", r"!\1", browser) + " "
     params = [user_pk, row_pk, user_pk, row_pk, os, device]
     params += [browser, prefix + "%", prefix + "% %", len(prefix) + 1]
+    # No address (IP_ADDRESS_STORAGE "none") is None here: "= NULL" matches nothing.
+    address = UserSession._meta.get_field("ip_address").get_db_prep_value(
+        row.ip_address, connection
+    )
+    params += [address, address]
     with connection.cursor() as cursor:
         cursor.execute(_earlier_logins_sql(alias), params)
         signed_in_before, seen = cursor.fetchone()
@@ -192,10 +211,34 @@ def remember_device(request: HttpRequest, response: HttpResponseBase) -> None:
     )
 
 
-def sessions_page_url(request: HttpRequest) -> str | None:
-    """The absolute address of the user's sessions page, if the project mounts it."""
+def site_root() -> tuple[str, str] | None:
+    """``(origin, name)`` of the site for links in emails: ``SITE_URL``, else
+    the current ``Site`` (https, with ``SITE_ID``). Never the request's
+    ``Host``: whoever signs in chooses it (a permissive ``ALLOWED_HOSTS``
+    behind a load balancer lets through any). None when neither is set
+    (check W003)."""
+    if isinstance(url := app_settings.SITE_URL, str):
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}", parts.hostname or ""
+    if not apps.is_installed("django.contrib.sites"):
+        return None
+    from django.contrib.sites.models import Site
+
     try:
-        return request.build_absolute_uri(reverse("sessionmgr:list"))
+        site = Site.objects.get_current()  # no request: SITE_ID, never the Host
+    except (ImproperlyConfigured, Site.DoesNotExist):
+        return None
+    return f"https://{site.domain}", site.name
+
+
+def sessions_page_url() -> str | None:
+    """The absolute address of the user's sessions page, if the project mounts
+    it and a base URL is configured (``site_root``)."""
+    root = site_root()
+    if root is None:
+        return None
+    try:
+        return root[0] + reverse("sessionmgr:list")
     except NoReverseMatch:
         return None
 
@@ -218,8 +261,8 @@ def new_device_email(session: UserSession, request: HttpRequest) -> EmailMultiAl
         "place": place,
         "ip_address": stored_ip(session.ip_address),
         "signed_in_at": session.created_at,
-        "sessions_url": sessions_page_url(request),
-        "site_name": request.get_host(),
+        "sessions_url": sessions_page_url(),
+        "site_name": root[1] if (root := site_root()) else "",
     }
     subject = " ".join(render_to_string(TEMPLATE_SUBJECT, context, request=request).split())
     message = EmailMultiAlternatives(

@@ -45,16 +45,30 @@ def enforce_session_limit(user: AbstractBaseUser, new_row_id: str) -> int:
 
     Runs inside ``login_atomically``, after the login's row was inserted.
     """
+    return revoke_past_limit(sessions_past_limit(user, new_row_id))
+
+
+def sessions_past_limit(user: AbstractBaseUser, new_row_id: str) -> list[Any]:
+    """The ids of the user's least recently active other sessions past the limit.
+
+    Sessions staff started while impersonating the user are not the user's
+    own doing: they neither count nor are revoked. Read inside
+    ``login_atomically``, so that concurrent logins each see the others' rows.
+    """
     limit = session_limit(user)
     if limit is None:
-        return 0
+        return []
     others = (
         UserSession.objects.from_primary()  # in the login's transaction
-        .filter(user_id=user.pk, status=UserSession.Status.ACTIVE)
+        .filter(user_id=user.pk, status=UserSession.Status.ACTIVE, impersonated_by__isnull=True)
         .exclude(pk=new_row_id)
         .order_by("-last_activity_at", "-created_at")
     )
-    excess = list(others.values_list("pk", flat=True)[limit - 1 :])
+    return list(others.values_list("pk", flat=True)[limit - 1 :])
+
+
+def revoke_past_limit(excess: list[Any]) -> int:
+    """Revoke the sessions ``sessions_past_limit`` found, reason ``session_limit``."""
     if not excess:
         return 0
     try:

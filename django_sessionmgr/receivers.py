@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -15,7 +18,7 @@ from .exceptions import RevokeFailed
 from .models import RevokeReason, UserSession
 from .notifications import EMAIL_RECEIVER_UID, email_on_new_device
 from .safety import contained
-from .signals import new_device_signed_in
+from .signals import new_device_signed_in, session_revoked
 from .tracking import end_session, session_row_id, start_session
 
 logger = logging.getLogger("django_sessionmgr")
@@ -53,12 +56,18 @@ def revoke_on_password_change(
     if not app_settings.REVOKE_ON_PASSWORD_CHANGE:
         return
 
-    others = UserSession.objects.filter(user_id=instance.pk)
-    if current := session_row_id():
-        others = others.exclude(pk=current)
+    current = session_row_id()
+
+    def revoke_others() -> int:
+        # Read inside ``contained``: finding the sessions queries too.
+        others = UserSession.objects.signed_in_as_or_by([instance.pk])
+        if current:
+            others = others.exclude(pk=current)
+        return others.revoke(reason=RevokeReason.PASSWORD_CHANGE.value)
+
     try:
         contained(
-            partial(others.revoke, reason=RevokeReason.PASSWORD_CHANGE.value),
+            revoke_others,
             default=0,
             what="revoke the other sessions after a password change",
         )
@@ -66,6 +75,36 @@ def revoke_on_password_change(
         # Django itself signs those sessions out at their next request (the
         # session auth hash no longer matches); the password change stands.
         logger.error("After a password change, the other sessions could not be revoked")
+
+
+#: Set while the admin revokes, so the revoked rows get ``LogEntry`` rows.
+_admin_revoke: ContextVar[bool] = ContextVar("sessionmgr_admin_revoke", default=False)
+
+
+@contextmanager
+def logging_admin_revokes() -> Iterator[None]:
+    token = _admin_revoke.set(True)
+    try:
+        yield
+    finally:
+        _admin_revoke.reset(token)
+
+
+def log_admin_revoke(
+    sender: Any, sessions: Any, revoked_by: AbstractBaseUser | None, **kwargs: Any
+) -> None:
+    """An admin history entry per session revoked in the admin, under ``revoked_by``:
+    the real staff member, whoever they were impersonating."""
+    if not _admin_revoke.get() or revoked_by is None:
+        return
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    LogEntry.objects.log_actions(
+        user_id=revoked_by.pk,
+        queryset=sessions,
+        action_flag=CHANGE,
+        change_message=[{"changed": {"fields": ["status"]}}],
+    )
 
 
 def connect() -> None:
@@ -81,6 +120,10 @@ def connect() -> None:
         sender=get_user_model(),
         dispatch_uid="django_sessionmgr.revoke_on_password_change",
     )
+    if apps.is_installed("django.contrib.admin"):
+        session_revoked.connect(
+            log_admin_revoke, sender=UserSession, dispatch_uid="django_sessionmgr.log_admin_revoke"
+        )
     if apps.is_installed("hijack"):
         from hijack.signals import hijack_started
 

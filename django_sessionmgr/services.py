@@ -49,11 +49,28 @@ def revoke_one(
     return session.revoke(by=by, reason=reason)
 
 
+def own_others(
+    sessions: UserSessionQuerySet, *, current: str | None, owner: AbstractBaseUser
+) -> UserSessionQuerySet:
+    """What "sign out all other sessions" ends: ``sessions`` (the owner's, as
+    the pages list them) and, as for every "all sessions of U"
+    (``UserSessionQuerySet.signed_in_as_or_by``), every session in which the
+    owner is the real actor while impersonating someone; never the current one."""
+    return others(sessions | UserSession.objects.impersonations_by([owner.pk]), current)
+
+
 def revoke_own_others(
-    sessions: UserSessionQuerySet, *, current: str | None, by: AbstractBaseUser
+    sessions: UserSessionQuerySet,
+    *,
+    current: str | None,
+    by: AbstractBaseUser,
+    owner: AbstractBaseUser,
 ) -> int:
-    """A user signs out every session of theirs but this one; return how many."""
-    return others(sessions, current).revoke(by=by, reason=RevokeReason.USER)
+    """A user signs out every session of theirs but this one (``own_others``);
+    return how many."""
+    return own_others(sessions, current=current, owner=owner).revoke(
+        by=by, reason=RevokeReason.USER
+    )
 
 
 def revoke_as_staff(

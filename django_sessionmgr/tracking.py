@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
@@ -38,7 +39,12 @@ from .keys import seal
 from .models import USER_AGENT_MAX_LENGTH, UserSession, insert_row
 from .network import get_client_ip, locate_ip, stored_ip
 from .notifications import notify_if_new_device
-from .policies import enforce_session_limit, login_atomically
+from .policies import (
+    enforce_session_limit,
+    login_atomically,
+    revoke_past_limit,
+    sessions_past_limit,
+)
 from .safety import contained
 from .signals import session_client_changed, session_started
 from .signouts import mark_before_write, record_sign_out_of_row
@@ -95,6 +101,9 @@ class RequestState:
     logged_in_user_pk: Any = None
     #: ``(user, row)`` of a login in this request, for the new-device notice.
     new_row: Any = None
+    #: Ids of the user's sessions past ``MAX_SESSIONS`` at this request's
+    #: login, revoked on the way out unless the login was an impersonation.
+    past_limit: list[Any] | None = None
 
     def __init__(self, known_key: str | None = None, session: Any = None) -> None:
         self.known_key, self.session = known_key, session
@@ -415,16 +424,21 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
     _ensure_key(session)
     resume = state.resume if state is not None else None
     failed: tuple[str, UserSession | None] = ("", None)
-    row_id, row = contained(
-        partial(_record_row, request, session, user, marker, resume),
-        default=failed,
-        what="record a login",
-    )
+    try:
+        row_id, row = contained(
+            partial(_record_row, request, session, user, marker, resume),
+            default=failed,
+            what="record a login",
+        )
+    except ReleaseRefused:
+        _end_refused_release(request, state)
+        return None
     if not row_id:
         session.pop(SESSION_MARKER, None)  # adopted on a later request instead
         return None
     _follow(state, row_id, session)
-    if state is not None:
+    if state is not None and not (resume and row_id == resume[0]):
+        # A release of an impersonation leaves the device cookie alone.
         state.logged_in_user_pk = user.pk
     if row is not None:
         _announce_new_row(request, state, user, row)
@@ -467,17 +481,62 @@ def _record_row(
 
     A login inside a session that already has an active row of this user keeps
     that row ("one row per session"); a release of an impersonation goes back
-    to the staff member's row. Otherwise a new row is inserted, in the
-    transaction that applies ``MAX_SESSIONS``.
+    to the staff member's row, and raises ``ReleaseRefused`` if that row has
+    ended (a sign-in through ``authenticate()`` gets a new row instead).
+    Otherwise a new row is inserted, in the transaction that reads the
+    sessions past ``MAX_SESSIONS``; they are revoked on the way out of the
+    request (by the middleware, unless the login is an impersonation), or now
+    without the middleware.
     """
     if marker is not None and _reuse_row(request, session, marker.row_id, user):
         return marker.row_id, None
-    if resume and str(resume[1]) == str(user.pk) and _reuse_row(request, session, resume[0], user):
-        return resume[0], None
+    if resume and str(resume[1]) == str(user.pk):
+        if _resume_row(request, session, resume[0], user):
+            return resume[0], None
+        if not hasattr(user, "backend"):  # not a sign-in through authenticate()
+            raise ReleaseRefused
     with login_atomically(user):
         row = _create_row(request, session, user, str(uuid.uuid4()))
-        enforce_session_limit(user, str(row.pk))
+        excess = sessions_past_limit(user, str(row.pk))
+    state = request_state(request)
+    if state is not None:
+        state.past_limit = excess  # on the way out, unless it turns out an impersonation
+    else:
+        revoke_past_limit(excess)
     return str(row.pk), row
+
+
+class ReleaseRefused(Exception):
+    """The release of an impersonation would go back to a staff row that has
+    ended (revoked, say by the staff member's "sign out everywhere")."""
+
+
+def _resume_row(
+    request: HttpRequest, session: SessionBase, row_id: str, user: AbstractBaseUser
+) -> bool:
+    """Back to the staff member's own row at the release of an impersonation,
+    if it is still active, with the login time it had: ``ABSOLUTE_TIMEOUT``
+    goes on counting from the staff member's own sign-in."""
+    created = (
+        UserSession.objects.filter(pk=row_id, user_id=user.pk, status=UserSession.Status.ACTIVE)
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if created is None:
+        return False
+    if timezone.is_naive(created):
+        created = timezone.make_aware(created)
+    started = int(created.timestamp())
+    return sync_row(session, row_id, activity=True, user=user, request=request, started=started)
+
+
+def _end_refused_release(request: HttpRequest, state: RequestState | None) -> None:
+    """Sign the browser out, as ``logout()`` would: nothing is restored."""
+    request.session.flush()
+    request.user = AnonymousUser()
+    if state is not None:
+        state.ended = True
+    logger.info("The release of an impersonation found the staff session ended: signed out")
 
 
 def _announce_new_row(

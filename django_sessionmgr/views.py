@@ -20,12 +20,13 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import get_object_or_404, resolve_url
+from django.template.response import TemplateResponse
 from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import ListView, TemplateView, View
 
-from . import services
+from . import reauth, services
 from .exceptions import RevokeFailed
 from .impersonation import acting_user
 from .models import UserSession, UserSessionQuerySet
@@ -99,6 +100,7 @@ class SessionListView(SessionViewMixin, SessionListBase):
         current = self.get_current_session()
         context["current_session"] = current
         context["show_ended"] = self.show_ended
+        context["password_required"] = reauth.password_needed(self.request)
         context["other_count"] = context["paginator"].count - (1 if current else 0)
         context["has_other_sessions"] = not self.show_ended and context["other_count"] > 0
         return context
@@ -113,10 +115,13 @@ class SessionRevokeOthersConfirmView(SessionViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        # The user's own sessions; the revoke also ends any impersonation
+        # they run themselves (``services.own_others``), which is not theirs to list.
         others = services.others(self.get_queryset().active(), session_row_id(self.request))
         listed = list(others.order_by("-last_activity_at")[: self.max_listed])
         count = len(listed) if len(listed) < self.max_listed else others.count()
         context.update(other_sessions=listed, other_count=count, more_count=count - len(listed))
+        context["password_required"] = reauth.password_needed(self.request)
         return context
 
 
@@ -164,11 +169,25 @@ class SessionRevokeView(SessionViewMixin, View):
 
 
 class SessionRevokeOthersView(SessionRevokeView):
-    """POST: revoke all the user's sessions except this one, then back to the list."""
+    """POST: revoke all the user's sessions except this one, then back to the list.
+
+    With ``REAUTH_FOR_REVOKE_OTHERS``, and no recent sign-in, the POST must
+    carry the password; without it (or with a wrong one) the confirmation
+    page asks for it, answering 403, and nothing is revoked.
+    """
+
+    confirm_view_class = SessionRevokeOthersConfirmView
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if reauth.password_needed(request):
+            password = request.POST.get("password")
+            if not reauth.confirm_password(request, self.get_acting_user(), password):
+                return self.ask_for_password(request, wrong=bool(password))
         count = services.revoke_own_others(
-            self.get_queryset(), current=session_row_id(request), by=self.get_acting_user()
+            self.get_queryset(),
+            current=session_row_id(request),
+            by=self.get_acting_user(),
+            owner=self.get_user(),
         )
         if count:
             message = ngettext(
@@ -180,6 +199,17 @@ class SessionRevokeOthersView(SessionRevokeView):
         else:
             messages.info(request, _("There were no other sessions to sign out."))
         return HttpResponseRedirect(self.get_success_url())
+
+    def ask_for_password(self, request: HttpRequest, *, wrong: bool) -> HttpResponse:
+        confirm = self.confirm_view_class()
+        confirm.setup(request)
+        error = (
+            _("That password is not correct.")
+            if wrong
+            else _("Enter your password to sign out your other sessions.")
+        )
+        context = confirm.get_context_data(password_error=error)
+        return TemplateResponse(request, confirm.get_template_names(), context, status=403)
 
 
 class SessionSignOutView(LoginRequiredMixin, View):

@@ -131,7 +131,11 @@ STATIC_URL = "static/"
 # (docs/notifications.md). The demo prints it in the terminal that runs
 # `make demo`; DJANGO_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
 # writes it to EMAIL_FILE_PATH instead.
-SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+SESSIONMGR = {
+    "NOTIFY_NEW_DEVICE": True,
+    # Where the new-device email's link points (never the request's Host).
+    "SITE_URL": "http://" + os.environ.get("DEMO_ADDR", "127.0.0.1:8000"),
+}
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )

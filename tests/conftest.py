@@ -105,6 +105,23 @@ def session_folder(settings: Any, tmp_path: Any) -> Iterator[Any]:
         SessionStore._storage_path = previous  # type: ignore[attr-defined]
 
 
+@pytest.fixture
+def sites_installed(settings: Any) -> Iterator[None]:
+    """``django.contrib.sites`` in ``INSTALLED_APPS`` for one test.
+
+    Changing the app list runs ``AdminConfig.ready()`` again, whose
+    autodiscovery registers ``SiteAdmin`` on the shared admin site; it is
+    taken off again, or every later admin page would list an app that is
+    no longer installed."""
+    from django.contrib import admin
+
+    registered = set(admin.site._registry)
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.sites"]
+    yield
+    for model in set(admin.site._registry) - registered:
+        admin.site.unregister(model)
+
+
 @pytest.fixture(autouse=True)
 def default_language() -> Iterator[None]:
     """Each test starts in the default language, whatever an earlier one activated."""

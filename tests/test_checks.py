@@ -260,3 +260,62 @@ def test_a_broken_engine_or_cache_is_left_to_django(
     settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": PRIMARY_AND_REPLICA}}
 
     assert check_session_reads() == []
+
+
+# The notice's base URL, re-authentication and the notice's wording.
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["example.com", "ftp://x.test", "https://", "https://x.test/?a=1", "https://x.test/app/", 7],
+)
+def test_a_bad_site_url_is_e013(settings: Any, value: Any) -> None:
+    settings.SESSIONMGR = {"SITE_URL": value}
+
+    assert our_ids() == ["django_sessionmgr.E013"]
+
+
+@pytest.mark.parametrize("value", ["https://example.com", "http://localhost:8000/"])
+def test_a_site_url_passes(settings: Any, value: str) -> None:
+    settings.SESSIONMGR = {"SITE_URL": value, "NOTIFY_NEW_DEVICE": True}
+
+    assert our_ids() == []
+
+
+def test_new_device_notices_without_a_base_url_are_w003(settings: Any) -> None:
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+
+    [message] = [m for m in run_checks() if m.id == "django_sessionmgr.W003"]
+    assert our_ids() == ["django_sessionmgr.W003"]
+    assert "SITE_URL" in message.hint and "Host" in message.hint
+
+
+@pytest.mark.usefixtures("sites_installed")
+def test_the_sites_framework_is_a_base_url(settings: Any) -> None:
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+
+    assert "django_sessionmgr.W003" not in our_ids()
+
+
+@pytest.mark.parametrize("value", [0, -5, "300", 1.5, True])
+def test_a_bad_reauth_window_is_e009(settings: Any, value: Any) -> None:
+    settings.SESSIONMGR = {"REAUTH_FOR_REVOKE_OTHERS": value}
+
+    assert our_ids() == ["django_sessionmgr.E009"]
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_a_bad_free_text_switch_is_e005(settings: Any, value: Any) -> None:
+    settings.SESSIONMGR = {"NOTICE_SHOWS_FREE_TEXT_REASON": value}
+
+    assert our_ids() == ["django_sessionmgr.E005"]
+
+
+def test_the_new_settings_pass_when_valid(settings: Any) -> None:
+    settings.SESSIONMGR = {
+        "SITE_URL": "https://example.com",
+        "REAUTH_FOR_REVOKE_OTHERS": 300,
+        "NOTICE_SHOWS_FREE_TEXT_REASON": True,
+    }
+
+    assert our_ids() == []

@@ -69,3 +69,24 @@ def test_the_hook_marks_the_session_keeps_the_staff_row_and_records_the_real_act
     assert row_of(staff).pk == staff_row.pk
     acting_row.refresh_from_db()
     assert acting_row.status == UserSession.Status.ENDED
+
+
+@pytest.mark.urls(__name__)
+def test_through_the_hook_an_impersonation_is_invisible_to_limits_and_devices(
+    superuser: Any, user: Any, settings: Any
+) -> None:
+    from django_sessionmgr.notifications import DEVICE_COOKIE
+
+    settings.SESSIONMGR = {
+        "MAX_SESSIONS": 1,
+        "NOTIFY_NEW_DEVICE": True,
+        "SITE_URL": "https://example.com",
+    }
+    own = logged_in_client(user)
+    staff = logged_in_client(superuser)
+    response = staff.get(f"/impersonate/{user.pk}/")
+    assert response.status_code == 200
+    assert DEVICE_COOKIE not in response.cookies
+    assert whoami(own) == whoami(staff) == user.get_username()
+    assert DEVICE_COOKIE not in staff.get(f"/release/{superuser.pk}/").cookies
+    assert whoami(staff) == superuser.get_username()

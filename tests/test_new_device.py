@@ -47,9 +47,12 @@ def signals_sent() -> Iterator[list[dict[str, Any]]]:
     new_device_signed_in.disconnect(dispatch_uid="test_new_device")
 
 
+SITE_URL = "https://accounts.example.com"
+
+
 @pytest.fixture
 def notify(settings: Any) -> None:
-    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True, "SITE_URL": SITE_URL}
 
 
 def sign_in(client: Client, user: Any, captured: Any) -> Any:
@@ -88,16 +91,16 @@ def test_a_new_browser_gets_one_email_and_the_signal(
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["alice@example.com"]
-    assert message.subject == "New sign-in to your account from Windows"
+    assert message.subject == "New sign-in to your account"
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html"
     for body in (message.body, html):
         assert "Chrome 120 on Windows" in body
         assert "London, GB" in body
         assert "81.2.69.142" in body
-        assert "http://testserver/account/sessions/" in body
+        assert f"{SITE_URL}/account/sessions/" in body
         assert str(row.created_at.year) in body
-    assert 'href="http://testserver/account/sessions/"' in html
+    assert f'href="{SITE_URL}/account/sessions/"' in html
     assert "<script" not in html
 
 
@@ -296,7 +299,7 @@ def test_the_email_speaks_the_language_of_the_login(
     sign_in(make_client(user_agent=IPHONE), user, django_capture_on_commit_callbacks)
 
     (message,) = mail.outbox
-    assert message.subject == "Neue Anmeldung bei Ihrem Konto von iPhone"
+    assert message.subject == "Neue Anmeldung bei Ihrem Konto"
     assert "Wenn Sie das waren, ist nichts zu tun." in message.body
     assert "Sitzungen ansehen" in message.alternatives[0][0]
 
@@ -327,7 +330,7 @@ def test_the_task_queue_recipe_replaces_the_inline_email(
 
     assert mail.outbox == []
     ((subject, body, html, to),) = queued
-    assert subject == "New sign-in to your account from iPhone"
+    assert subject == "New sign-in to your account"
     assert to == ["alice@example.com"] and "iPhone" in body and "<html" in html
 
 
@@ -368,6 +371,7 @@ def test_a_browser_is_known_by_its_name_without_the_version(
             device_browser=browser,
             device_os="Windows",
             device_family="Other",
+            ip_address="203.0.113.9",
             expires_at=timezone.now(),
         )
 
@@ -411,3 +415,139 @@ def test_with_no_one_listening_no_device_cookie_is_set(user, settings):
     )
     assert response.status_code == 302
     assert DEVICE_COOKIE not in response.cookies
+
+
+# Issue 21, point 3: the notice cannot be switched off or shaped by whoever
+# signs in with the password.
+
+
+def test_no_cookie_and_a_new_address_is_a_new_device_whatever_the_user_agent(
+    user, notify, signals_sent, django_capture_on_commit_callbacks
+):
+    # The user signs in with Chrome on Windows; the attacker sends a Chrome on
+    # Windows user agent of another version, no device cookie, and a new address.
+    sign_in(make_client(user_agent=CHROME_WINDOWS), user, django_capture_on_commit_callbacks)
+    other_version = CHROME_WINDOWS.replace("120.0.0.0", "99.0.1.2")
+    attacker = make_client(user_agent=other_version, ip="198.51.100.66")
+    sign_in(attacker, user, django_capture_on_commit_callbacks)
+
+    assert [str(sent["session"].pk) for sent in signals_sent] == [current_row_id(attacker)]
+    assert len(mail.outbox) == 1
+
+
+def test_no_cookie_the_same_fingerprint_and_a_known_network_is_known(
+    user, settings, signals_sent, django_capture_on_commit_callbacks
+):
+    settings.SESSIONMGR = {
+        "NOTIFY_NEW_DEVICE": True,
+        "SITE_URL": SITE_URL,
+        "IP_ADDRESS_STORAGE": "truncated",
+    }
+    sign_in(make_client(ip="198.51.100.7"), user, django_capture_on_commit_callbacks)
+    # Cookies cleared, another address of the same network (as stored: /24).
+    sign_in(make_client(ip="198.51.100.8"), user, django_capture_on_commit_callbacks)
+    assert signals_sent == []
+    sign_in(make_client(ip="192.0.2.8"), user, django_capture_on_commit_callbacks)
+    assert len(signals_sent) == 1
+
+
+def test_without_stored_addresses_every_cookieless_sign_in_is_new(
+    user, settings, signals_sent, django_capture_on_commit_callbacks
+):
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True, "IP_ADDRESS_STORAGE": "none"}
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    assert len(signals_sent) == 1
+
+
+def test_the_link_never_comes_from_the_host_header(
+    user, notify, settings, django_capture_on_commit_callbacks
+):
+    settings.ALLOWED_HOSTS = ["*"]  # common behind a load balancer
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    sign_in(
+        make_client(user_agent=IPHONE, ip="198.51.100.66", HTTP_HOST="evil.example"),
+        user,
+        django_capture_on_commit_callbacks,
+    )
+    (message,) = mail.outbox
+    for body in (message.body, message.alternatives[0][0]):
+        assert "evil.example" not in body
+        assert f"{SITE_URL}/account/sessions/" in body
+
+
+def test_without_a_base_url_the_email_has_no_link(
+    user, settings, django_capture_on_commit_callbacks
+):
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+    settings.ALLOWED_HOSTS = ["*"]
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    sign_in(
+        make_client(user_agent=IPHONE, ip="198.51.100.66", HTTP_HOST="evil.example"),
+        user,
+        django_capture_on_commit_callbacks,
+    )
+    (message,) = mail.outbox
+    for body in (message.body, message.alternatives[0][0]):
+        assert "evil.example" not in body and "/account/sessions/" not in body
+        assert "open the sessions page of your account" in body
+
+
+def test_client_supplied_names_stay_out_of_the_subject(
+    user, notify, django_capture_on_commit_callbacks
+):
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    forged = "IT support - no action needed"
+    sign_in(
+        make_client(
+            user_agent=CHROME_WINDOWS.replace("Windows NT 10.0; Win64; x64", "Linux; Android 14"),
+            ip="198.51.100.66",
+            HTTP_SEC_CH_UA_PLATFORM='"Android"',
+            HTTP_SEC_CH_UA_MODEL=f'"{forged}"',
+        ),
+        user,
+        django_capture_on_commit_callbacks,
+    )
+    (message,) = mail.outbox
+    assert message.subject == "New sign-in to your account"
+    for body in (message.body, message.alternatives[0][0]):
+        # Named in the body, and marked as the device's own claim.
+        assert forged in body
+        assert "As reported by the device, which can claim any name." in body
+
+
+@pytest.fixture
+def sites_framework(settings: Any, sites_installed: None) -> Iterator[Any]:
+    """django.contrib.sites installed, its table created, a current Site."""
+    from django.contrib.sites.models import Site
+    from django.db import connection
+
+    with connection.schema_editor() as editor:
+        editor.create_model(Site)
+    try:
+        site = Site.objects.create(domain="accounts.example.org", name="Example Accounts")
+        settings.SITE_ID = site.pk
+        Site.objects.clear_cache()
+        yield site
+    finally:
+        Site.objects.clear_cache()
+        with connection.schema_editor() as editor:
+            editor.delete_model(Site)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_site_url_the_link_comes_from_the_sites_framework(
+    user, settings, sites_framework, django_capture_on_commit_callbacks
+):
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True}
+    settings.ALLOWED_HOSTS = ["*"]
+    sign_in(make_client(), user, django_capture_on_commit_callbacks)
+    sign_in(
+        make_client(user_agent=IPHONE, ip="198.51.100.66", HTTP_HOST="evil.example"),
+        user,
+        django_capture_on_commit_callbacks,
+    )
+    (message,) = mail.outbox
+    for body in (message.body, message.alternatives[0][0]):
+        assert "https://accounts.example.org/account/sessions/" in body
+        assert "evil.example" not in body

@@ -114,7 +114,10 @@ def test_revoke_others_answer_and_current_session_error(openapi):
     )
     refused = openapi["paths"]["/api/sessions/{id}/"]["delete"]["responses"]["400"]
 
-    assert "requestBody" not in revoke_others
+    body = component(openapi, revoke_others["requestBody"]["content"]["application/json"]["schema"])
+    assert set(body["properties"]) == {"password"}  # REAUTH_FOR_REVOKE_OTHERS
+    assert "required" not in body
+    assert "reauthentication_required" in revoke_others["responses"]["403"]["description"]
     assert set(counted["properties"]) == {"revoked"}
     assert "current_session" in refused["description"]
 

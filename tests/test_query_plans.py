@@ -194,3 +194,51 @@ def test_the_same_plans_on_postgresql() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout
+
+
+def revoke_queries(client: Client, path: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The read of the impersonations and the UPDATE that claims the rows to
+    revoke when ``POST path`` runs."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        response = client.post(path, body, content_type="application/json")
+    assert response.status_code == 200, response.content
+    reads = [
+        item for item in sent if item[0].startswith("SELECT") and "impersonated_by_id" in item[0]
+    ]
+    marks = [
+        item
+        for item in sent
+        # The claim: the UPDATE that tags the chosen rows with the revoke's batch.
+        if item[0].startswith(f'UPDATE "{TABLE}" SET "revoked_by_id"')
+    ]
+    assert len(reads) == 1 and len(marks) == 1, sent
+    return [*reads, *marks]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/sessions/revoke-others/", "/api/admin/sessions/revoke/"])
+def test_all_sessions_of_a_user_are_read_through_indexes(
+    staff_client: tuple[Client, int], django_user_model: Any, path: str
+) -> None:
+    """ "All sessions of U" also reaches the sessions U runs as someone else
+    (``signed_in_as_or_by``): those are read through their own index, then the
+    revoke starts from U's rows and those ids, never from every active row."""
+    client, pk = staff_client
+    user = django_user_model.objects.get(pk=pk)
+    user.user_permissions.add(*Permission.objects.filter(codename="revoke_usersession"))
+    UserSession.objects.create(
+        user=django_user_model.objects.get(username="someone-else"),
+        impersonated_by=user,
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    body = {"users": [pk]} if "admin" in path else {}
+    (read, read_params), (mark, mark_params) = revoke_queries(client, path, body)
+    text = plan(read, read_params)
+    assert "impersonated_by" in text, text
+    check(plan(mark, mark_params), sorted_by_index=False)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 
+from .. import impersonation
 from ..tracking import session_row_id
 
 
@@ -21,3 +24,12 @@ def authenticating_session_id(request: Request | HttpRequest) -> str | None:
             return None
         return session_row_id(request._request)
     return session_row_id(request)
+
+
+def acting_user(request: Request) -> Any:
+    """Who really acts on an API request: the staff member behind an
+    impersonation when the impersonated session authenticated the request
+    (``impersonation.acting_user``), else the user DRF authenticated."""
+    if isinstance(request.successful_authenticator, SessionAuthentication):
+        return impersonation.acting_user(request._request)
+    return request.user

@@ -17,6 +17,15 @@ from ..services import CurrentSession
 from ..tracking import request_state
 
 
+class ReauthenticationRequired(Exception):
+    """``REAUTH_FOR_REVOKE_OTHERS``: the password is needed first (``wrong``
+    when one was sent and did not match)."""
+
+    def __init__(self, wrong: bool = False) -> None:
+        super().__init__()
+        self.wrong = wrong
+
+
 class SessionEnded(NotAuthenticated):
     """The session that came with the request was revoked or ended."""
 
@@ -26,6 +35,9 @@ class SessionErrorsMixin:
       nothing was revoked (the rows stay active), so the client may retry.
     - A revoke of the session making the request is a 400 with the code
       ``current_session``: log out instead.
+    - "Sign out all others" without a recent sign-in, under
+      ``REAUTH_FOR_REVOKE_OTHERS``, is a 403 with the code
+      ``reauthentication_required``: send the password.
     - The first request of a session that was revoked or ended by a policy
       gets, instead of DRF's generic "not authenticated", the reason and a
       code (``session_revoked``, ``session_expired``, ``session_ended``).
@@ -53,6 +65,16 @@ class SessionErrorsMixin:
                 },
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": "5"},
+            )
+        if isinstance(exc, ReauthenticationRequired):
+            return Response(
+                {
+                    "code": "reauthentication_required",
+                    "detail": _("That password is not correct.")
+                    if exc.wrong
+                    else _('Send your password as "password" to sign out your other sessions.'),
+                },
+                status=status.HTTP_403_FORBIDDEN,
             )
         if isinstance(exc, CurrentSession):
             return Response(

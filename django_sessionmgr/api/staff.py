@@ -3,7 +3,7 @@
 Reading needs ``view_usersession`` and revoking ``revoke_usersession`` (see
 ``permissions.StaffSessionPermission``). Every revoke goes through the one
 bulk path, ``UserSessionQuerySet.revoke``, with the staff user as
-``revoked_by``.
+``revoked_by`` (the real one, behind an impersonation).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from ..models import (
     UserSessionQuerySet,
 )
 from ..network import stored_ip
-from .authentication import authenticating_session_id
+from .authentication import acting_user, authenticating_session_id
 from .errors import SessionErrorsMixin
 from .pagination import keep_only, known_params
 from .permissions import StaffSessionPermission
@@ -349,7 +349,7 @@ class StaffUserSessionViewSet(
     # The docstring above is what the browsable API shows; notes go here.
     # Reading needs view_usersession, revoking revoke_usersession (see
     # StaffSessionPermission). Every revoke goes through the one bulk path,
-    # UserSessionQuerySet.revoke, with the staff user as revoked_by, and
+    # UserSessionQuerySet.revoke, with the real staff user as revoked_by, and
     # never reaches the session the staff user is acting from.
 
     serializer_class = StaffUserSessionSerializer
@@ -386,7 +386,7 @@ class StaffUserSessionViewSet(
         services.revoke_one(
             row,
             current=authenticating_session_id(request),
-            by=request.user,  # type: ignore[arg-type]
+            by=acting_user(request),
             reason=body.validated_data["reason"],
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -405,12 +405,12 @@ class StaffUserSessionViewSet(
         if "ids" in data:
             sessions = sessions.filter(pk__in=data["ids"])
         else:
-            sessions = sessions.filter(user__in=data["users"])
+            sessions = sessions.signed_in_as_or_by(data["users"])
         # The acting staff member's own session is left out, and the answer says so.
         count, kept_current = services.revoke_as_staff(
             sessions,
             current=authenticating_session_id(request),
-            by=request.user,  # type: ignore[arg-type]
+            by=acting_user(request),
             reason=data["reason"],
         )
         return Response({"revoked": count, **({"kept_current": True} if kept_current else {})})

@@ -16,11 +16,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
-from .. import services
-from ..impersonation import acting_user
+from .. import reauth, services
 from ..models import STATUS_FILTERS, UserSession, UserSessionQuerySet
-from .authentication import authenticating_session_id
-from .errors import SessionErrorsMixin
+from .authentication import acting_user, authenticating_session_id
+from .errors import ReauthenticationRequired, SessionErrorsMixin
 from .pagination import UserSessionPagination
 from .schema import (
     OpenApiParameter,
@@ -214,7 +213,7 @@ class UserSessionViewSet(
 
     def _user(self) -> AbstractBaseUser:
         """Who revokes: the staff member while they impersonate the user."""
-        user: AbstractBaseUser = acting_user(self.request._request)
+        user: AbstractBaseUser = acting_user(self.request)
         return user
 
     @extend_schema(
@@ -245,21 +244,39 @@ class UserSessionViewSet(
 
     @extend_schema(
         summary="Revoke all your other sessions",
-        description="Signs out every active session of yours except the one making the request.",
-        request=None,
+        description="Signs out every active session of yours except the one making the "
+        "request. With `REAUTH_FOR_REVOKE_OTHERS` set, a session signed in longer ago than "
+        'that (or a token) must send `{"password": "..."}`; until then the answer is 403 '
+        '`"code": "reauthentication_required"` and nothing is revoked.',
+        request=inline_serializer(
+            name="RevokeOthers",
+            fields={"password": serializers.CharField(required=False, write_only=True)},
+        ),
         responses={
             200: inline_serializer(
                 name="RevokedCount", fields={"revoked": serializers.IntegerField(min_value=0)}
             ),
             401: _NOT_AUTHENTICATED,
-            403: _NOT_AUTHENTICATED,
+            403: OpenApiResponse(
+                _ERROR,
+                description='Not signed in, or `"code": "reauthentication_required"`: '
+                "send the password.",
+            ),
         },
     )
     @action(detail=False, methods=["post"], url_path="revoke-others")
     def revoke_others(self, request: Request) -> Response:
+        current = authenticating_session_id(request)
+        if reauth.password_needed(request._request, by_session=current is not None):
+            password = request.data.get("password") if hasattr(request.data, "get") else None
+            if not reauth.confirm_password(request._request, self._user(), password):
+                raise ReauthenticationRequired(wrong=bool(password))
         # "Others" are all but the session that authenticated this request:
         # under token or basic auth, every session is another one.
         count = services.revoke_own_others(
-            self.get_queryset(), current=authenticating_session_id(request), by=self._user()
+            self.get_queryset(),
+            current=current,
+            by=self._user(),
+            owner=request.user,  # type: ignore[arg-type]
         )
         return Response({"revoked": count})

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+import time_machine
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core import mail
+from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
+from django_sessionmgr.notifications import DEVICE_COOKIE
 from tests.helpers import (
     PASSWORD,
     active_rows,
@@ -17,6 +25,7 @@ from tests.helpers import (
     assert_rotation_followed,
     logged_in_client,
     make_client,
+    make_staff,
     row_of,
     whoami,
     without_sessionmgr,
@@ -152,3 +161,275 @@ def test_the_project_may_hide_impersonated_sessions_from_the_user(staff, user, s
     listed = own.get("/api/sessions/").json()["results"]
     assert [item["impersonated"] for item in listed] == [False]
     assert whoami(client) == user.get_username()
+
+
+# Issue 27.2: "all sessions of the staff member" reaches the browser they
+# impersonate from, and a release afterwards restores nothing.
+
+
+@pytest.fixture
+def other_admin(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_superuser("chief", "chief@example.com", PASSWORD)
+
+
+def assert_impersonation_over(client: Client, staff: Any) -> None:
+    """The browser that impersonated is anonymous, and its release signs nobody in."""
+    assert whoami(client) is None
+    release(client)
+    assert whoami(client) is None
+    assert active_rows(staff) == []
+    assert not UserSession.objects.filter(impersonated_by=staff).active().exists()
+
+
+def revoke_by_command(staff: Any, other_admin: Any) -> None:
+    call_command("sessionmgr_revoke", staff.get_username(), stdout=io.StringIO())
+
+
+def revoke_everyone(staff: Any, other_admin: Any) -> None:
+    call_command("sessionmgr_revoke", "--all", stdout=io.StringIO())
+
+
+def revoke_by_staff_api(staff: Any, other_admin: Any) -> None:
+    admin = logged_in_client(other_admin, ip="198.51.100.20")
+    response = admin.post(
+        "/api/admin/sessions/revoke/", {"users": [staff.pk]}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+
+
+def revoke_by_admin_action(staff: Any, other_admin: Any) -> None:
+    admin = logged_in_client(other_admin, ip="198.51.100.20")
+    [staff_row] = active_rows(staff)
+    response = admin.post(
+        "/admin/django_sessionmgr/usersession/",
+        {"action": "revoke_all_user_sessions", ACTION_CHECKBOX_NAME: [staff_row.pk], "post": "yes"},
+    )
+    assert response.status_code == 302, response.content
+
+
+def revoke_by_user_admin_action(staff: Any, other_admin: Any) -> None:
+    admin = logged_in_client(other_admin, ip="198.51.100.20")
+    response = admin.post(
+        "/admin/auth/user/",
+        {"action": "revoke_user_sessions", ACTION_CHECKBOX_NAME: [staff.pk], "post": "yes"},
+    )
+    assert response.status_code == 302, response.content
+
+
+def revoke_others_from_another_browser(staff: Any, other_admin: Any) -> None:
+    laptop = logged_in_client(staff, ip="198.51.100.30")
+    response = laptop.post("/account/sessions/revoke-others/")
+    assert response.status_code == 302, response.content
+    assert whoami(laptop) == staff.get_username()
+    laptop.post("/accounts/logout/")
+
+
+def revoke_others_by_api_from_another_browser(staff: Any, other_admin: Any) -> None:
+    laptop = logged_in_client(staff, ip="198.51.100.30")
+    response = laptop.post("/api/sessions/revoke-others/")
+    assert response.status_code == 200, response.content
+    assert response.json()["revoked"] == 2  # the waiting staff row and the impersonation
+    laptop.post("/accounts/logout/")
+
+
+def change_password_from_another_browser(staff: Any, other_admin: Any) -> None:
+    laptop = logged_in_client(staff, ip="198.51.100.30")
+    response = laptop.post(
+        "/accounts/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "n3w-Passw0rd!",
+            "new_password2": "n3w-Passw0rd!",
+        },
+    )
+    assert response.status_code == 302, response.content
+    laptop.post("/accounts/logout/")
+
+
+@pytest.mark.parametrize(
+    "revoke_all_of_staff",
+    [
+        revoke_by_command,
+        revoke_everyone,
+        revoke_by_staff_api,
+        revoke_by_admin_action,
+        revoke_by_user_admin_action,
+        revoke_others_from_another_browser,
+        revoke_others_by_api_from_another_browser,
+        change_password_from_another_browser,
+    ],
+)
+def test_sign_out_everywhere_of_staff_ends_their_impersonation(
+    staff, other_admin, user, revoke_all_of_staff
+):
+    client = hijacking(staff, user)
+    impersonation = row_of(client)
+    revoke_all_of_staff(staff, other_admin)
+    impersonation.refresh_from_db()
+    assert impersonation.status == UserSession.Status.REVOKED
+    assert_impersonation_over(client, staff)
+
+
+def test_a_release_after_the_staff_row_was_revoked_signs_the_browser_out(staff, other_admin, user):
+    # Only the staff member's own (waiting) row is revoked: the impersonation
+    # goes on, but its release must not sign the staff member back in.
+    client = logged_in_client(staff)
+    staff_row = row_of(client)
+    acquire(client, user)
+    admin = logged_in_client(other_admin, ip="198.51.100.20")
+    assert admin.delete(f"/api/admin/sessions/{staff_row.pk}/").status_code == 204
+    assert whoami(client) == user.get_username()
+    release(client)
+    assert whoami(client) is None
+    assert active_rows(staff) == []
+    assert active_rows(user) == []
+
+
+def test_a_password_sign_in_after_the_staff_row_was_revoked_still_works(staff, other_admin, user):
+    # Only the release is refused: a real sign-in from that browser is not.
+    client = logged_in_client(staff)
+    staff_row = row_of(client)
+    acquire(client, user)
+    staff_row.revoke(reason="test")
+    response = client.post(
+        "/accounts/login/", {"username": staff.get_username(), "password": PASSWORD}
+    )
+    assert response.status_code == 302, response.content
+    assert whoami(client) == staff.get_username()
+    assert [row.pk for row in active_rows(staff)] == [row_of(client).pk]
+
+
+# Issue 21, attribution: every staff path records the real actor while
+# impersonating: revoked_by, and the admin's history (LogEntry).
+
+
+@pytest.fixture
+def staff_member(django_user_model: Any) -> Any:
+    return make_staff(
+        django_user_model, "bob", "view_usersession", "revoke_usersession", "view_user"
+    )
+
+
+def impersonating_staff(staff: Any, staff_member: Any) -> Client:
+    client = hijacking(staff, staff_member)
+    assert row_of(client).impersonated_by == staff
+    return client
+
+
+def by_staff_api_delete(client: Client, victim: UserSession) -> None:
+    response = client.delete(f"/api/admin/sessions/{victim.pk}/")
+    assert response.status_code == 204, response.content
+
+
+def by_staff_api_ids(client: Client, victim: UserSession) -> None:
+    response = client.post(
+        "/api/admin/sessions/revoke/", {"ids": [str(victim.pk)]}, content_type="application/json"
+    )
+    assert response.json() == {"revoked": 1}
+
+
+def by_staff_api_users(client: Client, victim: UserSession) -> None:
+    response = client.post(
+        "/api/admin/sessions/revoke/", {"users": [victim.user_id]}, content_type="application/json"
+    )
+    assert response.json() == {"revoked": 1}
+
+
+def admin_action(path: str, action: str, selected: Any) -> Any:
+    def run(client: Client, victim: UserSession) -> None:
+        response = client.post(
+            path,
+            {"action": action, ACTION_CHECKBOX_NAME: [selected(victim)], "post": "yes"},
+        )
+        assert response.status_code == 302, response.content
+
+    run.__name__ = action
+    return run
+
+
+ADMIN_PATHS = [
+    admin_action(
+        "/admin/django_sessionmgr/usersession/", "revoke_sessions", lambda victim: victim.pk
+    ),
+    admin_action(
+        "/admin/django_sessionmgr/usersession/",
+        "revoke_all_user_sessions",
+        lambda victim: victim.pk,
+    ),
+    admin_action("/admin/auth/user/", "revoke_user_sessions", lambda victim: victim.user_id),
+]
+
+
+@pytest.mark.parametrize(
+    "revoke", [by_staff_api_delete, by_staff_api_ids, by_staff_api_users, *ADMIN_PATHS]
+)
+def test_a_staff_revoke_while_impersonating_is_the_real_staff_members(
+    staff, staff_member, user, revoke
+):
+    victim_client = logged_in_client(user, ip="198.51.100.7")
+    victim = row_of(victim_client)
+    client = impersonating_staff(staff, staff_member)
+    revoke(client, victim)
+    victim.refresh_from_db()
+    assert victim.status == UserSession.Status.REVOKED
+    assert victim.revoked_by == staff
+    assert whoami(victim_client) is None
+    if revoke in ADMIN_PATHS:
+        [entry] = LogEntry.objects.filter(object_id=str(victim.pk))
+        assert entry.user == staff
+        assert entry.action_flag == CHANGE
+    # The impersonation itself was left out: bob's browser goes on.
+    assert whoami(client) == staff_member.get_username()
+
+
+# Issue 21, point 4: an impersonation is invisible to the user's policies and
+# devices, and its release gives the staff member no more time.
+
+
+def test_an_impersonation_does_not_count_toward_max_sessions(staff, user, settings):
+    settings.SESSIONMGR = {"MAX_SESSIONS": 1}
+    own = logged_in_client(user, ip="198.51.100.7")
+    client = hijacking(staff, user)
+    assert whoami(own) == user.get_username()  # the user's own session stays
+    # A later login of the user's own counts only the user's own sessions.
+    second = logged_in_client(user, ip="198.51.100.8")
+    assert whoami(own) is None
+    assert whoami(second) == whoami(client) == user.get_username()
+
+
+def test_an_impersonation_leaves_the_device_cookie_alone(
+    staff, user, settings, django_capture_on_commit_callbacks
+):
+    settings.SESSIONMGR = {"NOTIFY_NEW_DEVICE": True, "SITE_URL": "https://example.com"}
+    logged_in_client(user, ip="198.51.100.7")  # the user's first sign-in
+    client = logged_in_client(staff)
+    device_cookie = client.cookies[DEVICE_COOKIE].value
+    assert DEVICE_COOKIE not in acquire(client, user).cookies
+    assert DEVICE_COOKIE not in release(client).cookies
+    assert client.cookies[DEVICE_COOKIE].value == device_cookie
+    assert mail.outbox == []
+    # The user's password, later, from the staff member's browser: a new device.
+    client.post("/accounts/logout/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/accounts/login/", {"username": user.get_username(), "password": PASSWORD}
+        )
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+
+
+def test_a_release_keeps_the_staff_sessions_absolute_end(staff, user, settings):
+    settings.SESSIONMGR = {"ABSOLUTE_TIMEOUT": 3600}
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        client = logged_in_client(staff)
+        staff_row = row_of(client)
+        end = staff_row.expires_at
+        traveller.shift(3540)  # a minute left
+        acquire(client, user)
+        release(client)
+        assert whoami(client) == staff.get_username()
+        staff_row.refresh_from_db()
+        assert row_of(client).pk == staff_row.pk
+        assert staff_row.expires_at == end
+        traveller.shift(61)
+        assert whoami(client) is None

@@ -116,7 +116,8 @@ class Command(BaseCommand):
         except user_model.DoesNotExist:
             raise CommandError(f"No user with username {username!r}.") from None
         try:
-            count = _spare_current(UserSession.objects.filter(user=user)).revoke(reason=reason)
+            everywhere = UserSession.objects.signed_in_as_or_by([user.pk])
+            count = _spare_current(everywhere).revoke(reason=reason)
         except RevokeFailed as error:
             raise CommandError(f"{error} Nothing was revoked; try again.") from error
         self.stdout.write(f"Revoked {count} session(s) of {user.get_username()}.")
