@@ -43,7 +43,7 @@ from .notices import announce, explain_dead_cookie, explain_refused
 from .notifications import notify_if_new_device, remember_device
 from .policies import ended_by_policy, revoke_past_limit
 from .safety import contained, logger
-from .signouts import mark_cache, note_no_mark, read_mark, vouches
+from .signouts import mark_cache, note_no_mark, read_mark, record_sign_out_of_row, vouches
 from .stores import is_server_side
 from .tracking import (
     IMPERSONATOR_KEY,
@@ -100,6 +100,16 @@ def row_is_active(row_id: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_active_row_sql(alias), [pk, ACTIVE])
         return cursor.fetchone() is not None
+
+
+def expire_row(row_id: str) -> None:
+    """The row reads ``expired``. Another copy of the session (an older or a
+    newer cookie of it) must not go on being vouched for by its user's
+    sign-out mark: the mark is replaced, as for a logout."""
+    if UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(
+        status=UserSession.Status.EXPIRED
+    ):
+        record_sign_out_of_row(row_id)
 
 
 def session_alive(marker: Marker, user_pk: Any) -> bool:
@@ -386,9 +396,7 @@ class UserSessionMiddleware:
     def _expire(request: HttpRequest, marker: Marker) -> bool:
         """The session reached the end recorded on its row: the row reads
         ``expired``, and the page says why when a policy ended it."""
-        UserSession.objects.filter(pk=marker.row_id, status=UserSession.Status.ACTIVE).update(
-            status=UserSession.Status.EXPIRED
-        )
+        expire_row(marker.row_id)
         state = request_state(request)
         if (reason := ended_by_policy(marker)) and state is not None:
             announce(request, state, ("session_expired", reason))
@@ -469,9 +477,7 @@ class UserSessionMiddleware:
         if marker is not None and marker.expiry is not None and time.time() >= marker.expiry:
             # Past its end, though this request never read the user: a key
             # rotation or a new expiry must not stamp the session anew.
-            UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(
-                status=UserSession.Status.EXPIRED
-            )
+            expire_row(row_id)
             session.flush()
             return
         if not sync_row(session, row_id, activity=False):

@@ -25,10 +25,14 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.db import connections, transaction
+from django.db.models import Case, DateTimeField, ExpressionWrapper, Q, Value, When
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from .exceptions import RevokeFailed
@@ -78,31 +82,59 @@ def revoke_sessions(
     # Receivers see what was stored.
     reason = (reason or "")[: model._meta.get_field("revoke_reason").max_length]
     reason = model.storable_text(reason, alias)
-    # The record first: a process killed between the two leaves a bare
-    # record, never claimed rows without one.
-    _pending_model()._default_manager.using(alias).create(batch=batch)
-    count = sessions.filter(status=model.Status.ACTIVE).update(
-        revoked_by=revoked_by, revoke_reason=reason, revoke_batch=batch
+    pending = _pending_model()._default_manager.using(alias)
+    # The record first (on the database's clock): a process killed between
+    # the two leaves a bare record, never claimed rows without one.
+    pending.create(batch=batch, created_at=Now())
+    # Rows another revoke claimed are its own to finish (it may still be
+    # running); a claim whose record is gone is taken over.
+    unclaimed = Q(revoke_batch__isnull=True) | ~Q(revoke_batch__in=pending.values("batch"))
+    count = (
+        sessions.filter(status=model.Status.ACTIVE)
+        .filter(unclaimed)
+        .update(revoked_by=revoked_by, revoke_reason=reason, revoke_batch=batch)
     )
+    finished: list[uuid.UUID] = []
     if finish_interrupted:
-        finish_interrupted_revokes(model, alias, but=batch)
-    if not count:
-        _pending_model()._default_manager.using(alias).filter(batch=batch).delete()
-        return 0
-    _complete(model, alias, batch, revoked_by=revoked_by, reason=reason, undo_on_failure=True)
+        finished = _finish_pending(model, alias, but=batch)
+    if count:
+        _complete(model, alias, batch, revoked_by=revoked_by, reason=reason, undo_on_failure=True)
+    else:
+        pending.filter(batch=batch).delete()
+    if finished:
+        # What an interrupted revoke of these sessions left (a rerun): counted.
+        count += sessions.filter(revoke_batch__in=finished).count()
     return count
 
 
-def finish_interrupted_revokes(model: type[UserSession], alias: str, but: Any = None) -> int:
+def finish_interrupted_revokes(model: type[UserSession], alias: str) -> int:
     """Finish the revokes a killed process left half-done; return how many
     sessions that revoked. A store that still fails leaves them for the next try."""
-    pending = _pending_model()._default_manager.using(alias).exclude(batch=but)
-    finished = 0
-    for batch, created_at in list(pending.values_list("batch", "created_at")[:FINISH_AT_ONCE]):
+    finished = _finish_pending(model, alias)
+    if not finished:
+        return 0
+    return model.objects.using(alias).filter(revoke_batch__in=finished).count()
+
+
+def _finish_pending(model: type[UserSession], alias: str, but: Any = None) -> list[uuid.UUID]:
+    """Finish every pending revoke but ``but``; return the batches finished.
+
+    One that is still running is finished alongside it, which is harmless
+    (each step can run twice). A bare record, whose revoke died before it
+    claimed anything, goes once it is old by the database's own clock."""
+    stale = ExpressionWrapper(Now() - Value(STALE_CLAIM), output_field=DateTimeField())
+    pending = (
+        _pending_model()
+        ._default_manager.using(alias)
+        .exclude(batch=but)
+        .annotate(bare_may_go=Case(When(created_at__lt=stale, then=True), default=False))
+    )
+    finished: list[uuid.UUID] = []
+    for batch, bare_may_go in list(pending.values_list("batch", "bare_may_go")[:FINISH_AT_ONCE]):
         claimed = model.objects.using(alias).filter(revoke_batch=batch)
         first = claimed.values("revoked_by", "revoke_reason").first()
-        if first is None and created_at > timezone.now() - STALE_CLAIM:
-            continue  # not claimed yet, or a revoke that is still running
+        if first is None and not bare_may_go:
+            continue  # not claimed yet: a revoke that is still running
         by = None
         if first is not None and first["revoked_by"] is not None:
             by = get_user_model()._default_manager.filter(pk=first["revoked_by"]).first()
@@ -120,7 +152,7 @@ def finish_interrupted_revokes(model: type[UserSession], alias: str, but: Any = 
             continue
         if count:
             logger.warning("Finished an interrupted revoke of %d session(s)", count)
-        finished += count
+        finished.append(batch)
     return finished
 
 
@@ -149,6 +181,11 @@ def _complete(
         raise
     count = claimed.update(status=model.Status.REVOKED, revoked_at=timezone.now())
     _pending_model()._default_manager.using(alias).filter(batch=batch).delete()
+    if connections[alias].in_atomic_block:
+        # Until the caller's transaction commits, no other request sees the
+        # claim: a save that lands meanwhile passes its check of the row.
+        # Clearing again once it commits deletes what such a save wrote.
+        transaction.on_commit(partial(_clear_after_commit, model, alias, batch), using=alias)
     if count:
         session_revoked.send(
             sender=model,
@@ -158,6 +195,20 @@ def _complete(
             reason=reason,
         )
     return count
+
+
+def _clear_after_commit(model: type[UserSession], alias: str, batch: uuid.UUID) -> None:
+    revoked = model.objects.using(alias).filter(revoke_batch=batch)
+    try:
+        delete_stored_sessions(
+            revoked.exclude(session_key="").values_list("session_key", flat=True)
+        )
+        _record_sign_outs(revoked)
+    except RevokeFailed:
+        logger.error(
+            "The sessions of a revoke could not be cleared again after its transaction "
+            "committed: a save that ran meanwhile may have written one back"
+        )
 
 
 def _pending_model() -> type[Model]:

@@ -6,15 +6,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
 from django.utils import timezone
 
 from ...conf import app_settings
 from ...models import UserSession
 from ...network import IP_ADDRESS_STORAGE_MODES, stored_ip
+from ...stores import is_server_side, store_class
 
 #: Rows deleted per statement; memory stays flat however many there are.
 BATCH_SIZE = 1000
@@ -72,7 +75,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{setting} must be a whole number of days.") from None
         else:
             days = checked_days(days, "--days")
-        prunable = UserSession.objects.finished_before(timezone.now() - timedelta(days))
+        prunable = prunable_rows(timezone.now() - timedelta(days))
         if dry_run:
             count = prunable.count()
             self.stdout.write(f"Would delete {count} session row(s) older than {days} days.")
@@ -122,3 +125,19 @@ class Command(BaseCommand):
         would, did = {"truncated": ("truncate", "Truncated"), "none": ("remove", "Removed")}[mode]
         done = f"Would {would}" if dry_run else did
         self.stdout.write(f'{done} {count} IP address(es) (IP_ADDRESS_STORAGE is "{mode}").')
+
+
+def prunable_rows(cutoff: datetime) -> Any:
+    """Rows that ended before ``cutoff``. Under signed cookies, a row adopted
+    for a session without a marker is kept while a cookie of that session may
+    still be presented (``SESSION_COOKIE_AGE``): while it is there, no
+    marker-less cookie of its user is adopted again."""
+    rows = UserSession.objects.finished_before(cutoff)
+    if is_server_side(store_class()):
+        return rows
+    kept_until = timezone.now() - timedelta(seconds=int(settings.SESSION_COOKIE_AGE))
+    if kept_until >= cutoff:
+        return rows
+    return rows.filter(
+        Q(adopted=False) | Q(pk__in=UserSession.objects.finished_before(kept_until).values("pk"))
+    )

@@ -125,9 +125,14 @@ class Command(BaseCommand):
     def _revoke_everyone(self, reason: str, batch_size: int, workers: int) -> None:
         active = _spare_current(UserSession.objects.filter(status=UserSession.Status.ACTIVE))
         total = active.count()
+        # A revoke that a killed process left half-done (a rerun of this one):
+        # finished first, and counted.
+        finished = finish_interrupted_revokes(UserSession, router.db_for_write(UserSession))
+        if finished:
+            self.stdout.write(f"Finished {finished} session(s) an interrupted revoke had claimed.")
         lock, failed = threading.Lock(), threading.Event()
         errors: list[RevokeFailed] = []
-        done = 0
+        done = finished
 
         def sweep(start: Position | None, stop: Position | None) -> int:
             """Revoke the active rows in (start, stop], a batch at a time.
@@ -171,10 +176,6 @@ class Command(BaseCommand):
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     swept = sum(pool.map(sweep, bounds[:-1], bounds[1:]))
-        if not errors:
-            # What an interrupted revoke left outside the sweep (none, unless
-            # sessions were excluded from it); its bare records go too.
-            done += finish_interrupted_revokes(UserSession, router.db_for_write(UserSession))
         if errors:
             raise CommandError(
                 f"{errors[0]} Revoked {done} so far; run the command again to go on."
