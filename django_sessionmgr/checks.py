@@ -312,7 +312,7 @@ def check_session_reads(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
         alias, count = replicas
         errors.append(
             Error(
-                f"SESSION_CACHE_ALIAS {alias!r} is a RedisCache with {count} LOCATIONs: it "
+                f"SESSION_CACHE_ALIAS {alias!r} is a RedisCache with {count} LOCATION entries: it "
                 "writes to the first and reads from the others. SESSION_ENGINE "
                 f"{settings.SESSION_ENGINE!r} reads sessions (or sign-out marks) from that "
                 "cache, so a replica that lags still serves a revoked session.",

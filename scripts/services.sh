@@ -166,7 +166,7 @@ redis_replica_running() {
 }
 
 # A replica of the Redis server above (what a RedisCache with several
-# LOCATIONs reads from).
+# LOCATION entries reads from).
 start_redis_replica() {
     if redis_replica_running; then
         # A test run that was killed may have left it cut off (REPLICAOF NO ONE).

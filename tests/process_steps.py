@@ -31,7 +31,7 @@ def _client(cookie: str | None = None) -> Any:
     from django.conf import settings
     from django.test import Client
 
-    client = Client(HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR="203.0.113.9")
+    client = Client(headers={"user-agent": FIREFOX}, REMOTE_ADDR="203.0.113.9")
     if cookie is not None:
         client.cookies[settings.SESSION_COOKIE_NAME] = cookie
     return client

@@ -343,7 +343,7 @@ def test_check_refuses_session_reads_from_the_standby(
     assert whoami(client) == user.username
 
 
-# Redis: Django's RedisCache with several LOCATIONs writes to the first and
+# Redis: Django's RedisCache with several LOCATION entries writes to the first and
 # reads from the others.
 
 
@@ -385,7 +385,7 @@ def test_check_refuses_a_session_cache_that_reads_from_a_redis_replica(
     redis_pair: tuple[str, str], engine_name: str, settings: Any
 ) -> None:
     """The session (or sign-out mark) cache as a RedisCache with a replica
-    among its LOCATIONs fails the check (E012), in either way of writing them."""
+    among its LOCATION entries fails the check (E012), in either way of writing them."""
     primary, replica = redis_pair
     backend = "django.core.cache.backends.redis.RedisCache"
     settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{engine_name}"
