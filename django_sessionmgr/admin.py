@@ -106,6 +106,14 @@ def names_secret_field(lookup: str) -> bool:
     return any(part.startswith(SECRET_FIELD) for part in lookup.split(LOOKUP_SEP))
 
 
+def reaches_sessions(lookup: str) -> bool:
+    """Whether a lookup of another model's admin (the user admin's
+    ``user_sessions__isnull``, ``user_sessions__id``) reaches the sessions:
+    staff who may not view sessions could test them through it."""
+    related = UserSession._meta.get_field("user").remote_field.related_name
+    return related in lookup.split(LOOKUP_SEP)
+
+
 def own_row_id(request: HttpRequest) -> str | None:
     """The id of the row behind the staff member's own session, if it has one."""
     row_id = session_row_id(request)
@@ -154,7 +162,7 @@ class NoSessionKeyLookupsMixin:
             raise IncorrectLookupParameters(error) from error
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        if names_secret_field(lookup):
+        if names_secret_field(lookup) or reaches_sessions(lookup):
             return False
         return super().lookup_allowed(lookup, value, request)  # type: ignore[misc,no-any-return]
 
@@ -520,7 +528,8 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
 
     def revoke_one_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The change page's "Revoke this session": the confirmation page, then back."""
-        if not can_revoke(request):
+        # The confirmation lists sessions: revoking them needs seeing them.
+        if not (can_revoke(request) and self.has_view_permission(request)):
             raise PermissionDenied
         session = self.get_object(request, object_id)
         if session is None:
@@ -539,7 +548,8 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
 
     def revoke_user_view(self, request: HttpRequest, user_id: str) -> HttpResponse:
         """The user page's "Revoke all of this user's sessions": confirm, then back."""
-        if not can_revoke(request):
+        # The confirmation lists sessions: revoking them needs seeing them.
+        if not (can_revoke(request) and self.has_view_permission(request)):
             raise PermissionDenied
         user_model = get_user_model()
         try:

@@ -52,7 +52,8 @@ class RevokeReason(models.TextChoices):
     """The ``revoke_reason`` codes the app records, each with its sentence.
 
     Staff may record free text instead (staff API ``reason``, command
-    ``--reason``); ``UserSession.revoke_reason_display`` shows it as given.
+    ``--reason``): staff see it as given; users read "Ended by an administrator"
+    unless ``NOTICE_SHOWS_FREE_TEXT_REASON``.
     """
 
     USER = "user", _("Signed out by you from another device")
@@ -340,9 +341,28 @@ class UserSession(models.Model):
             return str(_("Expired"))
         if self.revoke_reason in RevokeReason.values:
             return str(RevokeReason(self.revoke_reason).label)
-        if self.revoke_reason:
+        if self.revoke_reason and app_settings.NOTICE_SHOWS_FREE_TEXT_REASON:
             return str(_("Ended by an administrator: %(reason)s")) % {"reason": self.revoke_reason}
+        if self.revoke_reason:
+            # Staff's own words are for staff (the admin, the staff API): whoever
+            # holds the user's password or a stolen cookie reads this.
+            return str(RevokeReason.ADMIN.label)
         return str(self.get_status_display())
+
+    @property
+    def revoke_reason_code(self) -> str | None:
+        """The reason's code as users see it: staff's free text reads ``admin``
+        (unless ``NOTICE_SHOWS_FREE_TEXT_REASON``); None while active."""
+        if self.is_active:
+            return None
+        code = self.revoke_reason
+        if (
+            code
+            and code not in RevokeReason.values
+            and not app_settings.NOTICE_SHOWS_FREE_TEXT_REASON
+        ):
+            return RevokeReason.ADMIN.value
+        return code
 
     def _ended_by(self, timeout: int | None, since: datetime, idle: bool = False) -> bool:
         """Whether the recorded end is that of a timeout policy. The row keeps

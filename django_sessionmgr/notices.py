@@ -14,8 +14,7 @@ from django.contrib import messages
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
-from .conf import app_settings
-from .models import RevokeReason, UserSession
+from .models import UserSession
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -54,9 +53,6 @@ def _reason(row: UserSession) -> str:
     cookie was revoked: staff's free text (``reason`` of the staff API,
     ``--reason``) is shown only with ``NOTICE_SHOWS_FREE_TEXT_REASON``.
     """
-    code = row.revoke_reason
-    if code and code not in RevokeReason.values and not app_settings.NOTICE_SHOWS_FREE_TEXT_REASON:
-        return str(RevokeReason.ADMIN.label)
     return row.revoke_reason_display or gettext("it was signed out")
 
 

@@ -5,9 +5,11 @@ A browser is recognised by a long-lived signed cookie listing a short keyed
 tag per account that signed in with it: no username, email or user id, and
 useless without ``SECRET_KEY``. A browser without the cookie (cleared, or
 from before the app sent it) is known only if one of the account's earlier
-sessions had both its fingerprint (browser family, operating system and
-device) and its address, as stored: a user agent alone is whatever the client
-claims, so a new address is a new device.
+sign-ins (not staff impersonating the user) had both its fingerprint (browser
+family, operating system and device) and its address, as stored: a user agent
+alone is whatever the client claims, so a new address is a new device. The
+address is where that session signed in, never where it was last seen, which
+anyone holding a stolen cookie moves.
 
 Links in the email start from a configured base URL (``SITE_URL``, else the
 sites framework), never from the request's ``Host``, which whoever signs in
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -33,6 +36,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connections, router, transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .conf import app_settings
@@ -96,11 +100,21 @@ def is_new_device(request: HttpRequest, user: AbstractBaseUser, row: UserSession
     if tags is not None and account_tag(user.pk) in tags:
         return False
     signed_in_before, seen = _earlier_logins(user, row)
-    if not signed_in_before:
+    if not signed_in_before and not _joined_long_ago(user):
         return False  # the first sign-in
     if tags is not None:
         return True  # the browser keeps the cookie, and this account is not in it
     return not seen  # known only from the same fingerprint and a known address
+
+
+def _joined_long_ago(user: AbstractBaseUser) -> bool:
+    """Whether the account is older than ``RETENTION_DAYS``: its earlier
+    sign-ins may have been pruned, so a sign-in with no rows left (a dormant
+    account's) is not taken for its first. A younger account's rows are all
+    still there."""
+    joined = getattr(user, "date_joined", None)
+    retention = timedelta(days=app_settings.RETENTION_DAYS)
+    return isinstance(joined, datetime) and joined < timezone.now() - retention
 
 
 @lru_cache(maxsize=8)
@@ -109,16 +123,20 @@ def _earlier_logins_sql(alias: str) -> str:
     table = quote(UserSession._meta.db_table)
     pk, user = quote(column("id")), quote(column("user"))
     os, device, browser = (quote(column(f"device_{name}")) for name in ("os", "family", "browser"))
-    ip, last_ip = quote(column("ip_address")), quote(column("last_ip_address"))
+    ip = quote(column("ip_address"))
     digits = ", ".join(f"'{digit}'" for digit in range(10))
-    earlier = f"SELECT 1 FROM {table} WHERE {user} = %s AND {pk} <> %s"
+    # The user's own sign-ins: staff impersonating them are not their devices.
+    impersonator = quote(column("impersonated_by"))
+    earlier = f"SELECT 1 FROM {table} WHERE {user} = %s AND {pk} <> %s AND {impersonator} IS NULL"
     # The browser's name alone, or the name, a space and a version: a digit
     # first and no space after it (see ``fingerprint``).
     same_browser = (
         f"({browser} = %s OR ({browser} LIKE %s ESCAPE '!' AND {browser} NOT LIKE %s ESCAPE '!'"
         f" AND SUBSTR({browser}, %s, 1) IN ({digits})))"
     )
-    known_address = f"({ip} = %s OR {last_ip} = %s)"
+    # Where the user signed in, not where a session was last seen: anyone
+    # holding a stolen cookie moves that.
+    known_address = f"{ip} = %s"
     same = f"{earlier} AND {os} = %s AND {device} = %s AND {same_browser} AND {known_address}"
     return f"SELECT EXISTS({earlier}), EXISTS({same})"
 
@@ -148,7 +166,7 @@ def _earlier_logins(user: AbstractBaseUser, row: UserSession) -> tuple[bool, boo
     address = UserSession._meta.get_field("ip_address").get_db_prep_value(
         row.ip_address, connection
     )
-    params += [address, address]
+    params += [address]
     with connection.cursor() as cursor:
         cursor.execute(_earlier_logins_sql(alias), params)
         signed_in_before, seen = cursor.fetchone()

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
-from django.db.models import Case, DateTimeField, ExpressionWrapper, Q, Value, When
+from django.db.models import Case, DateTimeField, ExpressionWrapper, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -87,16 +87,26 @@ def revoke_sessions(
     # the two leaves a bare record, never claimed rows without one.
     pending.create(batch=batch, created_at=Now())
     # Rows another revoke claimed are its own to finish (it may still be
-    # running); a claim whose record is gone is taken over.
-    unclaimed = Q(revoke_batch__isnull=True) | ~Q(revoke_batch__in=pending.values("batch"))
-    count = (
-        sessions.filter(status=model.Status.ACTIVE)
-        .filter(unclaimed)
-        .update(revoked_by=revoked_by, revoke_reason=reason, revoke_batch=batch)
+    # running, or have died: then the finishing below does it).
+    count = sessions.filter(status=model.Status.ACTIVE, revoke_batch__isnull=True).update(
+        revoked_by=revoked_by, revoke_reason=reason, revoke_batch=batch
     )
     finished: list[uuid.UUID] = []
     if finish_interrupted:
-        finished = _finish_pending(model, alias, but=batch)
+        finished, stuck = _finish_pending(model, alias, but=batch)
+        if stuck and sessions.filter(status=model.Status.ACTIVE, revoke_batch__in=stuck).exists():
+            # Some of these sessions are held by a revoke that cannot finish
+            # (the store fails): success would be a lie.
+            if count:
+                _complete(
+                    model, alias, batch, revoked_by=revoked_by, reason=reason, undo_on_failure=True
+                )
+            else:
+                pending.filter(batch=batch).delete()
+            raise RevokeFailed(
+                "Another revoke holds some of these sessions and could not finish: the "
+                "session store is not answering."
+            )
     if count:
         _complete(model, alias, batch, revoked_by=revoked_by, reason=reason, undo_on_failure=True)
     else:
@@ -110,14 +120,17 @@ def revoke_sessions(
 def finish_interrupted_revokes(model: type[UserSession], alias: str) -> int:
     """Finish the revokes a killed process left half-done; return how many
     sessions that revoked. A store that still fails leaves them for the next try."""
-    finished = _finish_pending(model, alias)
+    finished, _ = _finish_pending(model, alias)
     if not finished:
         return 0
     return model.objects.using(alias).filter(revoke_batch__in=finished).count()
 
 
-def _finish_pending(model: type[UserSession], alias: str, but: Any = None) -> list[uuid.UUID]:
-    """Finish every pending revoke but ``but``; return the batches finished.
+def _finish_pending(
+    model: type[UserSession], alias: str, but: Any = None
+) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """Finish every pending revoke but ``but``; return the batches finished,
+    and those that could not be (the store fails).
 
     One that is still running is finished alongside it, which is harmless
     (each step can run twice). A bare record, whose revoke died before it
@@ -130,6 +143,7 @@ def _finish_pending(model: type[UserSession], alias: str, but: Any = None) -> li
         .annotate(bare_may_go=Case(When(created_at__lt=stale, then=True), default=False))
     )
     finished: list[uuid.UUID] = []
+    stuck: list[uuid.UUID] = []
     for batch, bare_may_go in list(pending.values_list("batch", "bare_may_go")[:FINISH_AT_ONCE]):
         claimed = model.objects.using(alias).filter(revoke_batch=batch)
         first = claimed.values("revoked_by", "revoke_reason").first()
@@ -149,11 +163,12 @@ def _finish_pending(model: type[UserSession], alias: str, but: Any = None) -> li
             )
         except RevokeFailed:
             logger.error("An interrupted revoke could not be finished yet: the store fails")
+            stuck.append(batch)
             continue
         if count:
             logger.warning("Finished an interrupted revoke of %d session(s)", count)
         finished.append(batch)
-    return finished
+    return finished, stuck
 
 
 def _complete(

@@ -149,6 +149,17 @@ class SessionRevokeView(SessionViewMixin, View):
 
     def post(self, request: HttpRequest, pk: Any) -> HttpResponse:
         session = get_object_or_404(self.get_queryset(), pk=pk)
+        if reauth.password_needed(request) and str(session.pk) != session_row_id(request):
+            # One at a time is "sign out all others" too: the same password first.
+            password = request.POST.get("password")
+            if not reauth.confirm_password(request, self.get_acting_user(), password):
+                messages.error(
+                    request,
+                    _("That password is not correct.")
+                    if password
+                    else _("Enter your password to sign out another session."),
+                )
+                return HttpResponseRedirect(self.get_success_url())
         try:
             revoked = services.revoke_one(
                 session, current=session_row_id(request), by=self.get_acting_user()

@@ -117,3 +117,42 @@ def test_off_by_default(user):
         traveller.shift(24 * 3600)  # a day, within the session's own two weeks
         assert here.post(API).json() == {"revoked": 1}
         assert whoami(other) is None
+
+
+def test_sessions_cannot_be_signed_out_one_at_a_time_without_the_password(user, reauth):
+    """One at a time is "sign out all others" too: a stolen cookie alone cannot
+    end the owner's other sessions through the single revoke, page or API."""
+    from .helpers import current_row_id
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        here, other = two_devices(user)
+        other_id = current_row_id(other)
+        traveller.shift(WINDOW + 1)
+
+        api = here.delete(f"/api/sessions/{other_id}/")
+        assert api.status_code == 403
+        assert api.json()["code"] == "reauthentication_required"
+        page = here.post(f"/account/sessions/{other_id}/revoke/")
+        assert page.status_code == 302
+        wrong = here.post(f"/account/sessions/{other_id}/revoke/", {"password": "not it"})
+        assert wrong.status_code == 302
+        assert whoami(other) == user.get_username()
+        listed = here.get("/account/sessions/").content.decode()
+        assert 'name="password"' in listed  # each sign-out asks for it
+
+        right = here.delete(
+            f"/api/sessions/{other_id}/", {"password": PASSWORD}, content_type="application/json"
+        )
+        assert right.status_code == 204
+        assert whoami(other) is None
+
+
+def test_the_current_session_still_answers_current_session(user, reauth):
+    from .helpers import current_row_id
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        here, _ = two_devices(user)
+        traveller.shift(WINDOW + 1)
+        answer = here.delete(f"/api/sessions/{current_row_id(here)}/")
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "current_session"

@@ -53,10 +53,17 @@ def test_end_states_read_as_sentences(user, settings):
     assert ended.revoke_reason_display == "Signed out"
     assert expired.revoke_reason_display == "Expired"
     assert lapsed.revoke_reason_display == "Expired"
-    assert staff_words.revoke_reason_display == "Ended by an administrator: stolen laptop"
+    # Staff's own words are for staff: users read the app's.
+    assert staff_words.revoke_reason_display == "Ended by an administrator"
+    assert staff_words.revoke_reason_code == "admin"
     assert no_reason.revoke_reason_display == "Revoked"
     with translation.override("de"):
         assert ended.revoke_reason_display == "Abgemeldet"
+        assert staff_words.revoke_reason_display == "Von einem Administrator beendet"
+    settings.SESSIONMGR = {"NOTICE_SHOWS_FREE_TEXT_REASON": True}
+    assert staff_words.revoke_reason_display == "Ended by an administrator: stolen laptop"
+    assert staff_words.revoke_reason_code == "stolen laptop"
+    with translation.override("de"):
         assert staff_words.revoke_reason_display == (
             "Von einem Administrator beendet: stolen laptop"
         )

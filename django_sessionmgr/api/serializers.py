@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..conf import app_settings
-from ..models import UserSession
+from ..models import RevokeReason, UserSession
 from ..network import stored_ip
 from .authentication import authenticating_session_id
 from .schema import extend_schema_field
@@ -88,8 +88,9 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
         read_only_fields = fields
 
     def get_revoke_reason(self, obj: UserSession) -> str | None:
-        """The code the row records, or the words staff gave; null while active."""
-        return None if obj.is_active else obj.revoke_reason
+        """The code the row records (staff's own words read ``admin``, unless
+        ``NOTICE_SHOWS_FREE_TEXT_REASON``); null while active."""
+        return obj.revoke_reason_code
 
     def get_revoke_reason_display(self, obj: UserSession) -> str | None:
         return obj.revoke_reason_display
@@ -142,6 +143,16 @@ class StaffUserSessionSerializer(UserSessionSerializer):
 
     def get_user(self, obj: UserSession) -> dict[str, Any]:
         return {"id": obj.user_id, "username": obj.user.get_username()}
+
+    def get_revoke_reason(self, obj: UserSession) -> str | None:
+        """The code the row records, or the words staff gave; null while active."""
+        return None if obj.is_active else obj.revoke_reason
+
+    def get_revoke_reason_display(self, obj: UserSession) -> str | None:
+        reason = obj.revoke_reason
+        if not obj.is_active and reason and reason not in RevokeReason.values:
+            return str(_("Ended by an administrator: %(reason)s")) % {"reason": reason}
+        return obj.revoke_reason_display
 
     def get_revoked_by(self, obj: UserSession) -> dict[str, Any] | None:
         revoked_by = obj.revoked_by

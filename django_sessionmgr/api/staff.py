@@ -117,6 +117,16 @@ class RevokeReasonSerializer(serializers.Serializer[Any]):
         allow_blank=True, max_length=REASON_MAX_LENGTH, default=RevokeReason.API.value
     )
 
+    def validate_reason(self, value: str) -> str:
+        # A code of the app's own would put its words in the app's mouth: a
+        # staff revoke reading "Signed out by you from another device".
+        if value in RevokeReason.values and value != RevokeReason.API.value:
+            raise ValidationError(
+                gettext("%(code)s is one of the app's own reason codes; describe it in words.")
+                % {"code": value}
+            )
+        return value
+
 
 class BulkRevokeSerializer(RevokeReasonSerializer):
     """``{"ids": [...]}`` or ``{"users": [...]}``, with an optional ``reason``."""

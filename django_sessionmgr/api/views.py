@@ -237,10 +237,21 @@ class UserSessionViewSet(
         return Response(self.get_serializer(session).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.revoke_one(
-            self.get_object(), current=authenticating_session_id(request), by=self._user()
-        )
+        session = self.get_object()
+        current = authenticating_session_id(request)
+        if str(session.pk) != current:
+            # One at a time is "sign out all others" too: the same password first.
+            self._reauthenticate(request, current)
+        services.revoke_one(session, current=current, by=self._user())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _reauthenticate(self, request: Request, current: str | None) -> None:
+        """With ``REAUTH_FOR_REVOKE_OTHERS``, the password, unless the session
+        signed in recently; ``ReauthenticationRequired`` (403) until then."""
+        if reauth.password_needed(request._request, by_session=current is not None):
+            password = request.data.get("password") if hasattr(request.data, "get") else None
+            if not reauth.confirm_password(request._request, self._user(), password):
+                raise ReauthenticationRequired(wrong=bool(password))
 
     @extend_schema(
         summary="Revoke all your other sessions",
@@ -267,10 +278,7 @@ class UserSessionViewSet(
     @action(detail=False, methods=["post"], url_path="revoke-others")
     def revoke_others(self, request: Request) -> Response:
         current = authenticating_session_id(request)
-        if reauth.password_needed(request._request, by_session=current is not None):
-            password = request.data.get("password") if hasattr(request.data, "get") else None
-            if not reauth.confirm_password(request._request, self._user(), password):
-                raise ReauthenticationRequired(wrong=bool(password))
+        self._reauthenticate(request, current)
         # "Others" are all but the session that authenticated this request:
         # under token or basic auth, every session is another one.
         count = services.revoke_own_others(

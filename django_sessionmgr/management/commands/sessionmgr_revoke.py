@@ -45,6 +45,10 @@ def check_reason(reason: Any) -> None:
         )
     if not reason.isprintable():
         raise CommandError("--reason must be printable text, without control characters.")
+    if reason in RevokeReason.values and reason != RevokeReason.COMMAND.value:
+        raise CommandError(
+            f"--reason {reason!r} is one of the app's own reason codes; describe it in words."
+        )
 
 
 class Command(BaseCommand):
