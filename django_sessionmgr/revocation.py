@@ -31,8 +31,18 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
-from django.db.models import Case, DateTimeField, ExpressionWrapper, Value, When
-from django.db.models.functions import Now
+from django.db.models import (
+    Case,
+    CharField,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Q,
+    UUIDField,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from .exceptions import RevokeFailed
@@ -86,11 +96,7 @@ def revoke_sessions(
     # The record first (on the database's clock): a process killed between
     # the two leaves a bare record, never claimed rows without one.
     pending.create(batch=batch, created_at=Now())
-    # Rows another revoke claimed are its own to finish (it may still be
-    # running, or have died: then the finishing below does it).
-    count = sessions.filter(status=model.Status.ACTIVE, revoke_batch__isnull=True).update(
-        revoked_by=revoked_by, revoke_reason=reason, revoke_batch=batch
-    )
+    count = _claim(sessions, batch, revoked_by, reason)
     finished: list[uuid.UUID] = []
     if finish_interrupted:
         finished, stuck = _finish_pending(model, alias, but=batch)
@@ -115,6 +121,41 @@ def revoke_sessions(
         # What an interrupted revoke of these sessions left (a rerun): counted.
         count += sessions.filter(revoke_batch__in=finished).count()
     return count
+
+
+def _claim(
+    sessions: UserSessionQuerySet,
+    batch: uuid.UUID,
+    revoked_by: AbstractBaseUser | None,
+    reason: str,
+) -> int:
+    """Tag the active rows among ``sessions`` with ``batch``; return how many.
+
+    Rows another revoke claimed stay its own to finish (it may still be
+    running, or have died: then the finishing does it). The condition sits
+    in the SET, not the WHERE: there, SQLite without statistics would leave
+    the per-user index for a scan of every active row. ``revoke_batch`` is
+    set last: MySQL evaluates each SET with the ones before it applied.
+    """
+    model = sessions.model
+    unclaimed = Q(revoke_batch__isnull=True)
+    by_field = model._meta.get_field("revoked_by")
+    touched = sessions.filter(status=model.Status.ACTIVE).update(
+        revoked_by=Case(
+            When(unclaimed, then=Value(revoked_by.pk if revoked_by is not None else None)),
+            default=F("revoked_by"),
+            output_field=by_field.target_field,
+        ),
+        revoke_reason=Case(
+            When(unclaimed, then=Value(reason)),
+            default=F("revoke_reason"),
+            output_field=CharField(),
+        ),
+        revoke_batch=Coalesce(F("revoke_batch"), Value(batch), output_field=UUIDField()),
+    )
+    if not touched:
+        return 0
+    return int(model.objects.using(sessions.db).filter(revoke_batch=batch).count())
 
 
 def finish_interrupted_revokes(model: type[UserSession], alias: str) -> int:
