@@ -8,9 +8,9 @@ them at the precise point (a cache write, a signal, a step of the revoke);
 the stores, databases and caches are real.
 
 The tests of a revoke inside a transaction need threads that really run at
-once: they run on the suite's database when it is a server (PostgreSQL,
-MariaDB), and otherwise on a fresh PostgreSQL database of their own
-(``POSTGRES_URL``; skipped without it, failed under ``CI=true``).
+once: they run on a fresh PostgreSQL database of their own (``POSTGRES_URL``,
+or ``DATABASE_URL``; skipped without it, failed under ``CI=true``), every
+model routed there, once per CI run (in the SQLite pass).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from django.contrib.auth import (
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.core.cache.backends.redis import RedisCache
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models.signals import post_save
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
@@ -52,7 +52,7 @@ from django_sessionmgr.signals import session_revoked
 from django_sessionmgr.tracking import IMPERSONATOR_KEY
 
 from .helpers import PASSWORD, clone, logged_in_client, make_client, read_only, row_of, whoami
-from .services import postgres_url
+from .services import once_per_run, postgres_url
 from .urls import urlpatterns as project_urlpatterns
 
 pytestmark = pytest.mark.urls(__name__)
@@ -437,19 +437,12 @@ def own_postgres(django_db_blocker: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def server_database(
-    request: pytest.FixtureRequest, settings: Any, django_db_blocker: Any
-) -> Iterator[str]:
-    """The alias of a database server that threads share for real."""
-    if connection.vendor != "sqlite":
-        request.getfixturevalue("transactional_db")
-        yield DEFAULT_DB_ALIAS
-        return
-    alias = request.getfixturevalue("own_postgres")
-    settings.DATABASE_ROUTERS = [EverythingTo(alias)]
+def server_database(own_postgres: str, settings: Any, django_db_blocker: Any) -> Iterator[str]:
+    """Every model routed to the fresh PostgreSQL database, which threads share for real."""
+    settings.DATABASE_ROUTERS = [EverythingTo(own_postgres)]
     with django_db_blocker.unblock():
-        assert connections[alias].vendor == "postgresql"
-        yield alias
+        assert connections[own_postgres].vendor == "postgresql"
+        yield own_postgres
         connections.close_all()
 
 
@@ -488,6 +481,7 @@ class SaveInFlight:
         assert self.at_write.wait(10), "the request never reached its save"
 
 
+@once_per_run
 @pytest.mark.parametrize("outer", [False, True], ids=["autocommit", "outer-atomic"])
 @pytest.mark.parametrize("engine", ["cache-redis"], indirect=True)
 def test_a_save_in_flight_cannot_bring_back_a_session_revoked_inside_a_transaction(
@@ -528,6 +522,7 @@ def test_a_save_in_flight_cannot_bring_back_a_session_revoked_inside_a_transacti
     assert whoami(thief) is None
 
 
+@once_per_run
 @pytest.mark.parametrize("engine", ["cache-redis"], indirect=True)
 def test_a_save_in_flight_cannot_bring_back_a_session_revoked_by_the_session_limit(
     server_database: str, engine: str, settings: Any, monkeypatch: pytest.MonkeyPatch
