@@ -246,6 +246,34 @@ def test_an_impersonation_started_by_a_request_in_flight_during_the_revoke_of_st
     assert not UserSession.objects.filter(impersonated_by=superuser).active().exists()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="STILL OPEN: a nested impersonation (staff -> another superuser -> user) records "
+    "the intermediate superuser as impersonated_by, so 'all sessions of' the first "
+    "staff member leaves the browser signed in as the user",
+)
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", ["command", "password-change"])
+@pytest.mark.parametrize("engine", ["db", "signed_cookies"], indirect=True)
+def test_revoking_all_sessions_of_staff_ends_a_nested_impersonation_they_started(
+    engine: str, superuser: Any, user: Any, django_user_model: Any, how: str
+) -> None:
+    """Staff impersonate another superuser, and from there a user (django-hijack
+    allows it: its history is a stack). The staff member is still the real
+    actor of that browser: "all sessions of" them ends it."""
+    other_superuser = django_user_model.objects.create_superuser(
+        "deputy", "deputy@example.com", PASSWORD
+    )
+    stolen = _impersonating(superuser, other_superuser)
+    assert stolen.get(f"/impersonate/{user.pk}/").status_code == 200
+    assert whoami(stolen) == user.get_username()
+
+    _revoke_all_of(how, superuser, django_user_model)
+
+    assert whoami(stolen) is None
+    assert not UserSession.objects.filter(user=user).active().exists()
+
+
 # Signed cookies replayed as they are
 
 
