@@ -521,6 +521,9 @@ def _record_row(
             raise ReleaseRefused
         if len(resume) > 1:  # back one step of a chain: the rest still to release
             session[IMPERSONATOR_KEY] = resume[:-1]
+            state = request_state(request)
+            if state is not None and state.replaced_row_id in {entry[0] for entry in resume}:
+                state.replaced_row_id = None  # a row the rest of the chain goes back to
         return row_id, None
     with login_atomically(user):
         row = _create_row(request, session, user, str(uuid.uuid4()))

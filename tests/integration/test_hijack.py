@@ -567,3 +567,21 @@ def test_a_revoke_inside_a_chain_is_recorded_as_the_roots(staff, second_superuse
     victim.refresh_from_db()
     assert victim.status == UserSession.Status.REVOKED
     assert victim.revoked_by == staff
+
+
+def test_a_hijack_back_to_the_root_keeps_every_row_of_the_chain(staff, second_superuser):
+    # root -> sam, then sam hijacks root: the browser is root on root's own
+    # row (never marked as an impersonation), and each release goes back.
+    client = logged_in_client(staff)
+    staff_row = row_of(client)
+    assert acquire(client, second_superuser).status_code == 302
+    middle_row = row_of(client)
+    assert acquire(client, staff).status_code == 302
+    assert row_of(client).pk == staff_row.pk
+    assert row_of(client).impersonated_by is None
+    release(client)
+    assert whoami(client) == second_superuser.get_username()
+    assert row_of(client).pk == middle_row.pk
+    release(client)
+    assert whoami(client) == staff.get_username()
+    assert row_of(client).pk == staff_row.pk
