@@ -179,7 +179,7 @@ def read_marker(session: SessionBase) -> Marker | None:
 #: Session data key of an impersonated session: a stack of ``[row id, user pk]``
 #: entries, one per impersonation still to release. The bottom entry is the
 #: row and pk of the real actor (the root of a chain of impersonations); each
-#: release resumes the top entry's row. Before 0.3 it held one entry, flat.
+#: release resumes the top entry's row. Earlier builds held one entry, flat.
 IMPERSONATOR_KEY = "_sessionmgr_impersonator"
 
 
