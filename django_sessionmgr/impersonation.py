@@ -77,6 +77,7 @@ def _marked_by(row_id: str | None) -> str | None:
         ),
         default=None,
         what="read an impersonation",
+        writes=False,
     )
     return str(pk) if pk is not None else None
 

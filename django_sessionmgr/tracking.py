@@ -445,7 +445,7 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
     if not _trackable(user):
         return None
     _ensure_key(session)
-    resume = state.resume if state is not None else None  # a release resumes its top
+    resume = state.resume if state is not None else None
     failed: tuple[str, UserSession | None] = ("", None)
     try:
         row_id, row = contained(
@@ -522,7 +522,7 @@ def _record_row(
         if len(resume) > 1:  # back one step of a chain: the rest still to release
             session[IMPERSONATOR_KEY] = resume[:-1]
             state = request_state(request)
-            if state is not None and state.replaced_row_id in {entry[0] for entry in resume}:
+            if state is not None and state.replaced_row_id in {entry[0] for entry in resume[:-1]}:
                 state.replaced_row_id = None  # a row the rest of the chain goes back to
         return row_id, None
     with login_atomically(user):
