@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .models import UserSession
 from .safety import contained
-from .tracking import IMPERSONATOR_KEY, read_marker, request_state
+from .tracking import IMPERSONATOR_KEY, impersonation_stack, read_marker, request_state
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -28,37 +28,72 @@ if TYPE_CHECKING:
 
 
 def start_impersonation(request: HttpRequest, impersonator: AbstractBaseUser) -> None:
-    """Mark the session just logged in on ``request`` as started by ``impersonator``."""
+    """Mark the session just logged in on ``request`` as started by ``impersonator``.
+
+    The real actor is always the root of a chain: when staff member A,
+    impersonating B, goes on to impersonate C, C's row names A, as does the
+    session's impersonation stack, so every revoke of A's sessions reaches
+    it. A row already marked is never re-marked, and an impersonation of
+    oneself (or a ``login()`` that kept the user) changes nothing.
+    """
     session = request.session
     marker = read_marker(session)
-    if marker is None:
+    if marker is None or str(impersonator.pk) == str(getattr(request.user, "pk", None)):
         return
+    state = request_state(request)
+    if state is not None and not state.flushed:
+        return  # login() kept the same user: no new impersonation
+    staff_row = state.replaced_row_id if state is not None else None
+    # The stack as it was before login() flushed the session (the middleware
+    # keeps it), else the one still in the session data.
+    stack = (state.resume if state is not None else None) or impersonation_stack(
+        session.get(IMPERSONATOR_KEY)
+    )
+    root = stack[0][1] if stack else _marked_by(staff_row) or str(impersonator.pk)
     contained(
-        lambda: UserSession.objects.filter(pk=marker.row_id).update(impersonated_by=impersonator),
+        lambda: (
+            UserSession.objects.filter(pk=marker.row_id, impersonated_by__isnull=True)
+            .exclude(user_id=root)
+            .update(impersonated_by=root)
+        ),
         default=0,
         what="mark an impersonated session",
     )
-    state = request_state(request)
-    staff_row = state.replaced_row_id if state is not None else None
     if state is not None:
         state.replaced_row_id = None  # the staff member's row waits for the release
         # Invisible to the user's policies and devices: no MAX_SESSIONS revoke,
         # no new-device notice, no device cookie.
         state.past_limit = state.new_row = state.logged_in_user_pk = None
-    session[IMPERSONATOR_KEY] = [staff_row, str(impersonator.pk)]
+    session[IMPERSONATOR_KEY] = [*stack, [staff_row, str(impersonator.pk)]]
+
+
+def _marked_by(row_id: str | None) -> str | None:
+    """The real actor recorded on the row a hijacker was using, if it is an impersonation."""
+    if row_id is None:
+        return None
+    pk = contained(
+        lambda: (
+            UserSession.objects.filter(pk=row_id).values_list("impersonated_by", flat=True).first()
+        ),
+        default=None,
+        what="read an impersonation",
+        writes=False,
+    )
+    return str(pk) if pk is not None else None
 
 
 def acting_user(request: HttpRequest) -> Any:
-    """The user who really acts on ``request``: the staff member while impersonating."""
+    """The user who really acts on ``request``: while impersonating, the root
+    of the chain (the bottom entry of the session's impersonation stack)."""
     from django.contrib.auth import get_user_model
 
     user = request.user
     session = getattr(request, "session", None)
-    entry = session.get(IMPERSONATOR_KEY) if session is not None else None
-    if not isinstance(entry, list) or len(entry) != 2:
+    stack = impersonation_stack(session.get(IMPERSONATOR_KEY)) if session is not None else []
+    if not stack:
         return user
     model = get_user_model()
-    return model._default_manager.filter(pk=entry[1]).first() or user
+    return model._default_manager.filter(pk=stack[0][1]).first() or user
 
 
 def hijack_started(sender: Any, hijacker: Any, hijacked: Any, request: Any, **kwargs: Any) -> None:

@@ -56,6 +56,7 @@ from .tracking import (
     current_state,
     end_session_row,
     expiry_changed,
+    impersonation_stack,
     is_authenticated_session,
     read_marker,
     request_state,
@@ -145,13 +146,14 @@ def _unwrapped(user: Any) -> Any:
 
 
 def _remember_row(session: SessionBase, state: RequestState) -> None:
-    """Before a flush: note the row and impersonation the loaded data names."""
+    """Before a flush: note the row and impersonation stack the loaded data names."""
+    state.flushed = True
     if not hasattr(session, "_session_cache"):
         return
     if state.row_id is None:
         marker = read_marker(session)
         state.row_id = marker.row_id if marker else None
-    state.resume = session.get(IMPERSONATOR_KEY) or state.resume
+    state.resume = impersonation_stack(session.get(IMPERSONATOR_KEY)) or state.resume
 
 
 def _tracked_flush(flush: Callable[[], None], session: SessionBase, state: RequestState) -> None:

@@ -92,9 +92,11 @@ class RequestState:
     #: A row this request's login replaced: ended on the way out, unless the
     #: login was an impersonation (then the staff member's row waits for release).
     replaced_row_id: str | None = None
-    #: ``[row id, user pk]`` of the staff member's row, read from a session
-    #: that ``release`` of an impersonation flushes.
-    resume: list[Any] | None = None
+    #: The impersonation stack (``impersonation_stack``) of the session as it
+    #: was before this request flushed it: a release resumes its top entry.
+    resume: list[list[Any]] | None = None
+    #: The session was flushed in this request (``login()`` of another user, ``logout()``).
+    flushed: bool = False
     #: Why the session that came with the request had ended: (code, words).
     end_notice: tuple[str, str] | None = None
     #: The user a login in this request signed in (to remember their device).
@@ -174,8 +176,29 @@ def read_marker(session: SessionBase) -> Marker | None:
     return None
 
 
-#: Session data key of an impersonated session: ``[staff row id, staff pk]``.
+#: Session data key of an impersonated session: a stack of ``[row id, user pk]``
+#: entries, one per impersonation still to release. The bottom entry is the
+#: row and pk of the real actor (the root of a chain of impersonations); each
+#: release resumes the top entry's row. Earlier builds held one entry, flat.
 IMPERSONATOR_KEY = "_sessionmgr_impersonator"
+
+
+def impersonation_stack(value: Any) -> list[list[Any]]:
+    """The stack stored under ``IMPERSONATOR_KEY`` (empty when none or malformed),
+    reading the older single ``[row id, pk]`` entry as a stack of one."""
+    if not isinstance(value, list) or not value:
+        return []
+    if len(value) == 2 and not isinstance(value[0], list) and not isinstance(value[1], list):
+        value = [value]  # the single-entry format of sessions already in flight
+    stack = []
+    for entry in value:
+        if not isinstance(entry, list) or len(entry) != 2:
+            return []
+        row_id, pk = entry
+        if not (row_id is None or isinstance(row_id, str)) or not isinstance(pk, (str, int)):
+            return []
+        stack.append([row_id, str(pk)])
+    return stack
 
 
 def session_row_id(request: HttpRequest | None = None) -> str | None:
@@ -437,7 +460,7 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
         session.pop(SESSION_MARKER, None)  # adopted on a later request instead
         return None
     _follow(state, row_id, session)
-    if state is not None and not (resume and row_id == resume[0]):
+    if state is not None and not (resume and row_id == resume[-1][0]):
         # A release of an impersonation leaves the device cookie alone.
         state.logged_in_user_pk = user.pk
     if row is not None:
@@ -475,14 +498,16 @@ def _record_row(
     session: SessionBase,
     user: AbstractBaseUser,
     marker: Marker | None,
-    resume: list[Any] | None,
+    resume: list[list[Any]] | None,
 ) -> tuple[str, UserSession | None]:
     """The login's row id, and the row when it is new.
 
     A login inside a session that already has an active row of this user keeps
-    that row ("one row per session"); a release of an impersonation goes back
-    to the staff member's row, and raises ``ReleaseRefused`` if that row has
-    ended (a sign-in through ``authenticate()`` gets a new row instead).
+    that row ("one row per session"). A login of the user on top of the
+    impersonation stack the flushed session held is a release, recognised by
+    the stack alone: it goes back to that entry's row and puts the rest of the
+    stack back in the session, or raises ``ReleaseRefused`` if that row has
+    ended (no new row is ever created for it).
     Otherwise a new row is inserted, in the transaction that reads the
     sessions past ``MAX_SESSIONS``; they are revoked on the way out of the
     request (by the middleware, unless the login is an impersonation), or now
@@ -490,11 +515,16 @@ def _record_row(
     """
     if marker is not None and _reuse_row(request, session, marker.row_id, user):
         return marker.row_id, None
-    if resume and str(resume[1]) == str(user.pk):
-        if _resume_row(request, session, resume[0], user):
-            return resume[0], None
-        if not hasattr(user, "backend"):  # not a sign-in through authenticate()
+    if resume and resume[-1][1] == str(user.pk):
+        row_id = resume[-1][0]
+        if row_id is None or not _resume_row(request, session, row_id, user):
             raise ReleaseRefused
+        if len(resume) > 1:  # back one step of a chain: the rest still to release
+            session[IMPERSONATOR_KEY] = resume[:-1]
+            state = request_state(request)
+            if state is not None and state.replaced_row_id in {entry[0] for entry in resume[:-1]}:
+                state.replaced_row_id = None  # a row the rest of the chain goes back to
+        return row_id, None
     with login_atomically(user):
         row = _create_row(request, session, user, str(uuid.uuid4()))
         excess = sessions_past_limit(user, str(row.pk))
@@ -507,8 +537,9 @@ def _record_row(
 
 
 class ReleaseRefused(Exception):
-    """The release of an impersonation would go back to a staff row that has
-    ended (revoked, say by the staff member's "sign out everywhere")."""
+    """The release of an impersonation would go back to a row that has ended
+    (revoked, say by the staff member's "sign out everywhere"): the session
+    ends instead, even for a password sign-in of that user (see docs/security.md)."""
 
 
 def _resume_row(

@@ -27,7 +27,7 @@ def authenticating_session_id(request: Request | HttpRequest) -> str | None:
 
 
 def acting_user(request: Request) -> Any:
-    """Who really acts on an API request: the staff member behind an
+    """Who really acts on an API request: the staff member at the root of an
     impersonation when the impersonated session authenticated the request
     (``impersonation.acting_user``), else the user DRF authenticated."""
     if isinstance(request.successful_authenticator, SessionAuthentication):

@@ -11,6 +11,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core import mail
 from django.core.management import call_command
+from django.db.models import Q
 from django.test import Client
 from django.utils import timezone
 
@@ -225,10 +226,15 @@ def revoke_others_from_another_browser(staff: Any, other_admin: Any) -> None:
 
 
 def revoke_others_by_api_from_another_browser(staff: Any, other_admin: Any) -> None:
+    # The staff member's waiting row and each row of the impersonation (two for
+    # a single one, three for a chain through another staff member).
+    expected = UserSession.objects.filter(
+        Q(user=staff) | Q(impersonated_by=staff), status=UserSession.Status.ACTIVE
+    ).count()
     laptop = logged_in_client(staff, ip="198.51.100.30")
     response = laptop.post("/api/sessions/revoke-others/")
     assert response.status_code == 200, response.content
-    assert response.json()["revoked"] == 2  # the waiting staff row and the impersonation
+    assert response.json()["revoked"] == expected >= 2
     laptop.post("/accounts/logout/")
 
 
@@ -300,16 +306,21 @@ def test_a_release_after_the_staff_row_was_revoked_signs_the_browser_out(staff, 
     assert active_rows(user) == []
 
 
-def test_a_password_sign_in_after_the_staff_row_was_revoked_still_works(staff, other_admin, user):
-    # Only the release is refused: a real sign-in from that browser is not.
+def test_a_password_sign_in_after_the_staff_row_was_revoked_works_at_the_second_try(
+    staff, other_admin, user
+):
+    # A release is recognised by the session's impersonation stack alone, so a
+    # password sign-in as the staff member from the impersonating browser is
+    # taken for one: it signs out once and creates no row. The next works.
     client = logged_in_client(staff)
     staff_row = row_of(client)
     acquire(client, user)
     staff_row.revoke(reason="test")
-    response = client.post(
-        "/accounts/login/", {"username": staff.get_username(), "password": PASSWORD}
-    )
-    assert response.status_code == 302, response.content
+    credentials = {"username": staff.get_username(), "password": PASSWORD}
+    assert client.post("/accounts/login/", credentials).status_code == 302
+    assert whoami(client) is None
+    assert active_rows(staff) == []
+    assert client.post("/accounts/login/", credentials).status_code == 302
     assert whoami(client) == staff.get_username()
     assert [row.pk for row in active_rows(staff)] == [row_of(client).pk]
 
@@ -448,3 +459,144 @@ def test_a_release_keeps_the_staff_sessions_absolute_end(staff, user, settings):
         assert staff_row.expires_at == end
         traveller.shift(61)
         assert whoami(client) is None
+
+
+# Chains of impersonation: a superuser impersonating another superuser, who
+# then impersonates someone (or themself). The real actor is the root of the
+# chain on every row, in every revoke, and on every release.
+
+
+@pytest.fixture
+def second_superuser(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_superuser("sam", "sam@example.com", PASSWORD)
+
+
+def chain_to_the_user(client: Client, second_superuser: Any, user: Any) -> Any:
+    """root -> sam -> the user: the browser acts as the user."""
+    assert acquire(client, second_superuser).status_code == 302
+    assert acquire(client, user).status_code == 302
+    return user
+
+
+def hijack_of_oneself(client: Client, second_superuser: Any, user: Any) -> Any:
+    """root -> sam, then sam hijacks sam: the browser acts as sam."""
+    assert acquire(client, second_superuser).status_code == 302
+    assert acquire(client, second_superuser).status_code == 302
+    return second_superuser
+
+
+CHAINS = [chain_to_the_user, hijack_of_oneself]
+
+
+@pytest.mark.parametrize("chain", CHAINS)
+def test_every_row_of_a_chain_names_its_root_as_the_real_actor(
+    staff, second_superuser, user, chain
+):
+    client = logged_in_client(staff)
+    staff_row = row_of(client)
+    acting_as = chain(client, second_superuser, user)
+    assert whoami(client) == acting_as.get_username()
+    assert row_of(client).impersonated_by == staff
+    rows = UserSession.objects.filter(status=UserSession.Status.ACTIVE).exclude(pk=staff_row.pk)
+    assert {row.impersonated_by for row in rows} == {staff}
+
+
+@pytest.mark.parametrize(
+    "revoke_all_of_staff",
+    [
+        revoke_by_command,
+        revoke_by_staff_api,
+        revoke_by_admin_action,
+        revoke_by_user_admin_action,
+        revoke_others_from_another_browser,
+        revoke_others_by_api_from_another_browser,
+        change_password_from_another_browser,
+    ],
+)
+@pytest.mark.parametrize("chain", CHAINS)
+def test_sign_out_everywhere_of_the_root_ends_a_chained_or_self_hijack(
+    staff, second_superuser, other_admin, user, chain, revoke_all_of_staff
+):
+    client = logged_in_client(staff)
+    chain(client, second_superuser, user)
+    revoke_all_of_staff(staff, other_admin)
+    assert whoami(client) is None
+    for _ in range(2):  # every step of the chain
+        release(client)
+        assert whoami(client) is None
+    assert active_rows(staff) == []
+    assert not UserSession.objects.filter(impersonated_by=staff).active().exists()
+
+
+def test_a_chained_release_goes_back_one_step_at_a_time(staff, second_superuser, user):
+    client = logged_in_client(staff)
+    staff_row = row_of(client)
+    assert acquire(client, second_superuser).status_code == 302
+    middle_row = row_of(client)
+    assert acquire(client, user).status_code == 302
+    release(client)
+    assert whoami(client) == second_superuser.get_username()
+    assert row_of(client).pk == middle_row.pk
+    assert row_of(client).impersonated_by == staff
+    release(client)
+    assert whoami(client) == staff.get_username()
+    assert row_of(client).pk == staff_row.pk
+    assert UserSession.objects.filter(status=UserSession.Status.ACTIVE).count() == 1
+
+
+def test_a_chained_release_after_the_root_row_was_revoked_signs_the_browser_out(
+    staff, second_superuser, user
+):
+    client = logged_in_client(staff)
+    staff_row = row_of(client)
+    chain_to_the_user(client, second_superuser, user)
+    release(client)  # back to sam, still on behalf of root
+    assert whoami(client) == second_superuser.get_username()
+    staff_row.revoke(reason="test")
+    release(client)
+    assert whoami(client) is None
+    assert active_rows(staff) == []  # no new row for root, signed in with no password
+
+
+def test_after_one_release_of_a_chain_the_root_still_acts(staff, second_superuser, user):
+    victim_client = logged_in_client(user, ip="198.51.100.7")
+    victim = row_of(victim_client)
+    client = logged_in_client(staff)
+    chain_to_the_user(client, second_superuser, user)
+    release(client)  # acting as sam again
+    response = client.delete(f"/api/admin/sessions/{victim.pk}/")
+    assert response.status_code == 204, response.content
+    victim.refresh_from_db()
+    assert victim.revoked_by == staff
+
+
+@pytest.mark.parametrize("chain", CHAINS)
+def test_a_revoke_inside_a_chain_is_recorded_as_the_roots(staff, second_superuser, user, chain):
+    client = logged_in_client(staff)
+    acting_as = chain(client, second_superuser, user)
+    # Another session of the user the browser now acts as.
+    victim_client = logged_in_client(acting_as, ip="198.51.100.7")
+    victim = row_of(victim_client)
+    response = client.post(f"/account/sessions/{victim.pk}/revoke/")
+    assert response.status_code == 302, response.content
+    victim.refresh_from_db()
+    assert victim.status == UserSession.Status.REVOKED
+    assert victim.revoked_by == staff
+
+
+def test_a_hijack_back_to_the_root_keeps_every_row_of_the_chain(staff, second_superuser):
+    # root -> sam, then sam hijacks root: the browser is root on root's own
+    # row (never marked as an impersonation), and each release goes back.
+    client = logged_in_client(staff)
+    staff_row = row_of(client)
+    assert acquire(client, second_superuser).status_code == 302
+    middle_row = row_of(client)
+    assert acquire(client, staff).status_code == 302
+    assert row_of(client).pk == staff_row.pk
+    assert row_of(client).impersonated_by is None
+    release(client)
+    assert whoami(client) == second_superuser.get_username()
+    assert row_of(client).pk == middle_row.pk
+    release(client)
+    assert whoami(client) == staff.get_username()
+    assert row_of(client).pk == staff_row.pk
