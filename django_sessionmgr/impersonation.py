@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from .models import UserSession
 from .safety import contained
-from .tracking import IMPERSONATOR_KEY, impersonation_stack, read_marker, request_state
+from .tracking import (
+    IMPERSONATOR_KEY,
+    end_session_row,
+    impersonation_stack,
+    read_marker,
+    request_state,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -59,12 +65,41 @@ def start_impersonation(request: HttpRequest, impersonator: AbstractBaseUser) ->
         default=0,
         what="mark an impersonated session",
     )
+    if staff_row is not None and not _still_active(staff_row):
+        # The session it came from was revoked while this request ran (a
+        # "sign out everywhere" of the staff member): this one ends too.
+        end_session_row(marker.row_id)
+        session.flush()
+        if state is not None:
+            state.replaced_row_id = state.past_limit = state.new_row = None
+            state.logged_in_user_pk = None
+        return
     if state is not None:
         state.replaced_row_id = None  # the staff member's row waits for the release
         # Invisible to the user's policies and devices: no MAX_SESSIONS revoke,
         # no new-device notice, no device cookie.
         state.past_limit = state.new_row = state.logged_in_user_pk = None
     session[IMPERSONATOR_KEY] = [*stack, [staff_row, str(impersonator.pk)]]
+
+
+def _still_active(row_id: str) -> bool:
+    """Whether the hijacker's session is active and no revoke has claimed it.
+
+    Read after this session was marked: a revoke of all the staff member's
+    sessions claims that session before their impersonations, so either it
+    is claimed by now, or the revoke will claim this one."""
+    return bool(
+        contained(
+            lambda: (
+                UserSession.objects.from_primary()
+                .filter(pk=row_id, status=UserSession.Status.ACTIVE, revoke_batch__isnull=True)
+                .exists()
+            ),
+            default=True,
+            what="check an impersonation's staff session",
+            writes=False,
+        )
+    )
 
 
 def _marked_by(row_id: str | None) -> str | None:

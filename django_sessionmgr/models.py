@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .conf import app_settings
-from .revocation import revoke_sessions
+from .revocation import ACTORS_HINT, SPARE_HINT, revoke_sessions
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -81,8 +81,34 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
         "All sessions of user U" means this on every path (self-service,
         staff API, admin, commands, password change), so that a staff member's
         "sign out everywhere" also reaches the browser they impersonate from.
+        A revoke of it also reaches an impersonation started while it runs
+        (see ``with_impersonations_by``).
         """
-        return self.filter(user__in=users) | self.impersonations_by(users)
+        everywhere = self.filter(user__in=users) | self.impersonations_by(users)
+        return everywhere.with_impersonations_by(users)
+
+    def with_impersonations_by(self, users: Any) -> UserSessionQuerySet:
+        """These rows, and for a revoke of them, every session in which one of
+        ``users`` is the real actor as the revoke claims them.
+
+        The revoke claims these rows first, then the impersonations: one
+        started later comes from a session of theirs already claimed, and
+        ends itself (``impersonation.start_impersonation``); one started
+        before is claimed. Kept in the query's hints, which follow it through
+        ``filter`` and ``exclude``.
+        """
+        clone = self.all()
+        clone._hints = {**self._hints, ACTORS_HINT: users}  # type: ignore[attr-defined]
+        return clone
+
+    def sparing(self, row_id: str | None) -> UserSessionQuerySet:
+        """These rows but ``row_id`` (the session making the request), which
+        the revoke of the impersonations spares too."""
+        if row_id is None:
+            return self
+        clone = self.exclude(pk=row_id)
+        clone._hints = {**clone._hints, SPARE_HINT: row_id}  # type: ignore[attr-defined]
+        return clone
 
     def impersonations_by(self, users: Any) -> UserSessionQuerySet:
         """The active sessions in which one of ``users`` is the real actor

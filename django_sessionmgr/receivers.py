@@ -60,9 +60,7 @@ def revoke_on_password_change(
 
     def revoke_others() -> int:
         # Read inside ``contained``: finding the sessions queries too.
-        others = UserSession.objects.signed_in_as_or_by([instance.pk])
-        if current:
-            others = others.exclude(pk=current)
+        others = UserSession.objects.signed_in_as_or_by([instance.pk]).sparing(current)
         return others.revoke(reason=RevokeReason.PASSWORD_CHANGE.value)
 
     try:

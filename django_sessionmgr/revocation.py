@@ -58,6 +58,10 @@ if TYPE_CHECKING:
 
     from .models import UserSession, UserSessionQuerySet
 
+#: Query hints a revoke reads (``UserSessionQuerySet.with_impersonations_by``
+#: and ``sparing``): whose impersonations it also claims, and which session it spares.
+ACTORS_HINT = "sessionmgr_actors"
+SPARE_HINT = "sessionmgr_spare"
 #: Interrupted revokes finished by one revoke, at most (the rest by the next).
 FINISH_AT_ONCE = 100
 #: A pending record that claimed no row for this long was left by a process
@@ -96,7 +100,16 @@ def revoke_sessions(
     # The record first (on the database's clock): a process killed between
     # the two leaves a bare record, never claimed rows without one.
     pending.create(batch=batch, created_at=Now())
-    count = _claim(sessions, batch, revoked_by, reason)
+    touched = _claim(sessions, batch, revoked_by, reason)
+    hints = getattr(sessions, "_hints", {})
+    if (actors := hints.get(ACTORS_HINT)) is not None:
+        # After the rows above: see UserSessionQuerySet.with_impersonations_by.
+        impersonations = model.objects.filter(impersonated_by__in=actors)
+        if (spare := hints.get(SPARE_HINT)) is not None:
+            impersonations = impersonations.exclude(pk=spare)
+        touched += _claim(impersonations, batch, revoked_by, reason)
+    # Rows another revoke holds were touched but keep its batch: count ours.
+    count = model.objects.using(alias).filter(revoke_batch=batch).count() if touched else 0
     finished: list[uuid.UUID] = []
     if finish_interrupted:
         finished, stuck = _finish_pending(model, alias, but=batch)
@@ -129,7 +142,8 @@ def _claim(
     revoked_by: AbstractBaseUser | None,
     reason: str,
 ) -> int:
-    """Tag the active rows among ``sessions`` with ``batch``; return how many.
+    """Tag the active rows among ``sessions`` with ``batch``; return how many
+    rows the UPDATE touched (those another revoke holds included).
 
     Rows another revoke claimed stay its own to finish (it may still be
     running, or have died: then the finishing does it). The condition sits
@@ -153,9 +167,7 @@ def _claim(
         ),
         revoke_batch=Coalesce(F("revoke_batch"), Value(batch), output_field=UUIDField()),
     )
-    if not touched:
-        return 0
-    return int(model.objects.using(sessions.db).filter(revoke_batch=batch).count())
+    return int(touched)
 
 
 def finish_interrupted_revokes(model: type[UserSession], alias: str) -> int:

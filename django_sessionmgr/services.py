@@ -28,7 +28,7 @@ def sessions_of(user: AbstractBaseUser) -> UserSessionQuerySet:
 
 def others(sessions: UserSessionQuerySet, current: str | None) -> UserSessionQuerySet:
     """``sessions`` without the one serving the request (``current`` is its row id)."""
-    return sessions if current is None else sessions.exclude(pk=current)
+    return sessions.sparing(current)
 
 
 def revoke_one(
@@ -56,7 +56,8 @@ def own_others(
     the pages list them) and, as for every "all sessions of U"
     (``UserSessionQuerySet.signed_in_as_or_by``), every session in which the
     owner is the real actor while impersonating someone; never the current one."""
-    return others(sessions | UserSession.objects.impersonations_by([owner.pk]), current)
+    everywhere = sessions | UserSession.objects.impersonations_by([owner.pk])
+    return others(everywhere.with_impersonations_by([owner.pk]), current)
 
 
 def revoke_own_others(

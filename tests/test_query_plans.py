@@ -217,7 +217,8 @@ def revoke_queries(client: Client, path: str, body: dict[str, Any]) -> list[tupl
         # The claim: the UPDATE that tags the chosen rows with the revoke's batch.
         if item[0].startswith(f'UPDATE "{TABLE}" SET "revoked_by_id"')
     ]
-    assert len(reads) == 1 and len(marks) == 1, sent
+    # U's rows first, then the sessions U is impersonating from.
+    assert len(reads) == 1 and len(marks) == 2, sent
     return [*reads, *marks]
 
 
@@ -238,7 +239,11 @@ def test_all_sessions_of_a_user_are_read_through_indexes(
         expires_at=timezone.now() + timedelta(days=1),
     )
     body = {"users": [pk]} if "admin" in path else {}
-    (read, read_params), (mark, mark_params) = revoke_queries(client, path, body)
+    (read, read_params), (mark, mark_params), (then, then_params) = revoke_queries(
+        client, path, body
+    )
     text = plan(read, read_params)
     assert "impersonated_by" in text, text
     check(plan(mark, mark_params), sorted_by_index=False)
+    text = plan(then, then_params)
+    assert "impersonated_by" in text and "SCAN" not in text and "Seq Scan" not in text, text

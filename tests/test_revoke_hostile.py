@@ -48,7 +48,7 @@ from django_sessionmgr.exceptions import RevokeFailed
 from django_sessionmgr.impersonation import start_impersonation
 from django_sessionmgr.models import PendingRevoke, UserSession
 from django_sessionmgr.signals import session_revoked
-from django_sessionmgr.tracking import IMPERSONATOR_KEY
+from django_sessionmgr.tracking import IMPERSONATOR_KEY, impersonation_stack
 
 from .helpers import PASSWORD, clone, logged_in_client, make_client, read_only, row_of, whoami
 from .services import once_per_run, postgres_url
@@ -93,10 +93,10 @@ def slow_impersonate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def release(request: HttpRequest) -> HttpResponse:
-    entry = request.session.get(IMPERSONATOR_KEY)
-    if not request.user.is_authenticated or not entry:
+    stack = impersonation_stack(request.session.get(IMPERSONATOR_KEY))
+    if not request.user.is_authenticated or not stack:
         return HttpResponse(status=403)  # nothing to release
-    staff = get_user_model()._default_manager.get(pk=entry[1])
+    staff = get_user_model()._default_manager.get(pk=stack[-1][1])
     login(request, staff, backend="django.contrib.auth.backends.ModelBackend")
     return HttpResponse("ok")
 
@@ -206,13 +206,6 @@ def test_a_release_whose_staff_row_was_revoked_signs_nobody_in(
     assert not UserSession.objects.filter(user=superuser).active().exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="STILL OPEN: an impersonation started by a request of the staff session that was "
-    "in flight during 'revoke all sessions of staff' gets a new active row "
-    "(impersonated_by=staff) after the revoke read impersonations_by(); nothing "
-    "checks that the session it came from was revoked meanwhile",
-)
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("how", ["command", "password-change"])
 @pytest.mark.parametrize("engine", ["db", "signed_cookies-redis"], indirect=True)
@@ -246,12 +239,6 @@ def test_an_impersonation_started_by_a_request_in_flight_during_the_revoke_of_st
     assert not UserSession.objects.filter(impersonated_by=superuser).active().exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="STILL OPEN: a nested impersonation (staff -> another superuser -> user) records "
-    "the intermediate superuser as impersonated_by, so 'all sessions of' the first "
-    "staff member leaves the browser signed in as the user",
-)
 @pytest.mark.django_db
 @pytest.mark.parametrize("how", ["command", "password-change"])
 @pytest.mark.parametrize("engine", ["db", "signed_cookies"], indirect=True)
@@ -450,13 +437,6 @@ def test_a_revoke_that_reports_success_ended_the_session_though_another_revoke_f
     assert whoami(thief) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="STILL OPEN: a revoke whose rows are claimed by a running revoke claims none, "
-    "and when finishing that revoke fails (store down) it still returns 0 without "
-    "RevokeFailed: the staff API answers 204 while the other revoke fails and undoes "
-    "its claim, and the session is served",
-)
 @pytest.mark.django_db(transaction=True)
 def test_a_staff_revoke_that_answers_success_ended_the_session_though_a_concurrent_revoke_failed(
     session_folder: Any, user: Any, superuser: Any, monkeypatch: pytest.MonkeyPatch

@@ -122,15 +122,25 @@ _ID = OpenApiParameter(
     destroy=extend_schema(
         summary="Revoke one of your sessions",
         description="Signs that session out everywhere. The session making the request "
-        "cannot be revoked this way: log out instead.",
+        "cannot be revoked this way: log out instead. With `REAUTH_FOR_REVOKE_OTHERS` set, "
+        'it needs the password as "sign out all others" does (`{"password": "..."}` in the '
+        'body); until then the answer is 403 `"code": "reauthentication_required"`.',
         parameters=[_ID],
+        request=inline_serializer(
+            name="RevokeOne",
+            fields={"password": serializers.CharField(required=False, write_only=True)},
+        ),
         responses={
             204: OpenApiResponse(description="Revoked (or had already ended)."),
             400: OpenApiResponse(
                 _ERROR, description='It is the current session (`"code": "current_session"`).'
             ),
             401: _NOT_AUTHENTICATED,
-            403: _NOT_AUTHENTICATED,
+            403: OpenApiResponse(
+                _ERROR,
+                description='Not signed in, or `"code": "reauthentication_required"`: '
+                "send the password.",
+            ),
             404: _NOT_FOUND,
         },
     ),

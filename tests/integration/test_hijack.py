@@ -276,12 +276,6 @@ def test_sign_out_everywhere_of_staff_ends_their_impersonation(
     assert_impersonation_over(client, staff)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="STILL OPEN: hijack's history is a stack; the second acquire records the "
-    "intermediate superuser as impersonated_by, so the first staff member's sign out "
-    "everywhere leaves the browser signed in as the user",
-)
 def test_sign_out_everywhere_of_staff_ends_a_nested_hijack(staff, other_admin, user):
     # Staff hijack another superuser, and from there the user.
     client = hijacking(staff, other_admin)
