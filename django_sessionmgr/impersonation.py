@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
+
 from .models import UserSession
 from .safety import contained
 from .tracking import (
@@ -85,21 +87,22 @@ def start_impersonation(request: HttpRequest, impersonator: AbstractBaseUser) ->
 def _still_active(row_id: str) -> bool:
     """Whether the hijacker's session is active and no revoke has claimed it.
 
-    Read after this session was marked: a revoke of all the staff member's
-    sessions claims that session before their impersonations, so either it
-    is claimed by now, or the revoke will claim this one."""
-    return bool(
-        contained(
-            lambda: (
-                UserSession.objects.from_primary()
-                .filter(pk=row_id, status=UserSession.Status.ACTIVE, revoke_batch__isnull=True)
-                .exists()
-            ),
-            default=True,
-            what="check an impersonation's staff session",
-            writes=False,
-        )
-    )
+    Read after this session was marked, with a lock on that row: a revoke of
+    all the staff member's sessions claims it before their impersonations.
+    So either it claimed it first (this read waits for that revoke to commit,
+    then sees the claim), or its claim waits for this request's transaction,
+    and then finds this session marked. A failure to read counts as revoked.
+    """
+
+    def locked_read() -> bool:
+        rows = UserSession.objects.from_primary()
+        with transaction.atomic(using=rows.db):
+            active = rows.select_for_update().filter(
+                pk=row_id, status=UserSession.Status.ACTIVE, revoke_batch__isnull=True
+            )
+            return bool(list(active.values_list("pk", flat=True)))
+
+    return contained(locked_read, default=False, what="check an impersonation's staff session")
 
 
 def _marked_by(row_id: str | None) -> str | None:

@@ -104,7 +104,7 @@ def revoke_sessions(
     hints = getattr(sessions, "_hints", {})
     if (actors := hints.get(ACTORS_HINT)) is not None:
         # After the rows above: see UserSessionQuerySet.with_impersonations_by.
-        impersonations = model.objects.filter(impersonated_by__in=actors)
+        impersonations = model.objects.using(alias).filter(impersonated_by__in=actors)
         if (spare := hints.get(SPARE_HINT)) is not None:
             impersonations = impersonations.exclude(pk=spare)
         touched += _claim(impersonations, batch, revoked_by, reason)
@@ -112,10 +112,26 @@ def revoke_sessions(
     count = model.objects.using(alias).filter(revoke_batch=batch).count() if touched else 0
     finished: list[uuid.UUID] = []
     if finish_interrupted:
-        finished, stuck = _finish_pending(model, alias, but=batch)
-        if stuck and sessions.filter(status=model.Status.ACTIVE, revoke_batch__in=stuck).exists():
-            # Some of these sessions are held by a revoke that cannot finish
-            # (the store fails): success would be a lie.
+        finished, _ = _finish_pending(model, alias, but=batch)
+        # Sessions among these that another revoke still holds: that revoke is
+        # finished here (whichever it is), or this one cannot say it succeeded.
+        held = sessions.filter(status=model.Status.ACTIVE, revoke_batch__isnull=False).exclude(
+            revoke_batch=batch
+        )
+        holders = set(held.order_by().values_list("revoke_batch", flat=True).distinct())
+        stuck: list[uuid.UUID] = []
+        if holders:
+            recorded = set(pending.filter(batch__in=holders).values_list("batch", flat=True))
+            if orphans := holders - recorded:
+                # A claim whose record is gone: nobody else will finish it.
+                taken = held.filter(revoke_batch__in=orphans).update(
+                    revoked_by=revoked_by, revoke_reason=reason, revoke_batch=batch
+                )
+                count += taken
+            more, stuck = _finish_pending(model, alias, but=batch, only=recorded)
+            finished += more
+        if holders and (stuck or held.exists()):
+            # A revoke that cannot finish (the store fails) holds some of them.
             if count:
                 _complete(
                     model, alias, batch, revoked_by=revoked_by, reason=reason, undo_on_failure=True
@@ -171,16 +187,22 @@ def _claim(
 
 
 def finish_interrupted_revokes(model: type[UserSession], alias: str) -> int:
-    """Finish the revokes a killed process left half-done; return how many
-    sessions that revoked. A store that still fails leaves them for the next try."""
-    finished, _ = _finish_pending(model, alias)
+    """Finish the revokes a killed process left half-done, however many;
+    return how many sessions that revoked. A store that still fails leaves
+    them for the next try."""
+    holding = model.objects.using(alias).filter(
+        status=model.Status.ACTIVE, revoke_batch__isnull=False
+    )
+    holders = set(holding.order_by().values_list("revoke_batch", flat=True).distinct())
+    finished, _ = _finish_pending(model, alias, only=holders) if holders else ([], [])
+    _finish_pending(model, alias)  # and what is left: bare records
     if not finished:
         return 0
     return model.objects.using(alias).filter(revoke_batch__in=finished).count()
 
 
 def _finish_pending(
-    model: type[UserSession], alias: str, but: Any = None
+    model: type[UserSession], alias: str, but: Any = None, only: set[Any] | None = None
 ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """Finish every pending revoke but ``but``; return the batches finished,
     and those that could not be (the store fails).
@@ -195,9 +217,12 @@ def _finish_pending(
         .exclude(batch=but)
         .annotate(bare_may_go=Case(When(created_at__lt=stale, then=True), default=False))
     )
+    # The batches asked for, else every one, the oldest first when many wait.
+    pending = pending.filter(batch__in=only) if only is not None else pending.order_by("created_at")
     finished: list[uuid.UUID] = []
     stuck: list[uuid.UUID] = []
-    for batch, bare_may_go in list(pending.values_list("batch", "bare_may_go")[:FINISH_AT_ONCE]):
+    rows = pending.values_list("batch", "bare_may_go")
+    for batch, bare_may_go in list(rows if only is not None else rows[:FINISH_AT_ONCE]):
         claimed = model.objects.using(alias).filter(revoke_batch=batch)
         first = claimed.values("revoked_by", "revoke_reason").first()
         if first is None and not bare_may_go:
