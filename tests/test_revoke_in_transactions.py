@@ -29,12 +29,11 @@ def test_an_impersonation_started_while_a_revoke_of_staff_is_uncommitted_ends(
     server_database: str,  # noqa: F811
     engine: str,
 ) -> None:
-    """'All sessions of staff' runs inside a transaction (ATOMIC_REQUESTS, an
-    admin/atomic block). An impersonation request of the staff's browser that
-    was already past its auth check marks its new row and checks the staff row
-    after the revoke's second claim pass but before it commits: the check sees
-    the staff row active/unclaimed (uncommitted), the second pass never saw
-    the new row. Result: the impersonation survives."""
+    """A revoke of "all sessions of staff" runs inside a transaction (ATOMIC_REQUESTS). An
+    impersonation request of the staff browser, already past its check of the
+    staff member, marks its new row after the revoke's claims but before the
+    revoke commits: its check of the staff session waits for that commit
+    (a row lock), then sees the claim, and the impersonation ends."""
     staff = _new_user()
     staff.is_staff = staff.is_superuser = True
     staff.save()
