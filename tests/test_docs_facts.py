@@ -83,8 +83,9 @@ EXAMPLES: dict[str, Callable[[Any, Any], Any]] = {
     "session-expired": expired,
     "session-ended": ended,
 }
-#: What the examples write as a date, which the real answer has for now.
-DATE = r"[A-Z][a-z]+\.? \d+, \d{4}, \d+:\d+ [ap]\.m\."
+#: What the examples write as a date, which the real answer has for now (on
+#: the hour Django writes "1 p.m.", at twelve "noon" or "midnight").
+DATE = r"[A-Z][a-z]+\.? \d+, \d{4}, (?:\d+(?::\d+)? [ap]\.m\.|noon|midnight)"
 
 SHOWN = {block.error: block for block in ALL_BLOCKS if block.error}
 
