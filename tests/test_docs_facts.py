@@ -126,7 +126,7 @@ def test_the_upgrade_notes_list_every_migration_since_0_1():
     assert listed == on_disk
     latest = max(on_disk)[:4]
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
-    unreleased = changelog.split("## Unreleased", 1)[1].split("\n## ", 1)[0]
+    unreleased = changelog.split("## [Unreleased]", 1)[1].split("\n## ", 1)[0]
     assert f"Migrations 0004\N{EN DASH}{latest}" in unreleased
 
 
@@ -137,10 +137,11 @@ def test_the_version_is_the_same_everywhere():
     schema = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
     assert project["version"] == django_sessionmgr.__version__ == schema["info"]["version"]
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
-    releases = re.findall(r"^## (\d+\.\d+\.\d+)$", changelog, re.MULTILINE)
+    # Keep a Changelog: "## [Unreleased]", then "## [1.2.3] - YYYY-MM-DD".
+    releases = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", changelog, re.MULTILINE)
     assert releases, "the changelog names no release"
     last = releases[0]
-    assert changelog.index("## Unreleased") < changelog.index(f"## {last}")
+    assert changelog.index("## [Unreleased]") < changelog.index(f"## [{last}]")
     upgrading = (ROOT / "docs" / "upgrading.md").read_text(encoding="utf-8")
     assert upgrading.startswith(f"# Upgrading from {last.rsplit('.', 1)[0]}\n")
 
