@@ -1,4 +1,8 @@
-"""System checks: ``manage.py check`` explains a misconfiguration before it bites."""
+"""System checks: ``manage.py check`` explains a misconfiguration before it bites.
+
+``AppConfig.ready`` imports this module, once the models are loaded; the bad
+values of each setting are found from its declaration in ``conf``.
+"""
 
 from __future__ import annotations
 
