@@ -124,7 +124,8 @@ screenshots: venv
 	$(BIN)/python scripts/screenshot_sources.py --write
 
 # The docs site, in strict mode (a warning fails). The API page's tables come
-# from docs/openapi.yaml, written here from the views; CI fails if the
+# from docs/openapi.yaml, written here from the views, and docs/settings.md
+# from the declarations in django_sessionmgr/conf.py; CI fails if either
 # committed copy is stale.
 STAMP_DOCS := $(VENV)/.installed-docs
 .PHONY: docs
@@ -136,4 +137,5 @@ docs: $(STAMP_DOCS)
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 	@if [ "$${CI:-}" = "true" ]; then git diff --exit-code -- docs/openapi.yaml || \
 		{ echo "docs/openapi.yaml is stale: run make docs and commit it." >&2; exit 1; }; fi
+	$(BIN)/python -m scripts.settings_page $(if $(filter true,$(CI)),--check,--write)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

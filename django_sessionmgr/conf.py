@@ -1,52 +1,50 @@
-"""Settings, read from ``settings.SESSIONMGR``.
+"""The app's settings: one declaration per key of ``settings.SESSIONMGR``, and
+one accessor per Django setting the app reads.
 
-Each value is converted once and kept until Django's ``setting_changed``
-signal says ``SESSIONMGR`` changed (``override_settings``, pytest-django's
-``settings`` fixture): the middleware reads some on every request. A change
-that sends no signal (the dict edited in place) is not seen, as with DRF's
-``api_settings``; docs/settings.md says so.
+Each ``SESSIONMGR`` key is declared once, in ``AppSettings``: its type (with
+its bounds or choices), its default and its doc. From those declarations come
+``DEFAULTS``, the converted values ``app_settings`` serves, the type checks of
+``checks.check_settings`` and the settings page (``scripts/settings_page.py``
+writes docs/settings.md).
+
+A value is converted once and cached until Django's ``setting_changed`` signal
+says the setting changed (``override_settings``, pytest-django's ``settings``
+fixture): the middleware reads some on every request. A change that sends no
+signal (the dict edited in place) is not seen, as with DRF's ``api_settings``;
+docs/settings.md says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar, overload
 
 from django.conf import settings
 from django.core.signals import setting_changed
 
-DEFAULTS: dict[str, Any] = {
-    "ACTIVITY_UPDATE_INTERVAL": 60,
-    "TRUSTED_PROXY_COUNT": 0,
-    "REVOKE_ON_PASSWORD_CHANGE": True,
-    "RETENTION_DAYS": 90,
-    "USER_ADMIN_INTEGRATION": True,
-    "IP_ADDRESS_STORAGE": "full",
-    "MAX_SESSIONS": None,
-    "IDLE_TIMEOUT": None,
-    "ABSOLUTE_TIMEOUT": None,
-    "NOTIFY_NEW_DEVICE": False,
-    "SHOW_IMPERSONATED_SESSIONS": True,
-    "SITE_URL": None,
-    "REAUTH_FOR_REVOKE_OTHERS": None,
-    "NOTICE_SHOWS_FREE_TEXT_REASON": False,
-}
-
+from .setting_types import Choice, Origin, Seconds, SessionLimit, SettingType, Switch, WholeNumber
 
 T = TypeVar("T")
 
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _as_is(value: Any) -> Any:
-    return value
+#: Marks a Django setting that has no default in ``django.conf.global_settings``.
+_REQUIRED: Any = object()
 
 
-class Kept(Generic[T]):
-    """A setting read once and kept on the instance that holds it, where later
-    reads find it as a plain attribute (no ``__set__`` here), until ``_forget``."""
+class SettingChanges:
+    """How many times a cached setting has changed, so that a value read before
+    a change is never cached after it (a thread may read while another overrides)."""
+
+    count = 0
+
+
+changes = SettingChanges()
+
+
+class CachedSetting(Generic[T]):
+    """A setting read once and then cached on the instance that holds it, where
+    later reads find it as a plain attribute (no ``__set__`` here), until
+    ``_forget_changed`` drops it."""
+
+    name: str
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -54,87 +52,259 @@ class Kept(Generic[T]):
     def read(self) -> T:
         raise NotImplementedError
 
-    def __get__(self, instance: Any, owner: type) -> T:
-        generation = _generation[0]
+    @overload
+    def __get__(self, instance: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> Self | T:
+        if instance is None:
+            return self
+        seen = changes.count
         value = self.read()
-        if instance is not None and _generation[0] == generation:
+        if changes.count == seen:
             instance.__dict__[self.name] = value
-            if _generation[0] != generation:  # changed while it was being kept
+            if changes.count != seen:  # changed while it was being cached
                 instance.__dict__.pop(self.name, None)
         return value
 
 
-#: Bumped by every change of a kept setting, so a value read before the
-#: change is never kept after it (a thread may read while another overrides).
-_generation = [0]
+class AppSetting(CachedSetting[T]):
+    """The declaration of one key of ``settings.SESSIONMGR``, and its cached value."""
 
-
-class Setting(Kept[T]):
-    """One key of ``settings.SESSIONMGR``, converted to its type."""
-
-    def __init__(self, convert: Callable[[Any], T], doc: str = "") -> None:
-        self.convert = convert
-        self.__doc__ = doc
+    def __init__(
+        self, type: SettingType[T], *, default: T, doc: str, when_invalid: str = ""
+    ) -> None:
+        self.type = type
+        self.default = default
+        self.doc = self.__doc__ = doc
+        #: Appended to the check's message: what the app does meanwhile.
+        self.when_invalid = when_invalid
 
     def read(self) -> T:
-        return self.convert(settings_dict().get(self.name, DEFAULTS[self.name]))
-
-
-class DjangoSetting(Kept[Any]):
-    """One of Django's own settings that the middleware reads on every request
-    (``LazySettings`` costs a Python-level lookup per read)."""
-
-    def read(self) -> Any:
-        return getattr(settings, self.name)
-
-
-class PerRequestSettings:
-    SESSION_COOKIE_AGE = DjangoSetting()
-    SESSION_SAVE_EVERY_REQUEST = DjangoSetting()
-
-
-#: Django's settings the middleware reads on every request.
-per_request = PerRequestSettings()
-
-
-def _forget(*, setting: str, **kwargs: Any) -> None:
-    if setting == "SESSIONMGR":
-        _generation[0] += 1
-        app_settings.__dict__.clear()
-    elif isinstance(vars(PerRequestSettings).get(setting), DjangoSetting):
-        _generation[0] += 1
-        per_request.__dict__.pop(setting, None)
-
-
-setting_changed.connect(_forget, dispatch_uid="django_sessionmgr.conf")
-
-
-def settings_dict() -> dict[str, Any]:
-    value = getattr(settings, "SESSIONMGR", None)
-    return value if isinstance(value, dict) else {}
+        return self.type.convert(settings_dict().get(self.name, self.default))
 
 
 class AppSettings:
-    """Typed accessors over ``settings.SESSIONMGR``; every key is optional."""
+    """The keys of ``settings.SESSIONMGR``, in the settings page's order; every
+    key is optional. Each ``doc`` is the page's "Meaning" (Markdown)."""
 
-    ACTIVITY_UPDATE_INTERVAL = Setting(int)
-    TRUSTED_PROXY_COUNT = Setting(int)
-    REVOKE_ON_PASSWORD_CHANGE = Setting(bool)
-    RETENTION_DAYS = Setting(int)
-    USER_ADMIN_INTEGRATION = Setting(bool)
-    IP_ADDRESS_STORAGE = Setting(
-        str, '``"full"``, ``"truncated"`` or ``"none"``; see ``network.stored_ip``.'
+    ACTIVITY_UPDATE_INTERVAL = AppSetting(
+        WholeNumber("seconds", minimum=0),
+        default=60,
+        doc=(
+            "Seconds; a session's `last_activity_at` (and the recorded expiry) is written at most "
+            "this often. Between two writes, an authenticated request costs no query on the "
+            "server-side engines."
+        ),
     )
-    MAX_SESSIONS = Setting(
-        _as_is, "An int, None, or a callable (or dotted path to one): see ``session_limit``."
+    TRUSTED_PROXY_COUNT = AppSetting(
+        WholeNumber("proxies", minimum=0),
+        default=0,
+        doc=(
+            "Number of reverse proxies in front of Django. With `0`, `X-Forwarded-For` is "
+            "ignored. Otherwise the client IP is the n-th entry from the right of that header "
+            "(the one the outermost trusted proxy wrote); anything further left could come from "
+            "the client and is ignored. A malformed header falls back to `REMOTE_ADDR`."
+        ),
     )
-    IDLE_TIMEOUT = Setting(_optional_int)
-    ABSOLUTE_TIMEOUT = Setting(_optional_int)
-    SHOW_IMPERSONATED_SESSIONS = Setting(bool)
-    NOTIFY_NEW_DEVICE = Setting(bool)
-    SITE_URL = Setting(_as_is, "The base URL for links in emails, or None: see ``notifications``.")
-    REAUTH_FOR_REVOKE_OTHERS = Setting(_optional_int)
-    NOTICE_SHOWS_FREE_TEXT_REASON = Setting(bool)
+    REVOKE_ON_PASSWORD_CHANGE = AppSetting(
+        Switch(),
+        default=True,
+        doc=(
+            "When a user's password changes (`set_password()` then `save()`, from any view, the "
+            'admin or a script), revoke their other sessions with reason `"password_change"`. The '
+            "session that made the change stays signed in."
+        ),
+    )
+    RETENTION_DAYS = AppSetting(
+        WholeNumber("days", minimum=1),
+        default=90,
+        doc=(
+            "Ended, expired and revoked rows older than this are deleted by "
+            "[`sessionmgr_prune`](commands.md#sessionmgr_prune)."
+        ),
+    )
+    USER_ADMIN_INTEGRATION = AppSetting(
+        Switch(),
+        default=True,
+        doc=(
+            "Add a read-only table of the user's 20 most recent sessions and a \"Revoke all "
+            'sessions of selected users" action to the stock `UserAdmin`. Read once, when the '
+            "admin is imported; see [Django admin](admin.md#the-users-page)."
+        ),
+    )
+    IP_ADDRESS_STORAGE = AppSetting(
+        Choice(
+            full="to keep the whole address",
+            truncated="to keep only the network (IPv4 /24, IPv6 /48)",
+            none="to keep no address",
+        ),
+        default="full",
+        when_invalid="Until it is, no address is stored.",
+        doc=(
+            'How much of a session\'s IP address is stored and shown: `"full"`, `"truncated"` '
+            '(IPv4 /24, IPv6 /48; an IPv4-mapped IPv6 address as IPv4) or `"none"`. GeoIP still '
+            "uses the full address at login. See "
+            "[policies](policies.md#privacy-ip-address-storage)."
+        ),
+    )
+    MAX_SESSIONS = AppSetting(
+        SessionLimit(),
+        default=None,
+        doc=(
+            "An int, or a callable (or its dotted path) taking the user and returning an int or "
+            "`None`. A login past it revokes the user's least recently active other sessions, "
+            'reason `"session_limit"`. See [policies](policies.md).'
+        ),
+    )
+    IDLE_TIMEOUT = AppSetting(
+        Seconds(),
+        default=None,
+        doc=(
+            "Seconds without a request after which a session ends (honoured to within "
+            "`ACTIVITY_UPDATE_INTERVAL`, never sooner). See [policies](policies.md)."
+        ),
+    )
+    ABSOLUTE_TIMEOUT = AppSetting(
+        Seconds(),
+        default=None,
+        doc=(
+            "Seconds after login after which a session ends, however active. See "
+            "[policies](policies.md)."
+        ),
+    )
+    NOTIFY_NEW_DEVICE = AppSetting(
+        Switch(),
+        default=False,
+        doc=(
+            "Email the user when they sign in from a browser their account has not used before "
+            "(their first sign-in excepted); see [New-device email](notifications.md). The "
+            "`new_device_signed_in` signal is sent either way."
+        ),
+    )
+    SHOW_IMPERSONATED_SESSIONS = AppSetting(
+        Switch(),
+        default=True,
+        doc=(
+            "Whether a user's own list (pages and API) shows the sessions staff started while "
+            "acting as them (django-hijack, or [the hook](security.md#impersonation)). Shown by "
+            "default: the user's right to know wins."
+        ),
+    )
+    SITE_URL = AppSetting(
+        Origin(),
+        default=None,
+        doc=(
+            'The site\'s origin, such as `"https://example.com"` (scheme and host, no path), that '
+            "links in emails start from. Unset, the current `Site` of `django.contrib.sites` is "
+            "used (`https://` + its domain, from `SITE_ID`). Never the request's `Host` header, "
+            "which whoever signs in chooses. With `NOTIFY_NEW_DEVICE` on and neither set, check "
+            "`W003` warns and the emails carry no link."
+        ),
+    )
+    REAUTH_FOR_REVOKE_OTHERS = AppSetting(
+        Seconds(),
+        default=None,
+        doc=(
+            'Seconds. When set, "sign out all other sessions" (page and API) first asks for the '
+            "password unless the user signed in (or re-entered it) within this many seconds "
+            "(OWASP ASVS 3.7.1). See "
+            "[security](security.md#re-authentication-before-signing-out-everywhere-else)."
+        ),
+    )
+    NOTICE_SHOWS_FREE_TEXT_REASON = AppSetting(
+        Switch(),
+        default=False,
+        doc=(
+            'Whether users see staff\'s free-text revoke reason: in the "you were signed out" '
+            "notice (page message, API error), their own session lists (`revoke_reason`, "
+            '`revoke_reason_display`) and pages. Off, they read "Ended by an administrator" (code '
+            "`admin`): whoever presents the dead cookie reads the notice, often the thief whose "
+            "stolen cookie was revoked, and anyone with the password reads the lists. Staff "
+            "always see the text (admin, staff API). Staff cannot record one of the app's own "
+            "codes (`user`, `password_change`, …) as their reason: that is a 400, or a command "
+            "error."
+        ),
+    )
 
 
 app_settings = AppSettings()
+
+#: Every declaration, in order.
+DECLARATIONS: tuple[AppSetting[Any], ...] = tuple(
+    value for value in vars(AppSettings).values() if isinstance(value, AppSetting)
+)
+DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in DECLARATIONS}
+
+
+class CachedDjangoSetting(CachedSetting[T]):
+    """One of Django's own settings that the middleware reads on every request
+    (``LazySettings`` costs a Python-level lookup per read)."""
+
+    def read(self) -> T:
+        value: T = getattr(settings, self.name)
+        return value
+
+
+class DjangoSetting(Generic[T]):
+    """One of Django's settings (or the project's), read afresh every time."""
+
+    name: str
+
+    def __init__(self, default: Any = _REQUIRED) -> None:
+        self.default = default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object | None, owner: type) -> T:
+        value: T = (
+            getattr(settings, self.name)
+            if self.default is _REQUIRED
+            else getattr(settings, self.name, self.default)
+        )
+        return value
+
+
+class DjangoSettings:
+    """The settings outside ``SESSIONMGR`` that the app reads, one accessor each."""
+
+    SESSION_COOKIE_AGE = CachedDjangoSetting[int]()
+    SESSION_SAVE_EVERY_REQUEST = CachedDjangoSetting[bool]()
+    SESSION_ENGINE = DjangoSetting[str]()
+    SESSION_CACHE_ALIAS = DjangoSetting[str]()
+    SESSION_COOKIE_DOMAIN = DjangoSetting[str | None]()
+    SESSION_COOKIE_PATH = DjangoSetting[str]()
+    SECRET_KEY = DjangoSetting[str]()
+    SECRET_KEY_FALLBACKS = DjangoSetting[list[str]]()
+    AUTH_USER_MODEL = DjangoSetting[str]()
+    USE_TZ = DjangoSetting[bool]()
+    LOGOUT_REDIRECT_URL = DjangoSetting[str | None]()
+    MIDDLEWARE = DjangoSetting[list[str] | None]()
+    CACHES = DjangoSetting[dict[str, Any]]()
+    GEOIP_PATH = DjangoSetting[Any](default=None)
+    GEOIP_CITY = DjangoSetting[str | None](default=None)
+    GEOIP_COUNTRY = DjangoSetting[str | None](default=None)
+    #: As the project wrote it (``check_settings`` reports one that is not a dict).
+    SESSIONMGR = DjangoSetting[Any](default={})
+
+
+django_settings = DjangoSettings()
+
+
+def settings_dict() -> dict[str, Any]:
+    """``settings.SESSIONMGR``, or no keys when it is not a dict."""
+    value = django_settings.SESSIONMGR
+    return value if isinstance(value, dict) else {}
+
+
+def _forget_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "SESSIONMGR":
+        changes.count += 1
+        app_settings.__dict__.clear()
+    elif isinstance(vars(DjangoSettings).get(setting), CachedDjangoSetting):
+        changes.count += 1
+        django_settings.__dict__.pop(setting, None)
+
+
+setting_changed.connect(_forget_changed, dispatch_uid="django_sessionmgr.conf")

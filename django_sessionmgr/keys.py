@@ -18,10 +18,12 @@ from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
+
+from .conf import django_settings
+from .stores import store_class
 
 #: Marks a sealed key; never part of a session key (letters and digits only).
 SEALED_PREFIX = "$1$"
@@ -35,14 +37,12 @@ def _cipher(secret: str) -> AESGCM:
 
 
 def _ciphers() -> list[AESGCM]:
-    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    secrets = [django_settings.SECRET_KEY, *django_settings.SECRET_KEY_FALLBACKS]
     return [_cipher(secret) for secret in secrets]
 
 
 def needs_sealing() -> bool:
     """Whether the engine in force keeps its keys only in our table."""
-    from .stores import store_class
-
     return not issubclass(store_class(), DBStore)
 
 

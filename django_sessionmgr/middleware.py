@@ -37,7 +37,7 @@ from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.db import connections, router
 from django.utils.functional import SimpleLazyObject, empty
 
-from .conf import app_settings, per_request
+from .conf import app_settings, django_settings
 from .models import UserSession, column
 from .notices import announce, explain_dead_cookie, explain_refused
 from .notifications import notify_if_new_device, remember_device
@@ -442,7 +442,7 @@ class UserSessionMiddleware:
             marker is None
             or session.modified
             or state.before_activity is not None
-            or per_request.SESSION_SAVE_EVERY_REQUEST
+            or django_settings.SESSION_SAVE_EVERY_REQUEST
         ):
             # Changed since the user check read it, or to be saved: read it again.
             marker = read_marker(session)
@@ -493,7 +493,7 @@ class UserSessionMiddleware:
         return (
             state.before_activity is not None
             and is_server_side(session)
-            and not per_request.SESSION_SAVE_EVERY_REQUEST
+            and not django_settings.SESSION_SAVE_EVERY_REQUEST
             and _data(session) == state.before_activity
         )
 
@@ -520,7 +520,7 @@ class UserSessionMiddleware:
     @staticmethod
     def _will_save(session: SessionBase) -> bool:
         return (
-            session.modified or per_request.SESSION_SAVE_EVERY_REQUEST
+            session.modified or django_settings.SESSION_SAVE_EVERY_REQUEST
         ) and not session.is_empty()
 
     @staticmethod

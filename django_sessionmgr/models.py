@@ -7,14 +7,13 @@ import uuid
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import connections, models, router, transaction
 from django.db.models import Q
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .conf import app_settings
+from .conf import app_settings, django_settings
 from .revocation import ACTORS_HINT, SPARE_HINT, revoke_sessions
 
 if TYPE_CHECKING:
@@ -183,7 +182,7 @@ def _staff_member(verbose_name: _StrPromise) -> models.ForeignKey[AbstractBaseUs
     """A user who acted on a session: kept as a name, not a reverse accessor,
     and cleared (not cascaded) when that user is deleted."""
     return models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+        django_settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -208,7 +207,7 @@ class UserSession(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+        django_settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="user_sessions",
         verbose_name=_("user"),

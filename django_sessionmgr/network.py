@@ -7,14 +7,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 
-from .conf import app_settings
+from .conf import AppSettings, app_settings, django_settings
 from .models import CITY_MAX_LENGTH, COUNTRY_CODE_LENGTH
 
 #: The values of ``SESSIONMGR["IP_ADDRESS_STORAGE"]``.
-IP_ADDRESS_STORAGE_MODES = ("full", "truncated", "none")
+IP_ADDRESS_STORAGE_MODES = AppSettings.IP_ADDRESS_STORAGE.type.choices
 
 
 def _valid_ip(value: str | None) -> str | None:
@@ -116,14 +115,14 @@ def locate_ip(ip: str | None) -> tuple[str, str]:
 
     Needs ``GEOIP_PATH`` and the ``geoip2`` package; any failure is "unknown".
     """
-    path = getattr(settings, "GEOIP_PATH", None)
+    path = django_settings.GEOIP_PATH
     if not ip or not path:
         return "", ""
     try:
         reader, has_cities = _geoip_reader(
             str(path),
-            getattr(settings, "GEOIP_CITY", None),
-            getattr(settings, "GEOIP_COUNTRY", None),
+            django_settings.GEOIP_CITY,
+            django_settings.GEOIP_COUNTRY,
         )
         record = reader.get(ip)
     except Exception:

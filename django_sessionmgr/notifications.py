@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.apps import apps
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
@@ -39,7 +38,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from .conf import app_settings
+from .conf import app_settings, django_settings
 from .models import UserSession, column
 from .network import stored_ip
 from .safety import contained
@@ -221,8 +220,8 @@ def remember_device(request: HttpRequest, response: HttpResponseBase) -> None:
         DEVICE_COOKIE,
         signing.dumps(tags, salt=DEVICE_COOKIE_SALT, compress=True),
         max_age=DEVICE_COOKIE_MAX_AGE,
-        domain=settings.SESSION_COOKIE_DOMAIN,
-        path=settings.SESSION_COOKIE_PATH,
+        domain=django_settings.SESSION_COOKIE_DOMAIN,
+        path=django_settings.SESSION_COOKIE_PATH,
         secure=request.is_secure(),
         httponly=True,
         samesite="Lax",

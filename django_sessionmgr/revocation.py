@@ -45,10 +45,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
+from .bulk_delete import delete_stored_sessions
 from .exceptions import RevokeFailed
 from .signals import session_revoked
 from .signouts import mark_cache, record_sign_outs
-from .stores import delete_stored_sessions
 
 logger = logging.getLogger("django_sessionmgr")
 

@@ -51,11 +51,11 @@ from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
-from django.conf import settings
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 
+from .conf import django_settings
 from .stores import PROCESS_LOCAL_CACHES, is_server_side, store_class
 
 logger = logging.getLogger("django_sessionmgr")
@@ -77,7 +77,7 @@ def mark_cache() -> BaseCache | None:
     an engine whose store a revoke clears for good, or a process-local cache."""
     if not marks_in_use(store_class()):
         return None
-    cache = caches[getattr(settings, "SESSION_CACHE_ALIAS", "default")]
+    cache = caches[django_settings.SESSION_CACHE_ALIAS]
     return None if isinstance(cache, LOCAL_CACHES) else cache
 
 
@@ -170,4 +170,4 @@ def record_sign_out_of_row(row_id: str) -> None:
 
 def _timeout() -> int:
     """A mark lives as long as a session may: past that it would guard nothing."""
-    return int(settings.SESSION_COOKIE_AGE)
+    return int(django_settings.SESSION_COOKIE_AGE)

@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
@@ -33,7 +32,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
-from .conf import app_settings, per_request
+from .conf import app_settings, django_settings
 from .devices import client_hints, parse_user_agent
 from .keys import seal
 from .models import USER_AGENT_MAX_LENGTH, UserSession, insert_row
@@ -261,7 +260,7 @@ def effective_expiry(session: SessionBase, written: int, started: int) -> int:
         custom is None or type(custom) is int
     ):
         age = custom or (
-            per_request.SESSION_COOKIE_AGE  # what Django's own method returns
+            django_settings.SESSION_COOKIE_AGE  # what Django's own method returns
             if engine.get_session_cookie_age is SessionBase.get_session_cookie_age
             else session.get_session_cookie_age()
         )
@@ -279,7 +278,7 @@ def effective_expiry(session: SessionBase, written: int, started: int) -> int:
 def from_epoch(seconds: int) -> datetime:
     """A datetime the database accepts, aware or naive as ``USE_TZ`` says."""
     moment = datetime.fromtimestamp(seconds, tz=UTC)
-    return moment if settings.USE_TZ else timezone.make_naive(moment)
+    return moment if django_settings.USE_TZ else timezone.make_naive(moment)
 
 
 def expiry_changed(session: SessionBase, marker: Marker) -> bool:
@@ -487,7 +486,7 @@ def _trackable(user: AbstractBaseUser) -> bool:
     logger.warning(
         "django-sessionmgr records logins of %s users in the database of its own "
         "table only; a %s signed in untracked",
-        settings.AUTH_USER_MODEL,
+        django_settings.AUTH_USER_MODEL,
         type(user).__name__,
     )
     return False

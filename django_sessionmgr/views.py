@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -27,6 +26,7 @@ from django.utils.translation import ngettext
 from django.views.generic import ListView, TemplateView, View
 
 from . import reauth, services
+from .conf import django_settings
 from .exceptions import RevokeFailed
 from .impersonation import acting_user
 from .models import UserSession, UserSessionQuerySet
@@ -231,5 +231,5 @@ class SessionSignOutView(LoginRequiredMixin, View):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         logout(request)
-        target = settings.LOGOUT_REDIRECT_URL
+        target = django_settings.LOGOUT_REDIRECT_URL
         return HttpResponseRedirect(resolve_url(target) if target else get_script_prefix())

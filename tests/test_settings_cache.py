@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 
 from django_sessionmgr import conf
-from django_sessionmgr.conf import app_settings, per_request
+from django_sessionmgr.conf import app_settings, django_settings
 
 
 def test_a_kept_setting_follows_override_settings() -> None:
@@ -18,15 +18,15 @@ def test_a_kept_setting_follows_override_settings() -> None:
         assert app_settings.IDLE_TIMEOUT == 600
     assert app_settings.IDLE_TIMEOUT is None
     with override_settings(SESSION_SAVE_EVERY_REQUEST=True):
-        assert per_request.SESSION_SAVE_EVERY_REQUEST is True
-    assert per_request.SESSION_SAVE_EVERY_REQUEST is False
+        assert django_settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert django_settings.SESSION_SAVE_EVERY_REQUEST is False
 
 
 @pytest.mark.parametrize(
     ("read", "override"),
     [
         (lambda: app_settings.IDLE_TIMEOUT, {"SESSIONMGR": {"IDLE_TIMEOUT": 600}}),
-        (lambda: per_request.SESSION_COOKIE_AGE, {"SESSION_COOKIE_AGE": 600}),
+        (lambda: django_settings.SESSION_COOKIE_AGE, {"SESSION_COOKIE_AGE": 600}),
     ],
     ids=["SESSIONMGR", "SESSION_COOKIE_AGE"],
 )
@@ -36,7 +36,7 @@ def test_a_value_read_while_another_thread_overrides_is_not_kept(
     """A request thread reads the old value; a test thread overrides the setting
     before the read is kept: the old value must not outlive the override."""
     app_settings.__dict__.clear()
-    per_request.__dict__.clear()
+    conf.django_settings.__dict__.clear()
     have_read, go_on = threading.Event(), threading.Event()
     settings_dict, django_settings = conf.settings_dict, conf.settings
 

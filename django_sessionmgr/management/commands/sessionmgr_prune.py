@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from ...conf import app_settings
+from ...conf import app_settings, django_settings
 from ...models import UserSession
 from ...network import IP_ADDRESS_STORAGE_MODES, stored_ip
 from ...stores import is_server_side, store_class
@@ -135,7 +134,7 @@ def prunable_rows(cutoff: datetime) -> Any:
     rows = UserSession.objects.finished_before(cutoff)
     if is_server_side(store_class()):
         return rows
-    kept_until = timezone.now() - timedelta(seconds=int(settings.SESSION_COOKIE_AGE))
+    kept_until = timezone.now() - timedelta(seconds=int(django_settings.SESSION_COOKIE_AGE))
     if kept_until >= cutoff:
         return rows
     return rows.filter(
