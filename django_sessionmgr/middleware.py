@@ -39,10 +39,10 @@ from django.utils.functional import SimpleLazyObject, empty
 
 from .conf import app_settings, django_settings
 from .models import UserSession, column
-from .notices import announce, explain_dead_cookie, explain_refused
 from .notifications import notify_if_new_device, remember_device
-from .policies import ended_by_policy, revoke_past_limit
+from .policies import revoke_past_limit
 from .safety import contained, logger
+from .signout_notices import announce, explain_dead_cookie, explain_refused, policy_notice
 from .signouts import mark_cache, note_no_mark, read_mark, record_sign_out_of_row, vouches
 from .stores import is_server_side
 from .tracking import (
@@ -400,7 +400,7 @@ class UserSessionMiddleware:
         ``expired``, and the page says why when a policy ended it."""
         expire_row(marker.row_id)
         state = request_state(request)
-        if (reason := ended_by_policy(marker)) and state is not None:
+        if (reason := policy_notice(marker)) and state is not None:
             announce(request, state, ("session_expired", reason))
         elif state is not None:
             explain_refused(request, state, marker.row_id)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .conf import app_settings, django_settings
+from .endings import EndingPolicy, ended_words, ending_policy
 from .revocation import ACTORS_HINT, SPARE_HINT, revoke_sessions
 
 if TYPE_CHECKING:
@@ -359,11 +360,8 @@ class UserSession(models.Model):
         if status == self.Status.ENDED:
             return str(_("Signed out"))
         if status == self.Status.EXPIRED:
-            if self._ended_by(app_settings.ABSOLUTE_TIMEOUT, self.created_at):
-                return str(_("Signed out at the session time limit"))
-            if self._ended_by(app_settings.IDLE_TIMEOUT, self.last_activity_at, idle=True):
-                return str(_("Signed out after inactivity"))
-            return str(_("Expired"))
+            policy = self.ending_policy
+            return str(_("Expired")) if policy is None else ended_words(policy)
         if self.revoke_reason in RevokeReason.values:
             return str(RevokeReason(self.revoke_reason).label)
         if self.revoke_reason and app_settings.NOTICE_SHOWS_FREE_TEXT_REASON:
@@ -373,6 +371,15 @@ class UserSession(models.Model):
             # holds the user's password or a stolen cookie reads this.
             return str(RevokeReason.ADMIN.label)
         return str(self.get_status_display())
+
+    @property
+    def ending_policy(self) -> EndingPolicy | None:
+        """The timeout policy whose end the row records, if one: the row keeps
+        no cause, so it is read from where its end sits (``endings``)."""
+        return ending_policy(
+            (self.expires_at - self.created_at).total_seconds(),
+            (self.expires_at - self.last_activity_at).total_seconds(),
+        )
 
     @property
     def revoke_reason_code(self) -> str | None:
@@ -388,17 +395,6 @@ class UserSession(models.Model):
         ):
             return RevokeReason.ADMIN.value
         return code
-
-    def _ended_by(self, timeout: int | None, since: datetime, idle: bool = False) -> bool:
-        """Whether the recorded end is that of a timeout policy. The row keeps
-        no cause, but a policy's end sits a fixed time after the login (or,
-        for ``IDLE_TIMEOUT``, after the last write plus one interval)."""
-        if timeout is None:
-            return False
-        if idle:
-            timeout += app_settings.ACTIVITY_UPDATE_INTERVAL
-        # The marker keeps whole seconds; the row's times are exact.
-        return abs((self.expires_at - since).total_seconds() - timeout) < 2
 
     @staticmethod
     def storable_text(text: str, using: str) -> str:

@@ -1,9 +1,6 @@
-"""Session policies: ``MAX_SESSIONS``, ``IDLE_TIMEOUT`` and ``ABSOLUTE_TIMEOUT``.
-
-The two timeouts cost nothing on the request path: they are folded into the
-expiry that the session's marker and row record (``tracking.effective_expiry``),
-which the middleware already enforces from the session data. The session
-limit is applied at login, in the login's own transaction.
+"""The session limit, ``MAX_SESSIONS``: applied at login, in the login's own
+transaction. (The timeouts, ``IDLE_TIMEOUT`` and ``ABSOLUTE_TIMEOUT``, are in
+``endings``.)
 """
 
 from __future__ import annotations
@@ -15,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import router, transaction
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext, ngettext
 
 from .conf import app_settings
 from .exceptions import RevokeFailed
@@ -23,8 +19,6 @@ from .models import RevokeReason, UserSession
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
-
-    from .tracking import Marker
 
 logger = logging.getLogger("django_sessionmgr")
 
@@ -95,35 +89,3 @@ def login_atomically(user: AbstractBaseUser) -> Iterator[None]:
     with transaction.atomic(using=router.db_for_write(UserSession)):
         list(type(user)._default_manager.select_for_update().filter(pk=user.pk).values("pk"))
         yield
-
-
-def ended_by_policy(marker: Marker) -> str | None:
-    """Why a session reached its recorded end, in words, if a policy ended it."""
-    if marker.expiry is None or marker.started is None:
-        return None
-    absolute = app_settings.ABSOLUTE_TIMEOUT
-    if absolute is not None and marker.started + absolute == marker.expiry:
-        return gettext(
-            "You were signed out: a session on this site lasts at most %(duration)s."
-        ) % {"duration": duration(absolute)}
-    idle = app_settings.IDLE_TIMEOUT
-    interval = app_settings.ACTIVITY_UPDATE_INTERVAL
-    if idle is not None and marker.written + idle + interval == marker.expiry:
-        return gettext("You were signed out after %(duration)s without activity.") % {
-            "duration": duration(idle)
-        }
-    return None
-
-
-def duration(seconds: int) -> str:
-    """``seconds`` in the largest whole unit that fits: "30 minutes", "2 days"."""
-    if seconds % 86400 == 0:
-        days = seconds // 86400
-        return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
-    if seconds % 3600 == 0:
-        hours = seconds // 3600
-        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
-    if seconds % 60 == 0:
-        minutes = seconds // 60
-        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
-    return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}

@@ -34,6 +34,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .conf import app_settings, django_settings
 from .devices import client_hints, parse_user_agent
+from .endings import policy_end
 from .keys import seal
 from .models import USER_AGENT_MAX_LENGTH, UserSession, insert_row
 from .network import get_client_ip, locate_ip, stored_ip
@@ -242,12 +243,8 @@ def stamp(
 
 
 def effective_expiry(session: SessionBase, written: int, started: int) -> int:
-    """When a session stamped at ``written`` ends under the policies in force.
-
-    Activity is recorded at most once per ``ACTIVITY_UPDATE_INTERVAL``, so the
-    idle end counts from the last write plus one interval: a session ends
-    between ``IDLE_TIMEOUT`` and ``IDLE_TIMEOUT`` + the interval after its
-    last request, never sooner.
+    """When a session stamped at ``written`` ends under the policies in force
+    (``endings.policy_end``).
 
     The session's own end is ``session.get_expiry_date(modification=written)``,
     worked out in whole seconds without the datetimes when the engine keeps
@@ -268,10 +265,8 @@ def effective_expiry(session: SessionBase, written: int, started: int) -> int:
     else:
         modification = datetime.fromtimestamp(written, tz=UTC)
         ends = int(session.get_expiry_date(modification=modification).timestamp())
-    if (idle := app_settings.IDLE_TIMEOUT) is not None:
-        ends = min(ends, written + idle + app_settings.ACTIVITY_UPDATE_INTERVAL)
-    if (absolute := app_settings.ABSOLUTE_TIMEOUT) is not None:
-        ends = min(ends, started + absolute)
+    if (timeout := policy_end(written, started)) is not None:
+        ends = min(ends, timeout)
     return ends
 
 

@@ -212,7 +212,7 @@ def test_each_invalid_policy_is_a_check_error(value: dict[str, Any], expected: l
 
 
 def test_duration_words() -> None:
-    from django_sessionmgr.policies import duration
+    from django_sessionmgr.endings import duration
 
     assert [duration(s) for s in (1, 90, 120, 7200, 86400 * 30)] == [
         "1 second",

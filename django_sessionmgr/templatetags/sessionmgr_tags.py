@@ -98,7 +98,7 @@ def ends(session: UserSession) -> SafeString:
     from django.utils.formats import date_format
 
     from ..conf import app_settings
-    from ..policies import duration
+    from ..endings import duration
 
     moment = session.expires_at
     local = timezone.localtime(moment) if timezone.is_aware(moment) else moment

@@ -1,8 +1,9 @@
 """ "You were signed out": telling the next request of an ended session why.
 
 Only the request that finds its session gone pays for this, with one indexed
-read; every other request pays nothing. Pages get a Django message, the API
-an error code (``session_revoked``, ``session_expired``, ``session_ended``).
+read (none when a timeout policy ended it: the marker tells, see ``endings``);
+every other request pays nothing. Pages get a Django message, the API an error
+code (``session_revoked``, ``session_expired``, ``session_ended``).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from django.contrib import messages
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
+from .endings import ended_notice, ending_policy
 from .models import UserSession
+from .tracking import key_digest
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from .tracking import RequestState
+    from .tracking import Marker, RequestState
 
 
 def notice_for(row: UserSession) -> tuple[str, str]:
@@ -56,6 +59,15 @@ def _reason(row: UserSession) -> str:
     return row.revoke_reason_display or gettext("it was signed out")
 
 
+def policy_notice(marker: Marker) -> str | None:
+    """Why a session reached the end its marker records, in words, if a
+    timeout policy ended it."""
+    if marker.expiry is None or marker.started is None:
+        return None
+    policy = ending_policy(marker.expiry - marker.started, marker.expiry - marker.written)
+    return None if policy is None else ended_notice(policy)
+
+
 def _when(moment: datetime | None) -> str:
     if moment is None:
         return gettext("an earlier visit")
@@ -72,8 +84,6 @@ def announce(request: HttpRequest, state: RequestState, notice: tuple[str, str])
 def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
     """The request came with a cookie whose session the store no longer has:
     if it was one of ours that ended, say so. Returns True (nothing to refuse)."""
-    from .tracking import key_digest
-
     if not state.known_key:
         return True
     row = (
