@@ -14,12 +14,13 @@ from django.contrib import messages
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
+from .digests import key_digest
 from .models import UserSession
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from .tracking import RequestState
+    from .state import RequestState
 
 
 def notice_for(row: UserSession) -> tuple[str, str]:
@@ -72,8 +73,6 @@ def announce(request: HttpRequest, state: RequestState, notice: tuple[str, str])
 def explain_dead_cookie(request: HttpRequest, state: RequestState) -> bool:
     """The request came with a cookie whose session the store no longer has:
     if it was one of ours that ended, say so. Returns True (nothing to refuse)."""
-    from .tracking import key_digest
-
     if not state.known_key:
         return True
     row = (

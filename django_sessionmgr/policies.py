@@ -24,7 +24,7 @@ from .models import RevokeReason, UserSession
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from .tracking import Marker
+    from .markers import Marker
 
 logger = logging.getLogger("django_sessionmgr")
 

@@ -23,10 +23,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from ...digests import adopted_row_id
 from ...keys import seal
+from ...markers import SESSION_MARKER, from_epoch
 from ...models import UserSession
 from ...stores import is_server_side, store_class
-from ...tracking import SESSION_MARKER, adopted_row_id, from_epoch
 
 BATCH_SIZE = 500
 
