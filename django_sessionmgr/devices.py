@@ -140,7 +140,7 @@ class _ConfirmedResolver:
     """
 
     def __init__(self, matchers: Matchers) -> None:
-        import ua_parser_rs
+        import ua_parser_rs  # optional: some platforms have no wheel (see ``_resolver``)
 
         self.matchers = matchers
         agents, systems, devices = matchers

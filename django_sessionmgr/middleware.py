@@ -23,8 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.sessions.backends.base import UpdateError
-from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.utils.functional import SimpleLazyObject
 
 from .conf import per_request
@@ -35,12 +33,13 @@ from .internals import (
     unwrap_lazy,
     wrap_lazy_loader,
 )
-from .markers import data_without_marker, expiry_changed, read_marker
+from .markers import expiry_changed, read_marker
 from .models import UserSession
 from .notifications import notify_if_new_device, remember_device
 from .policies import revoke_past_limit
-from .rows import end_row, row_is_active, sync_row
-from .safety import contained, logger
+from .rows import end_row, sync_row
+from .safety import contained
+from .saves import guard_save, save_can_resurrect, saves_only_activity, tolerate_save, will_save
 from .state import (
     IMPERSONATOR_KEY,
     RequestState,
@@ -48,7 +47,7 @@ from .state import (
     impersonation_stack,
 )
 from .stores import is_server_side
-from .usercheck import CHECK, plan_check, run_check, run_check_in_thread
+from .usercheck import plan_check, run_check, run_check_in_thread
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -281,10 +280,10 @@ class UserSessionMiddleware:
                     # Flushed without a logout signal (e.g. a stale auth hash).
                     return partial(end_row, state.row_id)
                 return None
-            if _save_can_resurrect(session) and _will_save(session):
-                _guard_save(session, marker.row_id)
-            if _saves_only_activity(session, state):
-                _tolerate_save(session)
+            if save_can_resurrect(session) and will_save(session):
+                guard_save(session, marker.row_id)
+            if saves_only_activity(session, state):
+                tolerate_save(session)
             # Compared, not sealed: sealing the key is for writing it, not for every response.
             if (
                 is_server_side(session)
@@ -323,59 +322,3 @@ def _sync_or_flush(session: SessionBase, row_id: str) -> None:
         # Revoked while this request ran: the key it rotated to would
         # otherwise outlive the revoke.
         session.flush()
-
-
-def _saves_only_activity(session: SessionBase, state: RequestState) -> bool:
-    """Whether the response saves the session only for the app's marker."""
-    return (
-        state.before_activity is not None
-        and is_server_side(session)
-        and not per_request.SESSION_SAVE_EVERY_REQUEST
-        and data_without_marker(session) == state.before_activity
-    )
-
-
-def _tolerate_save(session: SessionBase) -> None:
-    """Stock Django would not have saved this session at all: a store that
-    fails now must not cost the response. The next request writes again."""
-    save = session.save
-
-    def tolerant_save(must_create: bool = False) -> None:
-        try:
-            save(must_create=must_create)
-        except UpdateError:
-            raise  # deleted under the request: stock Django answers this itself
-        except Exception as error:
-            logger.warning(
-                "django-sessionmgr could not save a session's activity (%s); the response goes on",
-                type(error).__name__,
-            )
-
-    replace_session_method(session, "save", tolerant_save)
-
-
-def _will_save(session: SessionBase) -> bool:
-    return (session.modified or per_request.SESSION_SAVE_EVERY_REQUEST) and not session.is_empty()
-
-
-def _guard_save(session: SessionBase, row_id: str) -> None:
-    """Check the row right after ``SessionMiddleware`` saves the session.
-
-    Any revoke that marked the row before this check finds it revoked here;
-    one that marks it after the check deletes the store after this save.
-    Either way the revoked session stays gone.
-    """
-    save = session.save
-
-    def guarded_save(must_create: bool = False) -> None:
-        save(must_create=must_create)
-        if not contained(partial(row_is_active, row_id), default=True, what=CHECK, writes=False):
-            session.delete()
-
-    replace_session_method(session, "save", guarded_save)
-
-
-def _save_can_resurrect(session: SessionBase) -> bool:
-    """Whether the engine's save rewrites a deleted session (Django's ``db``
-    engine refuses to: its save is an UPDATE that fails on a deleted row)."""
-    return is_server_side(session) and not isinstance(session, DBStore)

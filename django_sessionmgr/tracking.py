@@ -14,7 +14,6 @@ import uuid
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
@@ -334,7 +333,3 @@ def end_session(request: HttpRequest) -> None:
     state = request_state(request)
     if state is not None:
         state.ended = True
-
-
-def is_authenticated_session(session: SessionBase) -> bool:
-    return SESSION_KEY in session
