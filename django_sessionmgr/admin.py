@@ -879,7 +879,10 @@ def integrate_user_admin(site: admin.AdminSite) -> bool:
     from django.contrib.auth.admin import UserAdmin
 
     user_model = get_user_model()
-    if type(site._registry.get(user_model)) is not UserAdmin:
+    if (
+        not site.is_registered(user_model)
+        or type(site.get_model_admin(user_model)) is not UserAdmin
+    ):
         return False
 
     base: Any = UserAdmin  # UserAdmin[...] only for the type checker
