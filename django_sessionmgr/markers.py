@@ -124,7 +124,7 @@ def marker_as_of_now(
 
 
 def effective_expiry(session: SessionBase, written: int, started: int) -> int:
-    """When a session stamped at ``written`` ends under the policies in force.
+    """When a session whose marker was written at ``written`` ends under the policies in force.
 
     Activity is recorded at most once per ``ACTIVITY_UPDATE_INTERVAL``, so the
     idle end counts from the last write plus one interval: a session ends

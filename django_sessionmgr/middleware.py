@@ -314,7 +314,7 @@ def _sync_or_flush(session: SessionBase, row_id: str) -> None:
     marker = read_marker(session)
     if marker is not None and marker.expiry is not None and time.time() >= marker.expiry:
         # Past its end, though this request never read the user: a key
-        # rotation or a new expiry must not stamp the session anew.
+        # rotation or a new expiry must not write the session a new marker.
         end_row(row_id, UserSession.Status.EXPIRED)
         session.flush()
         return

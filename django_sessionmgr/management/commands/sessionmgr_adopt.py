@@ -3,7 +3,7 @@
 An authenticated session already in the store when the app was installed has
 no row, so no revoke can reach it until its next request adopts it. This
 command walks the store and gives each such session its row now, under the
-same id its next request would derive (``tracking.adopted_row_id``), so the
+same id its next request would derive (``digests.adopted_row_id``), so the
 two never make two rows. Only stores that can be listed can be walked: ``db``,
 ``cached_db`` (through its database table) and ``file``.
 """
