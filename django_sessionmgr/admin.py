@@ -50,6 +50,7 @@ from . import services
 from .conf import app_settings
 from .exceptions import RevokeFailed
 from .impersonation import acting_user
+from .markers import session_row_id
 from .models import (
     REVOKE_PERMISSION,
     VIEW_PERMISSION,
@@ -59,7 +60,6 @@ from .models import (
 )
 from .network import stored_ip
 from .receivers import logging_admin_revokes
-from .tracking import session_row_id
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -879,7 +879,10 @@ def integrate_user_admin(site: admin.AdminSite) -> bool:
     from django.contrib.auth.admin import UserAdmin
 
     user_model = get_user_model()
-    if type(site._registry.get(user_model)) is not UserAdmin:
+    if (
+        not site.is_registered(user_model)
+        or type(site.get_model_admin(user_model)) is not UserAdmin
+    ):
         return False
 
     base: Any = UserAdmin  # UserAdmin[...] only for the type checker

@@ -17,7 +17,8 @@ from functools import lru_cache, wraps
 from typing import Any, cast
 
 from asgiref.sync import iscoroutinefunction
-from django.http import HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.translation import gettext
 from ua_parser import BasicResolver, Cache, CachingResolver, Domain, load_builtins
 from ua_parser.core import Matchers, PartialResult, Resolver
 from user_agents.parsers import (
@@ -27,7 +28,8 @@ from user_agents.parsers import (
     parse_operating_system,
 )
 
-from .models import DEVICE_NAME_MAX_LENGTH, USER_AGENT_MAX_LENGTH
+from .models import DEVICE_NAME_MAX_LENGTH, USER_AGENT_MAX_LENGTH, UserSession
+from .network import get_client_ip, locate_ip, stored_ip
 
 #: The client hints that name the platform's version and the device model.
 #: Browsers send ``Sec-CH-UA-Platform`` unasked, these two only when asked.
@@ -138,7 +140,7 @@ class _ConfirmedResolver:
     """
 
     def __init__(self, matchers: Matchers) -> None:
-        import ua_parser_rs
+        import ua_parser_rs  # optional: some platforms have no wheel (see ``_resolver``)
 
         self.matchers = matchers
         agents, systems, devices = matchers
@@ -262,6 +264,44 @@ def _parse(user_agent: str, platform: str, platform_version: str, model: str) ->
         device=device[:DEVICE_NAME_MAX_LENGTH],
         type=kind,
     )
+
+
+def device_fields(request: HttpRequest) -> dict[str, Any]:
+    """The row's fields that say where and on what a login happened."""
+    meta = getattr(request, "META", None) or {}
+    raw = meta.get("HTTP_USER_AGENT", "")
+    user_agent = raw if isinstance(raw, str) else ""
+    user_agent = user_agent[:USER_AGENT_MAX_LENGTH]
+    if not user_agent.isprintable():  # rare: real user agents are printable
+        user_agent = "".join(ch for ch in user_agent if ch.isprintable())
+    device = parse_user_agent(user_agent, hints=client_hints(meta))
+    ip = get_client_ip(request)
+    city, country = locate_ip(ip)
+    return {
+        "ip_address": stored_ip(ip),
+        "user_agent": user_agent,
+        "device_browser": device.browser,
+        "device_os": device.os,
+        "device_family": device.device,
+        "device_type": device.type,
+        "location_city": city,
+        "location_country": country,
+    }
+
+
+# Device families that name no device a person would know.
+_NAMELESS_DEVICES = {"", "Other", "Spider"}
+
+
+def device_name(session: UserSession) -> str:
+    """What a person calls the device: "iPhone", "Pixel 8", "Mac", else the OS ("Windows")."""
+    if session.device_type == "bot":
+        return session.device_browser or gettext("Bot")
+    if session.device_family not in _NAMELESS_DEVICES:
+        return session.device_family
+    if session.device_os and session.device_os != "Other":
+        return session.device_os
+    return session.device_browser or gettext("Unknown device")
 
 
 def accept_client_hints(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -18,16 +18,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from .markers import read_marker
 from .models import UserSession
+from .rows import active_and_unclaimed, end_row
 from .safety import contained
-from .tracking import (
+from .state import (
     IMPERSONATOR_KEY,
-    end_session_row,
+    ImpersonationEntry,
     impersonation_stack,
-    read_marker,
     request_state,
+    stored_stack,
 )
 
 if TYPE_CHECKING:
@@ -54,10 +57,10 @@ def start_impersonation(request: HttpRequest, impersonator: AbstractBaseUser) ->
     staff_row = state.replaced_row_id if state is not None else None
     # The stack as it was before login() flushed the session (the middleware
     # keeps it), else the one still in the session data.
-    stack = (state.resume if state is not None else None) or impersonation_stack(
+    stack = (state.stack_before_flush if state is not None else None) or impersonation_stack(
         session.get(IMPERSONATOR_KEY)
     )
-    root = stack[0][1] if stack else _marked_by(staff_row) or str(impersonator.pk)
+    root = stack[0].user_pk if stack else _marked_by(staff_row) or str(impersonator.pk)
     contained(
         lambda: (
             UserSession.objects.filter(pk=marker.row_id, impersonated_by__isnull=True)
@@ -70,18 +73,20 @@ def start_impersonation(request: HttpRequest, impersonator: AbstractBaseUser) ->
     if staff_row is not None and not _still_active(staff_row):
         # The session it came from was revoked while this request ran (a
         # "sign out everywhere" of the staff member): this one ends too.
-        end_session_row(marker.row_id)
+        end_row(marker.row_id)
         session.flush()
         if state is not None:
-            state.replaced_row_id = state.past_limit = state.new_row = None
+            state.replaced_row_id = state.past_limit = state.new_login = None
             state.logged_in_user_pk = None
         return
     if state is not None:
         state.replaced_row_id = None  # the staff member's row waits for the release
         # Invisible to the user's policies and devices: no MAX_SESSIONS revoke,
         # no new-device notice, no device cookie.
-        state.past_limit = state.new_row = state.logged_in_user_pk = None
-    session[IMPERSONATOR_KEY] = [*stack, [staff_row, str(impersonator.pk)]]
+        state.past_limit = state.new_login = state.logged_in_user_pk = None
+    session[IMPERSONATOR_KEY] = stored_stack(
+        [*stack, ImpersonationEntry(staff_row, str(impersonator.pk))]
+    )
 
 
 def _still_active(row_id: str) -> bool:
@@ -97,9 +102,7 @@ def _still_active(row_id: str) -> bool:
     def locked_read() -> bool:
         rows = UserSession.objects.from_primary()
         with transaction.atomic(using=rows.db):
-            active = rows.select_for_update().filter(
-                pk=row_id, status=UserSession.Status.ACTIVE, revoke_batch__isnull=True
-            )
+            active = rows.select_for_update().filter(active_and_unclaimed(), pk=row_id)
             return bool(list(active.values_list("pk", flat=True)))
 
     return contained(locked_read, default=False, what="check an impersonation's staff session")
@@ -123,15 +126,13 @@ def _marked_by(row_id: str | None) -> str | None:
 def acting_user(request: HttpRequest) -> Any:
     """The user who really acts on ``request``: while impersonating, the root
     of the chain (the bottom entry of the session's impersonation stack)."""
-    from django.contrib.auth import get_user_model
-
     user = request.user
     session = getattr(request, "session", None)
     stack = impersonation_stack(session.get(IMPERSONATOR_KEY)) if session is not None else []
     if not stack:
         return user
     model = get_user_model()
-    return model._default_manager.filter(pk=stack[0][1]).first() or user
+    return model._default_manager.filter(pk=stack[0].user_pk).first() or user
 
 
 def hijack_started(sender: Any, hijacker: Any, hijacked: Any, request: Any, **kwargs: Any) -> None:

@@ -7,14 +7,14 @@ import uuid
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, models, router, transaction
+from django.db import connections, models, router
 from django.db.models import Q
-from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .conf import app_settings, django_settings
 from .endings import EndingPolicy, ended_words, ending_policy
+from .internals import insert_prepared, with_hints
 from .revocation import ACTORS_HINT, SPARE_HINT, revoke_sessions
 
 if TYPE_CHECKING:
@@ -97,18 +97,14 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
         before is claimed. Kept in the query's hints, which follow it through
         ``filter`` and ``exclude``.
         """
-        clone = self.all()
-        clone._hints = {**self._hints, ACTORS_HINT: users}  # type: ignore[attr-defined]
-        return clone
+        return with_hints(self, **{ACTORS_HINT: users})  # type: ignore[return-value]
 
     def sparing(self, row_id: str | None) -> UserSessionQuerySet:
         """These rows but ``row_id`` (the session making the request), which
         the revoke of the impersonations spares too."""
         if row_id is None:
             return self
-        clone = self.exclude(pk=row_id)
-        clone._hints = {**clone._hints, SPARE_HINT: row_id}  # type: ignore[attr-defined]
-        return clone
+        return with_hints(self.exclude(pk=row_id), **{SPARE_HINT: row_id})  # type: ignore[return-value]
 
     def impersonations_by(self, users: Any) -> UserSessionQuerySet:
         """The active sessions in which one of ``users`` is the real actor
@@ -489,22 +485,9 @@ def insert_row(row: UserSession) -> None:
     text the table cannot hold is replaced first (``_fit_to_charset``).
     """
     alias = router.db_for_write(UserSession, instance=row)
-    connection = connections[alias]
     sql, fields = _insert_statement(alias)
     _fit_to_charset(row, alias)
-    pre_save.send(sender=UserSession, instance=row, raw=False, using=alias, update_fields=None)
-    params = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
-    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-    row._state.adding, row._state.db = False, alias
-    post_save.send(
-        sender=UserSession,
-        instance=row,
-        created=True,
-        update_fields=None,
-        raw=False,
-        using=alias,
-    )
+    insert_prepared(row, alias, sql, fields)
 
 
 def _live() -> Q:

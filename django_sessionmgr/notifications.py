@@ -39,10 +39,12 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .conf import app_settings, django_settings
+from .devices import device_name
 from .models import UserSession, column
 from .network import stored_ip
 from .safety import contained
 from .signals import new_device_signed_in
+from .state import request_state
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -207,8 +209,6 @@ def remember_device(request: HttpRequest, response: HttpResponseBase) -> None:
     A no-op on every request that logged nobody in, and while no one listens
     for new devices: then the app sets no cookie of its own.
     """
-    from .tracking import request_state
-
     state = request_state(request)
     pk = getattr(state, "logged_in_user_pk", None)
     if pk is None or getattr(state, "ended", False) or not anyone_listens(UserSession):
@@ -263,8 +263,6 @@ def sessions_page_url() -> str | None:
 def new_device_email(session: UserSession, request: HttpRequest) -> EmailMultiAlternatives | None:
     """The email about ``session``'s sign-in, in the language active now; None
     when the user has no email address."""
-    from .templatetags.sessionmgr_tags import device_name
-
     user = session.user
     address = getattr(user, user.get_email_field_name(), "") or ""
     if not address:

@@ -20,6 +20,7 @@ from .models import RevokeReason, UserSession
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+
 logger = logging.getLogger("django_sessionmgr")
 
 

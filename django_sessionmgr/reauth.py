@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import authenticate
 
 from .conf import app_settings
-from .tracking import read_marker
+from .markers import read_marker
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

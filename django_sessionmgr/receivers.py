@@ -15,11 +15,13 @@ from django.http import HttpRequest
 
 from .conf import app_settings
 from .exceptions import RevokeFailed
+from .internals import password_changed_in_save
+from .markers import session_row_id
 from .models import RevokeReason, UserSession
 from .notifications import EMAIL_RECEIVER_UID, email_on_new_device
 from .safety import contained
 from .signals import new_device_signed_in, session_revoked
-from .tracking import end_session, session_row_id, start_session
+from .tracking import end_session, start_session
 
 logger = logging.getLogger("django_sessionmgr")
 
@@ -49,7 +51,7 @@ def revoke_on_password_change(
     a non-None value here means the password changed in this save. The session
     serving the current request (if it is this user's) stays active.
     """
-    if created or getattr(instance, "_password", None) is None:
+    if created or not password_changed_in_save(instance):
         return
     if update_fields is not None and "password" not in update_fields:
         return  # the new hash was not written

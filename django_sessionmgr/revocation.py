@@ -47,6 +47,7 @@ from django.utils import timezone
 
 from .bulk_delete import delete_stored_sessions
 from .exceptions import RevokeFailed
+from .internals import query_hints
 from .signals import session_revoked
 from .signouts import mark_cache, record_sign_outs
 
@@ -101,7 +102,7 @@ def revoke_sessions(
     # the two leaves a bare record, never claimed rows without one.
     pending.create(batch=batch, created_at=Now())
     touched = _claim(sessions, batch, revoked_by, reason)
-    hints = getattr(sessions, "_hints", {})
+    hints = query_hints(sessions)
     if (actors := hints.get(ACTORS_HINT)) is not None:
         # After the rows above: see UserSessionQuerySet.with_impersonations_by.
         impersonations = model.objects.using(alias).filter(impersonated_by__in=actors)

@@ -15,14 +15,15 @@ from django.contrib import messages
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
+from .digests import key_digest
 from .endings import ended_notice, ending_policy
 from .models import UserSession
-from .tracking import key_digest
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from .tracking import Marker, RequestState
+    from .markers import Marker
+    from .state import RequestState
 
 
 def notice_for(row: UserSession) -> tuple[str, str]:

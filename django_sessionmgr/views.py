@@ -29,8 +29,8 @@ from . import reauth, services
 from .conf import django_settings
 from .exceptions import RevokeFailed
 from .impersonation import acting_user
+from .markers import session_row_id
 from .models import UserSession, UserSessionQuerySet
-from .tracking import session_row_id
 
 if TYPE_CHECKING:
     SessionListBase = ListView[UserSession]

@@ -24,8 +24,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from django_sessionmgr.checks import MIDDLEWARE_PATH
+from django_sessionmgr.markers import session_row_id
 from django_sessionmgr.models import UserSession
-from django_sessionmgr.tracking import session_row_id
 from tests.services import redis_url
 
 FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"

@@ -69,7 +69,7 @@ def basic(user: Any) -> dict[str, str]:
 
 
 def row_id(client: Client) -> str:
-    from django_sessionmgr.tracking import SESSION_MARKER
+    from django_sessionmgr.markers import SESSION_MARKER
 
     return str(client.session[SESSION_MARKER][0])
 

@@ -15,9 +15,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import path
 
+from django_sessionmgr.markers import session_row_id
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
-from django_sessionmgr.tracking import session_row_id
 
 from .helpers import (
     logged_in_client,

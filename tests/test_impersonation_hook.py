@@ -12,7 +12,7 @@ from django.urls import path
 
 from django_sessionmgr.impersonation import start_impersonation
 from django_sessionmgr.models import UserSession
-from django_sessionmgr.tracking import IMPERSONATOR_KEY
+from django_sessionmgr.state import IMPERSONATOR_KEY
 
 from .helpers import logged_in_client, row_of, whoami
 from .urls import urlpatterns as project_urlpatterns

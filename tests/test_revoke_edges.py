@@ -10,8 +10,8 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import caches
 
+from django_sessionmgr.markers import SESSION_MARKER, read_marker
 from django_sessionmgr.models import UserSession
-from django_sessionmgr.tracking import SESSION_MARKER, read_marker
 
 from .helpers import current_row_id, logged_in_client, session_cookie, stored_session_exists, whoami
 from .test_revoke_wins import own_redis  # noqa: F401 (a fixture)

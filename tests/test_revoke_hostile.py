@@ -48,7 +48,7 @@ from django_sessionmgr.exceptions import RevokeFailed
 from django_sessionmgr.impersonation import start_impersonation
 from django_sessionmgr.models import PendingRevoke, UserSession
 from django_sessionmgr.signals import session_revoked
-from django_sessionmgr.tracking import IMPERSONATOR_KEY, impersonation_stack
+from django_sessionmgr.state import IMPERSONATOR_KEY, impersonation_stack
 
 from .helpers import PASSWORD, clone, logged_in_client, make_client, read_only, row_of, whoami
 from .services import once_per_run, postgres_url

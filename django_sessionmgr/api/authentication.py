@@ -9,7 +9,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 
 from .. import impersonation
-from ..tracking import session_row_id
+from ..markers import session_row_id
 
 
 def authenticating_session_id(request: Request | HttpRequest) -> str | None:

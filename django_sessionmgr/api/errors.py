@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from ..exceptions import RevokeFailed
 from ..services import CurrentSession
-from ..tracking import request_state
+from ..state import request_state
 
 
 class ReauthenticationRequired(Exception):

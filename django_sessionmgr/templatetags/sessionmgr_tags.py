@@ -8,11 +8,15 @@ from typing import TYPE_CHECKING
 from django import template
 from django.urls import get_script_prefix
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ..conf import app_settings
+from ..devices import device_name
+from ..endings import duration
 from ..network import stored_ip
 
 if TYPE_CHECKING:
@@ -20,20 +24,8 @@ if TYPE_CHECKING:
 
 register = template.Library()
 
-# Device families that name no device a person would know.
-_NAMELESS_DEVICES = {"", "Other", "Spider"}
-
-
-@register.filter
-def device_name(session: UserSession) -> str:
-    """What a person calls the device: "iPhone", "Pixel 8", "Mac", else the OS ("Windows")."""
-    if session.device_type == "bot":
-        return session.device_browser or _("Bot")
-    if session.device_family not in _NAMELESS_DEVICES:
-        return session.device_family
-    if session.device_os and session.device_os != "Other":
-        return session.device_os
-    return session.device_browser or _("Unknown device")
+#: What a person calls the device (see ``devices.device_name``).
+register.filter(device_name)
 
 
 @register.filter
@@ -95,11 +87,6 @@ def ends(session: UserSession) -> SafeString:
     The date is a ``<time>`` that never wraps inside itself; the words around
     it may.
     """
-    from django.utils.formats import date_format
-
-    from ..conf import app_settings
-    from ..endings import duration
-
     moment = session.expires_at
     local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
     at = format_html(

@@ -32,7 +32,7 @@ async def signed_in(user: Any) -> AsyncClient:
 async def row_of(client: AsyncClient) -> UserSession:
     from django.http import HttpRequest
 
-    from django_sessionmgr.tracking import session_row_id
+    from django_sessionmgr.markers import session_row_id
 
     request = HttpRequest()
     request.session = await client.asession()

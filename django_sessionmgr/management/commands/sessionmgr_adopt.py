@@ -3,7 +3,7 @@
 An authenticated session already in the store when the app was installed has
 no row, so no revoke can reach it until its next request adopts it. This
 command walks the store and gives each such session its row now, under the
-same id its next request would derive (``tracking.adopted_row_id``), so the
+same id its next request would derive (``digests.adopted_row_id``), so the
 two never make two rows. Only stores that can be listed can be walked: ``db``,
 ``cached_db`` (through its database table) and ``file``.
 """
@@ -23,10 +23,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from ...digests import adopted_row_id
 from ...keys import seal
+from ...markers import SESSION_MARKER, from_epoch
 from ...models import UserSession
 from ...stores import is_server_side, store_class
-from ...tracking import SESSION_MARKER, adopted_row_id, from_epoch
 
 BATCH_SIZE = 500
 

@@ -23,9 +23,9 @@ from django.db.models import Q
 
 from ... import services
 from ...exceptions import RevokeFailed
+from ...markers import session_row_id
 from ...models import REASON_MAX_LENGTH, RevokeReason, UserSession
 from ...revocation import finish_interrupted_revokes, revoke_sessions
-from ...tracking import session_row_id
 
 BATCH_SIZE = 10_000
 MAX_BATCH_SIZE = 50_000

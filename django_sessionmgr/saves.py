@@ -1,0 +1,87 @@
+"""The session's final save, where the app must watch it.
+
+``SessionMiddleware`` saves the session after the view. Two saves need more
+than Django gives: one made only for the app's activity write must not cost
+the response if the store fails, and one that would bring back a session a
+revoke deleted meanwhile (``cache`` and ``file`` engines write
+unconditionally) is followed by a check of the row.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.backends.db import SessionStore as DBStore
+
+from .conf import django_settings
+from .internals import replace_session_method
+from .markers import data_without_marker
+from .rows import row_is_active
+from .safety import contained, logger
+from .stores import is_server_side
+from .usercheck import CHECK
+
+if TYPE_CHECKING:
+    from django.contrib.sessions.backends.base import SessionBase
+
+    from .state import RequestState
+
+
+def saves_only_activity(session: SessionBase, state: RequestState) -> bool:
+    """Whether the response saves the session only for the app's marker."""
+    return (
+        state.before_activity is not None
+        and is_server_side(session)
+        and not django_settings.SESSION_SAVE_EVERY_REQUEST
+        and data_without_marker(session) == state.before_activity
+    )
+
+
+def tolerate_save(session: SessionBase) -> None:
+    """Stock Django would not have saved this session at all: a store that
+    fails now must not cost the response. The next request writes again."""
+    save = session.save
+
+    def tolerant_save(must_create: bool = False) -> None:
+        try:
+            save(must_create=must_create)
+        except UpdateError:
+            raise  # deleted under the request: stock Django answers this itself
+        except Exception as error:
+            logger.warning(
+                "django-sessionmgr could not save a session's activity (%s); the response goes on",
+                type(error).__name__,
+            )
+
+    replace_session_method(session, "save", tolerant_save)
+
+
+def will_save(session: SessionBase) -> bool:
+    return (
+        session.modified or django_settings.SESSION_SAVE_EVERY_REQUEST
+    ) and not session.is_empty()
+
+
+def guard_save(session: SessionBase, row_id: str) -> None:
+    """Check the row right after ``SessionMiddleware`` saves the session.
+
+    Any revoke that marked the row before this check finds it revoked here;
+    one that marks it after the check deletes the store after this save.
+    Either way the revoked session stays gone.
+    """
+    save = session.save
+
+    def guarded_save(must_create: bool = False) -> None:
+        save(must_create=must_create)
+        if not contained(partial(row_is_active, row_id), default=True, what=CHECK, writes=False):
+            session.delete()
+
+    replace_session_method(session, "save", guarded_save)
+
+
+def save_can_resurrect(session: SessionBase) -> bool:
+    """Whether the engine's save rewrites a deleted session (Django's ``db``
+    engine refuses to: its save is an UPDATE that fails on a deleted row)."""
+    return is_server_side(session) and not isinstance(session, DBStore)
