@@ -140,10 +140,7 @@ class SessionRevokeView(SessionViewMixin, View):
         except RevokeFailed:
             messages.error(
                 request,
-                _(
-                    "Signing out failed: the session store is not answering, so nothing "
-                    "was changed. Please try again in a moment."
-                ),
+                str(services.STORE_NOT_ANSWERING),
             )
             return HttpResponseRedirect(self.get_success_url())
 
