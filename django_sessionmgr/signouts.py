@@ -48,7 +48,6 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable
-from itertools import islice
 from typing import Any
 
 from django.conf import settings
@@ -56,6 +55,7 @@ from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBS
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 
+from .batches import batched
 from .stores import PROCESS_LOCAL_CACHES, is_server_side, store_class
 
 logger = logging.getLogger("django_sessionmgr")
@@ -143,8 +143,7 @@ def record_sign_outs(user_pks: Iterable[Any]) -> None:
     if cache is None:
         return
     token = new_token()
-    iterator = iter({mark_key(pk) for pk in user_pks})
-    while batch := list(islice(iterator, MARK_BATCH_SIZE)):
+    for batch in batched({mark_key(pk) for pk in user_pks}, MARK_BATCH_SIZE):
         if failed := cache.set_many(dict.fromkeys(batch, token), _timeout()):
             raise RuntimeError(f"{len(failed)} sign-out mark(s) were not stored")
 

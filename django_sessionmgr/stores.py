@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib import import_module
-from itertools import islice
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.db import router
 from django.db.models import QuerySet
 from django.views.decorators.debug import sensitive_variables
 
+from .batches import batched
 from .exceptions import RevokeFailed
 from .keys import unseal
 
@@ -53,12 +53,6 @@ def is_server_side(session: SessionBase | type[SessionBase]) -> bool:
     """
     cls = session if isinstance(session, type) else type(session)
     return not issubclass(cls, SignedCookieStore)
-
-
-def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 @sensitive_variables()
@@ -100,14 +94,14 @@ def _delete(store: type[SessionBase], stored_keys: QuerySet[Any, str]) -> None:
         if router.db_for_write(model) == stored_keys.db:
             model._default_manager.filter(session_key__in=stored_keys).delete()
         else:
-            for batch in _batched(_keys(stored_keys), CACHE_BATCH_SIZE):
+            for batch in batched(_keys(stored_keys), CACHE_BATCH_SIZE):
                 model._default_manager.filter(session_key__in=batch).delete()
         if not issubclass(store, CachedDBStore):
             return
     if issubclass(store, CacheStore | CachedDBStore):
         cache = caches[settings.SESSION_CACHE_ALIAS]
         prefix = store.cache_key_prefix
-        for batch in _batched(_keys(stored_keys), CACHE_BATCH_SIZE):
+        for batch in batched(_keys(stored_keys), CACHE_BATCH_SIZE):
             cache.delete_many([prefix + key for key in batch])
         return
     if issubclass(store, FileStore):
