@@ -110,7 +110,7 @@ def expire_row(row_id: str) -> None:
     if UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(
         status=UserSession.Status.EXPIRED
     ):
-        record_sign_out_of_row(row_id)
+        record_sign_out_of_row(UserSession.objects.from_primary().filter(pk=row_id))
 
 
 def session_alive(marker: Marker, user_pk: Any) -> bool:

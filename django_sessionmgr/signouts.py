@@ -54,6 +54,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
+from django.db.models import QuerySet
 
 from .batches import batched
 from .stores import PROCESS_LOCAL_CACHES, is_server_side, store_class
@@ -148,15 +149,14 @@ def record_sign_outs(user_pks: Iterable[Any]) -> None:
             raise RuntimeError(f"{len(failed)} sign-out mark(s) were not stored")
 
 
-def record_sign_out_of_row(row_id: str) -> None:
-    """After a logout ended a row, its user's mark, so a replayed cookie is
-    refused. A cache that fails is logged: it never fails the logout."""
-    from .models import UserSession
-
+def record_sign_out_of_row(row: QuerySet[Any]) -> None:
+    """After a logout or an expiry ended a row, its user's mark, so a replayed
+    cookie is refused. ``row`` selects that row on the primary database
+    (``from_primary``); it is read only when marks are in use. A cache that
+    fails is logged: it never fails the logout."""
     if mark_cache() is None:
         return
-    rows = UserSession.objects.from_primary().filter(pk=row_id)
-    user_pk = rows.values_list("user_id", flat=True).first()
+    user_pk = row.values_list("user_id", flat=True).first()
     try:
         record_sign_outs([user_pk])
     except Exception as error:

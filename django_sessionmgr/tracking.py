@@ -705,7 +705,7 @@ def end_session_row(row_id: str) -> None:
     if UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(
         status=UserSession.Status.ENDED, ended_at=timezone.now()
     ):
-        record_sign_out_of_row(row_id)
+        record_sign_out_of_row(UserSession.objects.from_primary().filter(pk=row_id))
 
 
 def end_session(request: HttpRequest) -> None:
