@@ -1,46 +1,7 @@
-"""The sign-out mark: a session checked with one cache read.
-
-Some sessions cannot be ended by deleting them from a store: a signed cookie
-lives in the client, and a ``cached_db`` session may be written back into the
-cache by a request that read it just before the revoke (a slow cache write
-landing after the revoke's delete). Each request of such a session that reads
-the user must learn whether its row is still active. Reading the row is a
-query; this module lets nearly every request learn it from one ``get`` on the
-project's shared cache (``SESSION_CACHE_ALIAS``) instead.
-
-For each user the cache may hold a mark: a random token, replaced by a new
-one each time one of the user's rows stops being active (a revoke, any path,
-or a logout). Every write of a row first reads the user's token, then writes
-the row (which succeeds only while the row is active), and only then records
-the token it read in the session's marker. A request whose marker holds the
-token the cache holds now is vouched for: no sign-out of its user completed
-since its row was last written, so its row is still active. Any other case
-reads the row, as without a mark: no mark, another token, a cache that fails.
-
-Why this holds by construction, with no clock involved:
-
-- a sign-out replaces the token right after its UPDATE. If it ended the row,
-  either its UPDATE came first, and the row write that follows fails (no
-  marker is written), or it came after the write, and so did its new token,
-  which the marker cannot hold (tokens are random and never reused);
-- a request that finds no mark ``add``\\s a fresh token once its row read found
-  the row active: ``add`` never overwrites a sign-out's token, and no marker
-  can hold a token that was just made;
-- a lost, evicted or expired mark only brings the row read back.
-
-Tokens are compared, never ordered, so servers whose clocks disagree cannot
-invert a revoke and a write (an earlier version compared times, with a
-tolerated skew of two seconds).
-
-A process-local cache (``LocMemCache``) or one that keeps nothing
-(``DummyCache``) never holds the mark: a sign-out in one process could not
-reach another. Then a signed-cookie request reads the row, and a
-``cached_db`` one is checked only at its activity writes (check W002 warns).
-
-After a sign-out of one of a user's sessions, the user's other sessions read
-their row until their next activity write (at most
-``ACTIVITY_UPDATE_INTERVAL``).
-"""
+"""The sign-out mark: a per-user random token in the shared cache, replaced
+at every sign-out, that lets a session be checked with one cache read instead
+of a query. Why it never vouches for an ended session: docs/engines.md
+("The sign-out mark: a token, not a time")."""
 
 from __future__ import annotations
 
