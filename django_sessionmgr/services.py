@@ -18,6 +18,9 @@ from .models import RevokeReason, UserSession, UserSessionQuerySet
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+#: The answer to a wrong password where one is asked before signing out
+#: other sessions (``REAUTH_FOR_REVOKE_OTHERS``), on the pages and the API.
+WRONG_PASSWORD = _("That password is not correct.")
 #: What the pages and the admin say when ``RevokeFailed`` reaches them.
 STORE_NOT_ANSWERING = _(
     "Signing out failed: the session store is not answering, so nothing "

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..exceptions import RevokeFailed
-from ..services import STORE_NOT_ANSWERING_API, CurrentSession
+from ..services import STORE_NOT_ANSWERING_API, WRONG_PASSWORD, CurrentSession
 from ..tracking import request_state
 
 
@@ -67,7 +67,7 @@ class SessionErrorsMixin:
             return Response(
                 {
                     "code": "reauthentication_required",
-                    "detail": _("That password is not correct.")
+                    "detail": str(WRONG_PASSWORD)
                     if exc.wrong
                     else _('Send your password as "password" to sign out your other sessions.'),
                 },

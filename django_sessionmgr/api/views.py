@@ -79,6 +79,10 @@ _NOT_AUTHENTICATED = OpenApiResponse(
 _NOT_FOUND = OpenApiResponse(
     _ERROR, description="No such session of yours: unknown, malformed or another user's id."
 )
+_NOT_AUTHENTICATED_OR_NO_PASSWORD = OpenApiResponse(
+    _ERROR,
+    description='Not signed in, or `"code": "reauthentication_required"`: send the password.',
+)
 _ID = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The session's public id."
 )
@@ -137,11 +141,7 @@ _ID = OpenApiParameter(
                 _ERROR, description='It is the current session (`"code": "current_session"`).'
             ),
             401: _NOT_AUTHENTICATED,
-            403: OpenApiResponse(
-                _ERROR,
-                description='Not signed in, or `"code": "reauthentication_required"`: '
-                "send the password.",
-            ),
+            403: _NOT_AUTHENTICATED_OR_NO_PASSWORD,
             404: _NOT_FOUND,
         },
     ),
@@ -272,11 +272,7 @@ class UserSessionViewSet(
                 name="RevokedCount", fields={"revoked": serializers.IntegerField(min_value=0)}
             ),
             401: _NOT_AUTHENTICATED,
-            403: OpenApiResponse(
-                _ERROR,
-                description='Not signed in, or `"code": "reauthentication_required"`: '
-                "send the password.",
-            ),
+            403: _NOT_AUTHENTICATED_OR_NO_PASSWORD,
         },
     )
     @action(detail=False, methods=["post"], url_path="revoke-others")
