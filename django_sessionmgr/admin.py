@@ -206,10 +206,7 @@ def revoke_and_report(
     except RevokeFailed:
         model_admin.message_user(
             request,
-            gettext(
-                "Signing out failed: the session store is not answering, so nothing "
-                "was changed. Please try again in a moment."
-            ),
+            str(services.STORE_NOT_ANSWERING),
             messages.ERROR,
         )
         return

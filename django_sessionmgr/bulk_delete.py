@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
@@ -18,6 +17,7 @@ from django.db import router
 from django.db.models import QuerySet
 from django.views.decorators.debug import sensitive_variables
 
+from .batches import batched
 from .conf import django_settings
 from .exceptions import RevokeFailed
 from .keys import unseal
@@ -25,12 +25,6 @@ from .stores import is_server_side, store_class
 
 #: Keys sent to the cache in one ``delete_many`` call.
 CACHE_BATCH_SIZE = 10_000
-
-
-def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 @sensitive_variables()
@@ -72,14 +66,14 @@ def _delete(store: type[SessionBase], stored_keys: QuerySet[Any, str]) -> None:
         if router.db_for_write(model) == stored_keys.db:
             model._default_manager.filter(session_key__in=stored_keys).delete()
         else:
-            for batch in _batched(_keys(stored_keys), CACHE_BATCH_SIZE):
+            for batch in batched(_keys(stored_keys), CACHE_BATCH_SIZE):
                 model._default_manager.filter(session_key__in=batch).delete()
         if not issubclass(store, CachedDBStore):
             return
     if issubclass(store, CacheStore | CachedDBStore):
         cache = caches[django_settings.SESSION_CACHE_ALIAS]
         prefix = store.cache_key_prefix
-        for batch in _batched(_keys(stored_keys), CACHE_BATCH_SIZE):
+        for batch in batched(_keys(stored_keys), CACHE_BATCH_SIZE):
             cache.delete_many([prefix + key for key in batch])
         return
     if issubclass(store, FileStore):

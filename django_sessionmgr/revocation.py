@@ -101,6 +101,42 @@ def revoke_sessions(
     # The record first (on the database's clock): a process killed between
     # the two leaves a bare record, never claimed rows without one.
     pending.create(batch=batch, created_at=Now())
+    count = _claim_with_impersonations(sessions, alias, batch, revoked_by, reason)
+    finished: list[uuid.UUID] = []
+    held_by_a_failing_revoke = False
+    if finish_interrupted:
+        finished, taken, held_by_a_failing_revoke = _finish_holders(
+            sessions, alias, batch, revoked_by, reason
+        )
+        count += taken
+    # Ours is finished (or its bare record dropped) even when another revoke
+    # holds some of these sessions: what it claimed is revoked, then it fails.
+    if count:
+        _complete(model, alias, batch, revoked_by=revoked_by, reason=reason, undo_on_failure=True)
+    else:
+        pending.filter(batch=batch).delete()
+    if held_by_a_failing_revoke:
+        raise RevokeFailed(
+            "Another revoke holds some of these sessions and could not finish: the "
+            "session store is not answering."
+        )
+    if finished:
+        # What an interrupted revoke of these sessions left (a rerun): counted.
+        count += sessions.filter(revoke_batch__in=finished).count()
+    return count
+
+
+def _claim_with_impersonations(
+    sessions: UserSessionQuerySet,
+    alias: str,
+    batch: uuid.UUID,
+    revoked_by: AbstractBaseUser | None,
+    reason: str,
+) -> int:
+    """Step 1: claim the active rows among ``sessions``, then the sessions
+    their hints add (``ACTORS_HINT`` but ``SPARE_HINT``); return how many
+    rows ``batch`` holds."""
+    model = sessions.model
     touched = _claim(sessions, batch, revoked_by, reason)
     hints = query_hints(sessions)
     if (actors := hints.get(ACTORS_HINT)) is not None:
@@ -110,47 +146,41 @@ def revoke_sessions(
             impersonations = impersonations.exclude(pk=spare)
         touched += _claim(impersonations, batch, revoked_by, reason)
     # Rows another revoke holds were touched but keep its batch: count ours.
-    count = model.objects.using(alias).filter(revoke_batch=batch).count() if touched else 0
-    finished: list[uuid.UUID] = []
-    if finish_interrupted:
-        finished, _ = _finish_pending(model, alias, but=batch)
-        # Sessions among these that another revoke still holds: that revoke is
-        # finished here (whichever it is), or this one cannot say it succeeded.
-        held = sessions.filter(status=model.Status.ACTIVE, revoke_batch__isnull=False).exclude(
-            revoke_batch=batch
+    return model.objects.using(alias).filter(revoke_batch=batch).count() if touched else 0
+
+
+def _finish_holders(
+    sessions: UserSessionQuerySet,
+    alias: str,
+    batch: uuid.UUID,
+    revoked_by: AbstractBaseUser | None,
+    reason: str,
+) -> tuple[list[uuid.UUID], int, bool]:
+    """Finish interrupted revokes: a first lot of any (``FINISH_AT_ONCE``),
+    then exactly those that hold some of ``sessions``, whichever they are.
+
+    A claim whose record is gone is taken over by ``batch``: nobody else
+    will finish it. Returns the batches finished, the rows taken over, and
+    whether some of ``sessions`` are still held by a revoke that cannot
+    finish (the store fails): then this revoke cannot say it succeeded.
+    """
+    model = sessions.model
+    finished, _ = _finish_pending(model, alias, but=batch)
+    held = sessions.filter(status=model.Status.ACTIVE, revoke_batch__isnull=False).exclude(
+        revoke_batch=batch
+    )
+    holders = set(held.order_by().values_list("revoke_batch", flat=True).distinct())
+    if not holders:
+        return finished, 0, False
+    pending = _pending_model()._default_manager.using(alias)
+    recorded = set(pending.filter(batch__in=holders).values_list("batch", flat=True))
+    taken = 0
+    if orphans := holders - recorded:
+        taken = held.filter(revoke_batch__in=orphans).update(
+            revoked_by=revoked_by, revoke_reason=reason, revoke_batch=batch
         )
-        holders = set(held.order_by().values_list("revoke_batch", flat=True).distinct())
-        stuck: list[uuid.UUID] = []
-        if holders:
-            recorded = set(pending.filter(batch__in=holders).values_list("batch", flat=True))
-            if orphans := holders - recorded:
-                # A claim whose record is gone: nobody else will finish it.
-                taken = held.filter(revoke_batch__in=orphans).update(
-                    revoked_by=revoked_by, revoke_reason=reason, revoke_batch=batch
-                )
-                count += taken
-            more, stuck = _finish_pending(model, alias, but=batch, only=recorded)
-            finished += more
-        if holders and (stuck or held.exists()):
-            # A revoke that cannot finish (the store fails) holds some of them.
-            if count:
-                _complete(
-                    model, alias, batch, revoked_by=revoked_by, reason=reason, undo_on_failure=True
-                )
-            else:
-                pending.filter(batch=batch).delete()
-            raise RevokeFailed(
-                "Another revoke holds some of these sessions and could not finish: the "
-                "session store is not answering."
-            )
-    if count:
-        _complete(model, alias, batch, revoked_by=revoked_by, reason=reason, undo_on_failure=True)
-    else:
-        pending.filter(batch=batch).delete()
-    if finished:
-        # What an interrupted revoke of these sessions left (a rerun): counted.
-        count += sessions.filter(revoke_batch__in=finished).count()
-    return count
+    more, stuck = _finish_pending(model, alias, but=batch, only=recorded)
+    return finished + more, taken, bool(stuck) or held.exists()
 
 
 def _claim(
@@ -263,10 +293,7 @@ def _complete(
     active = model.Status.ACTIVE
     claimed = model.objects.using(alias).filter(revoke_batch=batch, status=active)
     try:
-        delete_stored_sessions(
-            claimed.exclude(session_key="").values_list("session_key", flat=True)
-        )
-        _record_sign_outs(claimed)
+        _clear(claimed)
     except RevokeFailed:
         if undo_on_failure:
             claimed.update(revoked_by=None, revoke_reason="", revoke_batch=None)
@@ -294,15 +321,19 @@ def _complete(
 def _clear_after_commit(model: type[UserSession], alias: str, batch: uuid.UUID) -> None:
     revoked = model.objects.using(alias).filter(revoke_batch=batch)
     try:
-        delete_stored_sessions(
-            revoked.exclude(session_key="").values_list("session_key", flat=True)
-        )
-        _record_sign_outs(revoked)
+        _clear(revoked)
     except RevokeFailed:
         logger.error(
             "The sessions of a revoke could not be cleared again after its transaction "
             "committed: a save that ran meanwhile may have written one back"
         )
+
+
+def _clear(rows: QuerySet[UserSession]) -> None:
+    """Step 2 for ``rows``: their stored sessions deleted, their users'
+    sign-out marks replaced. Raises ``RevokeFailed``."""
+    delete_stored_sessions(rows.exclude(session_key="").values_list("session_key", flat=True))
+    _record_sign_outs(rows)
 
 
 def _pending_model() -> type[Model]:

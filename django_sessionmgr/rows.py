@@ -105,7 +105,7 @@ def end_row(row_id: str, status: str = UserSession.Status.ENDED) -> None:
     if status == UserSession.Status.ENDED:
         fields["ended_at"] = timezone.now()
     if UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(**fields):
-        record_sign_out_of_row(row_id)
+        record_sign_out_of_row(UserSession.objects.from_primary().filter(pk=row_id))
 
 
 def last_seen(request: HttpRequest) -> dict[str, Any]:

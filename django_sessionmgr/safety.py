@@ -24,10 +24,20 @@ T = TypeVar("T")
 
 
 def contained(work: Callable[[], T], *, default: T, what: str, writes: bool = True) -> T:
-    """Run ``work``; on a database error log ``what`` failed and return ``default``.
+    """``work()``, with a database error contained: logged as "could not
+    ``what``", and ``default`` returned instead, so the login or request goes
+    on as stock Django would have served it.
 
-    A read (``writes=False``) takes no savepoint: a primary-key read that fails
-    has nothing to undo, and it runs on every signed-cookie request.
+    - ``default``: what the caller goes on with (say ``True`` for "the
+      session may be served", ``None`` for "no row").
+    - ``what``: the failed step, worded to follow "could not" in the log.
+    - ``writes``: ``work`` writes, so inside a transaction it runs in a
+      savepoint and a failure leaves the project's transaction usable. A read
+      (``writes=False``) takes none: a primary-key read that fails has nothing
+      to undo, and it runs on every signed-cookie request.
+
+    Only ``DatabaseError`` is contained; any other exception is a bug and
+    propagates.
     """
     alias = router.db_for_write(UserSession)
     in_transaction = writes and connections[alias].in_atomic_block

@@ -11,10 +11,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext_lazy as _
+
 from .models import RevokeReason, UserSession, UserSessionQuerySet
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+
+#: The answer to a wrong password where one is asked before signing out
+#: other sessions (``REAUTH_FOR_REVOKE_OTHERS``), on the pages and the API.
+WRONG_PASSWORD = _("That password is not correct.")
+#: What the pages and the admin say when ``RevokeFailed`` reaches them.
+STORE_NOT_ANSWERING = _(
+    "Signing out failed: the session store is not answering, so nothing "
+    "was changed. Please try again in a moment."
+)
+#: The same, as the API words it (``detail``, with the code ``store_unavailable``).
+STORE_NOT_ANSWERING_API = _(
+    "The session store is not answering, so nothing was signed out. Try again in a moment."
+)
 
 
 class CurrentSession(Exception):

@@ -1,46 +1,7 @@
-"""The sign-out mark: a session checked with one cache read.
-
-Some sessions cannot be ended by deleting them from a store: a signed cookie
-lives in the client, and a ``cached_db`` session may be written back into the
-cache by a request that read it just before the revoke (a slow cache write
-landing after the revoke's delete). Each request of such a session that reads
-the user must learn whether its row is still active. Reading the row is a
-query; this module lets nearly every request learn it from one ``get`` on the
-project's shared cache (``SESSION_CACHE_ALIAS``) instead.
-
-For each user the cache may hold a mark: a random token, replaced by a new
-one each time one of the user's rows stops being active (a revoke, any path,
-or a logout). Every write of a row first reads the user's token, then writes
-the row (which succeeds only while the row is active), and only then records
-the token it read in the session's marker. A request whose marker holds the
-token the cache holds now is vouched for: no sign-out of its user completed
-since its row was last written, so its row is still active. Any other case
-reads the row, as without a mark: no mark, another token, a cache that fails.
-
-Why this holds by construction, with no clock involved:
-
-- a sign-out replaces the token right after its UPDATE. If it ended the row,
-  either its UPDATE came first, and the row write that follows fails (no
-  marker is written), or it came after the write, and so did its new token,
-  which the marker cannot hold (tokens are random and never reused);
-- a request that finds no mark ``add``\\s a fresh token once its row read found
-  the row active: ``add`` never overwrites a sign-out's token, and no marker
-  can hold a token that was just made;
-- a lost, evicted or expired mark only brings the row read back.
-
-Tokens are compared, never ordered, so servers whose clocks disagree cannot
-invert a revoke and a write (an earlier version compared times, with a
-tolerated skew of two seconds).
-
-A process-local cache (``LocMemCache``) or one that keeps nothing
-(``DummyCache``) never holds the mark: a sign-out in one process could not
-reach another. Then a signed-cookie request reads the row, and a
-``cached_db`` one is checked only at its activity writes (check W002 warns).
-
-After a sign-out of one of a user's sessions, the user's other sessions read
-their row until their next activity write (at most
-``ACTIVITY_UPDATE_INTERVAL``).
-"""
+"""The sign-out mark: a per-user random token in the shared cache, replaced
+at every sign-out, that lets a session be checked with one cache read instead
+of a query. Why it never vouches for an ended session: docs/engines.md
+("The sign-out mark: a token, not a time")."""
 
 from __future__ import annotations
 
@@ -48,13 +9,14 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable
-from itertools import islice
 from typing import Any
 
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
+from django.db.models import QuerySet
 
+from .batches import batched
 from .conf import django_settings
 from .stores import PROCESS_LOCAL_CACHES, is_server_side, store_class
 
@@ -143,21 +105,19 @@ def record_sign_outs(user_pks: Iterable[Any]) -> None:
     if cache is None:
         return
     token = new_token()
-    iterator = iter({mark_key(pk) for pk in user_pks})
-    while batch := list(islice(iterator, MARK_BATCH_SIZE)):
+    for batch in batched({mark_key(pk) for pk in user_pks}, MARK_BATCH_SIZE):
         if failed := cache.set_many(dict.fromkeys(batch, token), _timeout()):
             raise RuntimeError(f"{len(failed)} sign-out mark(s) were not stored")
 
 
-def record_sign_out_of_row(row_id: str) -> None:
-    """After a logout ended a row, its user's mark, so a replayed cookie is
-    refused. A cache that fails is logged: it never fails the logout."""
-    from .models import UserSession
-
+def record_sign_out_of_row(row: QuerySet[Any]) -> None:
+    """After a logout or an expiry ended a row, its user's mark, so a replayed
+    cookie is refused. ``row`` selects that row on the primary database
+    (``from_primary``); it is read only when marks are in use. A cache that
+    fails is logged: it never fails the logout."""
     if mark_cache() is None:
         return
-    rows = UserSession.objects.from_primary().filter(pk=row_id)
-    user_pk = rows.values_list("user_id", flat=True).first()
+    user_pk = row.values_list("user_id", flat=True).first()
     try:
         record_sign_outs([user_pk])
     except Exception as error:

@@ -140,10 +140,7 @@ class SessionRevokeView(SessionViewMixin, View):
         except RevokeFailed:
             messages.error(
                 request,
-                _(
-                    "Signing out failed: the session store is not answering, so nothing "
-                    "was changed. Please try again in a moment."
-                ),
+                str(services.STORE_NOT_ANSWERING),
             )
             return HttpResponseRedirect(self.get_success_url())
 
@@ -155,7 +152,7 @@ class SessionRevokeView(SessionViewMixin, View):
             if not reauth.confirm_password(request, self.get_acting_user(), password):
                 messages.error(
                     request,
-                    _("That password is not correct.")
+                    str(services.WRONG_PASSWORD)
                     if password
                     else _("Enter your password to sign out another session."),
                 )
@@ -215,7 +212,7 @@ class SessionRevokeOthersView(SessionRevokeView):
         confirm = self.confirm_view_class()
         confirm.setup(request)
         error = (
-            _("That password is not correct.")
+            str(services.WRONG_PASSWORD)
             if wrong
             else _("Enter your password to sign out your other sessions.")
         )

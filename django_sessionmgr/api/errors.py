@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..exceptions import RevokeFailed
-from ..services import CurrentSession
+from ..services import STORE_NOT_ANSWERING_API, WRONG_PASSWORD, CurrentSession
 from ..state import request_state
 
 
@@ -58,10 +58,7 @@ class SessionErrorsMixin:
             return Response(
                 {
                     "code": "store_unavailable",
-                    "detail": _(
-                        "The session store is not answering, so nothing was signed out. "
-                        "Try again in a moment."
-                    ),
+                    "detail": str(STORE_NOT_ANSWERING_API),
                 },
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": "5"},
@@ -70,7 +67,7 @@ class SessionErrorsMixin:
             return Response(
                 {
                     "code": "reauthentication_required",
-                    "detail": _("That password is not correct.")
+                    "detail": str(WRONG_PASSWORD)
                     if exc.wrong
                     else _('Send your password as "password" to sign out your other sessions.'),
                 },

@@ -8,28 +8,18 @@ bulk path, ``UserSessionQuerySet.revoke``, with the staff user as
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
-from collections import OrderedDict
-from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
-from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
-from rest_framework.views import APIView
 
 from .. import services
 from ..models import (
@@ -42,7 +32,8 @@ from ..models import (
 from ..network import stored_ip
 from .authentication import acting_user, authenticating_session_id
 from .errors import SessionErrorsMixin
-from .pagination import keep_only, known_params
+from .filters import StatusFilterField
+from .pagination import CreatedCursorPagination
 from .permissions import StaffSessionPermission
 from .schema import (
     OpenApiParameter,
@@ -84,23 +75,13 @@ class UserPkField(serializers.Field[Any, Any, Any, Any]):
         return value
 
 
-def unknown_status_message() -> str:
-    return gettext("Unknown status; use one of: %(choices)s.") % {
-        "choices": ", ".join(STATUS_FILTERS)
-    }
-
-
 class StaffSessionFilterSerializer(serializers.Serializer[Any]):
     """The list's query parameters; a bad value is a 400 naming the parameter."""
 
     user = UserPkField(required=False)
     # Error messages never echo the value: a right and a wrong guess of
     # anything get the same bytes back.
-    status = serializers.ChoiceField(
-        choices=STATUS_FILTERS,
-        default="all",
-        error_messages={"invalid_choice": lazy(unknown_status_message, str)()},
-    )
+    status = StatusFilterField(default="all")
     ip = serializers.IPAddressField(required=False)
 
     def validate_ip(self, value: str) -> str:
@@ -162,115 +143,6 @@ class BulkRevokeSerializer(RevokeReasonSerializer):
                 {"ids": [_('Give either "ids" or "users" (not both).')]}
             )
         return attrs
-
-
-class CreatedCursorPagination(BasePagination):
-    """Keyset pages over ``(created_at, id)``, newest first, with no count.
-
-    The cursor is the position of the page's edge row, so a page costs one
-    indexed query however deep it is, and rows created meanwhile never shift
-    a page. Sessions created in the same instant are told apart by id.
-    """
-
-    cursor_query_param = "cursor"
-    page_size = 50
-    #: Longer cursors are refused unread; a real one is under 100 characters.
-    max_cursor_length = 200
-
-    def paginate_queryset(
-        self, queryset: Any, request: Request, view: APIView | None = None
-    ) -> list[Any]:
-        self.request = request
-        self.link_params = known_params(view, self.cursor_query_param)
-        cursor = self.decode_cursor(request)
-        newest_first = ("-created_at", "-id")
-        if cursor is None:
-            backwards, window = False, queryset.order_by(*newest_first)
-        else:
-            backwards, created_at, pk = cursor
-            if backwards:
-                newer = Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk)
-                window = queryset.filter(created_at__gte=created_at).filter(newer)
-                window = window.order_by("created_at", "id")
-            else:
-                older = Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk)
-                window = queryset.filter(created_at__lte=created_at).filter(older)
-                window = window.order_by(*newest_first)
-        # The page's ids come from the index alone; only then are those rows
-        # read with their joins. One query with the joins lets a planner start
-        # from the user table and sort every session to find one page.
-        ids = list(window.values_list("pk", flat=True)[: self.page_size + 1])
-        # Read by id alone: repeating the filters would invite another plan.
-        unfiltered = view.get_queryset() if isinstance(view, GenericAPIView) else queryset
-        by_id = unfiltered.in_bulk(ids)
-        rows = [by_id[pk] for pk in ids if pk in by_id]
-        more = len(rows) > self.page_size
-        page = rows[: self.page_size]
-        if backwards:
-            page.reverse()
-            has_newer, has_older = more, True
-        else:
-            has_newer, has_older = cursor is not None, more
-        self.next_cursor = self.encode_cursor(False, page[-1]) if has_older and page else None
-        self.previous_cursor = self.encode_cursor(True, page[0]) if has_newer and page else None
-        return page
-
-    def encode_cursor(self, backwards: bool, row: UserSession) -> str:
-        raw = f"{'p' if backwards else 'n'}|{row.created_at.isoformat()}|{row.pk}"
-        token = base64.urlsafe_b64encode(raw.encode()).decode()
-        url = replace_query_param(self.request.build_absolute_uri(), self.cursor_query_param, token)
-        return keep_only(url, self.link_params) or url
-
-    def decode_cursor(self, request: Request) -> tuple[bool, datetime, uuid.UUID] | None:
-        token = request.query_params.get(self.cursor_query_param)
-        if token is None:
-            return None
-        # Whatever is wrong with a cursor, the answer is the same 400: it
-        # carries only a position (time and public id), never anything to test.
-        try:
-            if len(token) > self.max_cursor_length:
-                raise ValueError("too long")
-            direction, created_at, pk = base64.urlsafe_b64decode(token).decode().split("|")
-            if direction not in ("n", "p"):
-                raise ValueError(direction)
-            position, row_id = datetime.fromisoformat(created_at), uuid.UUID(pk)
-            # Only the exact form encode_cursor writes: the parsers forgive
-            # more (a trailing NUL, underscores in hex) than a cursor needs.
-            if position.tzinfo is None or position.isoformat() != created_at:
-                raise ValueError(created_at)
-            if str(row_id) != pk:
-                raise ValueError(pk)
-            # In UTC here, so that a time the database layer cannot convert
-            # (year 9999 at UTC-5) is refused now rather than overflowing there.
-            return direction == "p", position.astimezone(UTC), row_id
-        except (ValueError, OverflowError, binascii.Error, UnicodeError):
-            raise ValidationError({self.cursor_query_param: [_("Invalid cursor.")]}) from None
-
-    def get_paginated_response(self, data: Any) -> Response:
-        return Response(
-            OrderedDict(
-                [("next", self.next_cursor), ("previous", self.previous_cursor), ("results", data)]
-            )
-        )
-
-    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
-        link = {"type": "string", "nullable": True, "format": "uri"}
-        return {
-            "type": "object",
-            "required": ["next", "previous", "results"],
-            "properties": {"next": link, "previous": link, "results": schema},
-        }
-
-    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
-        return [
-            {
-                "name": self.cursor_query_param,
-                "required": False,
-                "in": "query",
-                "description": str(_("The pagination cursor value.")),
-                "schema": {"type": "string"},
-            }
-        ]
 
 
 ERRORS = {

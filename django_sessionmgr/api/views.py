@@ -9,7 +9,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from .. import reauth, services
 from ..models import STATUS_FILTERS, UserSession, UserSessionQuerySet
 from .authentication import acting_user, authenticating_session_id
 from .errors import ReauthenticationRequired, SessionErrorsMixin
+from .filters import SessionFilterSerializer
 from .pagination import UserSessionPagination
 from .schema import (
     OpenApiParameter,
@@ -77,6 +78,10 @@ _NOT_AUTHENTICATED = OpenApiResponse(
 )
 _NOT_FOUND = OpenApiResponse(
     _ERROR, description="No such session of yours: unknown, malformed or another user's id."
+)
+_NOT_AUTHENTICATED_OR_NO_PASSWORD = OpenApiResponse(
+    _ERROR,
+    description='Not signed in, or `"code": "reauthentication_required"`: send the password.',
 )
 _ID = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The session's public id."
@@ -136,11 +141,7 @@ _ID = OpenApiParameter(
                 _ERROR, description='It is the current session (`"code": "current_session"`).'
             ),
             401: _NOT_AUTHENTICATED,
-            403: OpenApiResponse(
-                _ERROR,
-                description='Not signed in, or `"code": "reauthentication_required"`: '
-                "send the password.",
-            ),
+            403: _NOT_AUTHENTICATED_OR_NO_PASSWORD,
             404: _NOT_FOUND,
         },
     ),
@@ -198,19 +199,12 @@ class UserSessionViewSet(
         return super().filter_queryset(queryset.with_status(self.get_status_filter()))
 
     def get_status_filter(self) -> str:
-        value = self.request.query_params.get("status", "active")
-        if value not in STATUS_FILTERS:
-            raise ValidationError(
-                {
-                    "status": [
-                        # The value is not echoed: an answer never depends
-                        # on what was guessed, only on whether it is allowed.
-                        _("Unknown status; use one of: %(choices)s.")
-                        % {"choices": ", ".join(STATUS_FILTERS)}
-                    ]
-                }
-            )
-        return value
+        # A plain dict, where a blank ``?status=`` is a bad value; DRF reads a
+        # blank HTML-form value as absent (as the staff list always has).
+        params = SessionFilterSerializer(data=self.request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        status: str = params.validated_data["status"]
+        return status
 
     def get_throttles(self) -> list[BaseThrottle]:
         # The project's own throttles keep applying. Its ScopedRateThrottle, if
@@ -278,11 +272,7 @@ class UserSessionViewSet(
                 name="RevokedCount", fields={"revoked": serializers.IntegerField(min_value=0)}
             ),
             401: _NOT_AUTHENTICATED,
-            403: OpenApiResponse(
-                _ERROR,
-                description='Not signed in, or `"code": "reauthentication_required"`: '
-                "send the password.",
-            ),
+            403: _NOT_AUTHENTICATED_OR_NO_PASSWORD,
         },
     )
     @action(detail=False, methods=["post"], url_path="revoke-others")

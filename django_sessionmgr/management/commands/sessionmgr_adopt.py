@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from itertools import islice
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY, get_user_model
@@ -23,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from ...batches import batched
 from ...digests import adopted_row_id
 from ...keys import seal
 from ...markers import SESSION_MARKER, from_epoch
@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 "its keys portably). Each session gets its row on its next request."
             )
         adopted = had_row = no_user = 0
-        for items in _batched(_candidates(sessions), BATCH_SIZE):
+        for items in batched(_candidates(sessions), BATCH_SIZE):
             # None: a session the app already tracks (it carries the marker).
             batch = [row for row in items if row is not None]
             had_row += len(items) - len(batch)
@@ -85,11 +85,6 @@ class Command(BaseCommand):
             f"{verb} {adopted} session(s); {had_row} already had a row"
             + (f", {no_user} belong to no user." if no_user else ".")
         )
-
-
-def _batched(items: Iterator[UserSession | None], size: int) -> Iterator[list[UserSession | None]]:
-    while batch := list(islice(items, size)):
-        yield batch
 
 
 @sensitive_variables()

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
+from ...batches import by_primary_key
 from ...conf import app_settings, django_settings
 from ...models import UserSession
 from ...network import IP_ADDRESS_STORAGE_MODES, stored_ip
@@ -80,18 +81,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Would delete {count} session row(s) older than {days} days.")
             return
         count = 0
-        # Walk the primary key in chunks: each round reads at most BATCH_SIZE
-        # ids and resumes after the last one, so the table is read once.
-        last = None
-        while True:
-            chunk = prunable.order_by("pk")
-            if last is not None:
-                chunk = chunk.filter(pk__gt=last)
-            pks = list(chunk.values_list("pk", flat=True)[:BATCH_SIZE])
-            if not pks:
-                break
-            count += UserSession.objects.filter(pk__in=pks).delete()[0]
-            last = pks[-1]
+        for batch in by_primary_key(prunable, size=BATCH_SIZE):
+            count += UserSession.objects.filter(pk__in=[pk for (pk,) in batch]).delete()[0]
         self.stdout.write(f"Deleted {count} session row(s) older than {days} days.")
 
     def minimise_ips(self, dry_run: bool) -> None:
@@ -106,21 +97,14 @@ class Command(BaseCommand):
             self.stdout.write('IP_ADDRESS_STORAGE is "full": no address to change.')
             return
         count = 0
-        last = None
-        while True:
-            chunk = UserSession.objects.exclude(ip_address=None).order_by("pk")
-            if last is not None:
-                chunk = chunk.filter(pk__gt=last)
-            rows = list(chunk.values_list("pk", "ip_address")[:BATCH_SIZE])
-            if not rows:
-                break
+        stored = UserSession.objects.exclude(ip_address=None)
+        for rows in by_primary_key(stored, "ip_address", size=BATCH_SIZE):
             minimised = ((pk, ip, stored_ip(ip)) for pk, ip in rows)
             changed = [UserSession(pk=pk, ip_address=new) for pk, ip, new in minimised if new != ip]
             if changed and not dry_run:
                 # One UPDATE per batch, each row to its own value (CASE ... WHEN).
                 UserSession.objects.bulk_update(changed, ["ip_address"])
             count += len(changed)
-            last = rows[-1][0]
         would, did = {"truncated": ("truncate", "Truncated"), "none": ("remove", "Removed")}[mode]
         done = f"Would {would}" if dry_run else did
         self.stdout.write(f'{done} {count} IP address(es) (IP_ADDRESS_STORAGE is "{mode}").')
