@@ -76,6 +76,7 @@ django-suite: $(TEST_DEPS)
 lint: $(STAMP_LINT)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/mypy django_sessionmgr
+	$(BIN)/lint-imports
 
 matrix: $(TEST_DEPS)
 	$(BIN)/nox
