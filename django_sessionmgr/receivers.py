@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
@@ -29,8 +29,22 @@ logger = logging.getLogger("django_sessionmgr")
 def record_login(
     sender: Any, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any
 ) -> None:
-    if request is not None:
+    if request is not None and signed_into_session(request, user):
         start_session(request, user)
+
+
+def signed_into_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
+    """Whether ``user_logged_in`` follows a login into the request's session.
+
+    ``login()`` and ``alogin()`` write the user's key under ``SESSION_KEY``, in
+    this request, before they send it. A token login that sends the signal by
+    itself (django-rest-knox's ``LoginView``) leaves the session as it was:
+    the app neither reads nor saves it, and records no row.
+    """
+    session = getattr(request, "session", None)
+    if session is None or not session.modified:
+        return False
+    return bool(session.get(SESSION_KEY) == user._meta.pk.value_to_string(user))
 
 
 def record_logout(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
