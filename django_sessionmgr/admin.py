@@ -56,9 +56,9 @@ from .models import (
     VIEW_PERMISSION,
     RevokeReason,
     UserSession,
-    UserSessionQuerySet,
 )
 from .network import stored_ip
+from .queries import UserSessionQuerySet
 from .receivers import logging_admin_revokes
 
 if TYPE_CHECKING:

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import uuid
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.db import connections, models, router
-from django.db.models import Q
+from django.db import models, router
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .charset import fit_text
 from .conf import app_settings, django_settings
 from .endings import EndingPolicy, ended_words, ending_policy
-from .internals import insert_prepared, with_hints
-from .revocation import ACTORS_HINT, SPARE_HINT, revoke_sessions
+from .queries import UserSessionQuerySet
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from django.contrib.auth.models import AbstractBaseUser
     from django.utils.functional import _StrPromise
 
@@ -62,117 +57,6 @@ class RevokeReason(models.TextChoices):
     COMMAND = "command", _("Ended by an administrator")
     PASSWORD_CHANGE = "password_change", _("Password changed")
     SESSION_LIMIT = "session_limit", _("Session limit reached")
-
-
-class UserSessionQuerySet(models.QuerySet["UserSession"]):
-    def of_owner(self, user: AbstractBaseUser) -> UserSessionQuerySet:
-        """The sessions ``user`` sees as their own: all of them, unless the
-        project hides those staff started while impersonating them."""
-        mine = self.filter(user_id=user.pk)
-        if not app_settings.SHOW_IMPERSONATED_SESSIONS:
-            mine = mine.filter(impersonated_by__isnull=True)
-        return mine
-
-    def signed_in_as_or_by(self, users: Any) -> UserSessionQuerySet:
-        """Every session of ``users`` (instances, primary keys or a query of
-        them), and every active session in which one of them is the real
-        actor: impersonating someone else (``impersonated_by``).
-
-        "All sessions of user U" means this on every path (self-service,
-        staff API, admin, commands, password change), so that a staff member's
-        "sign out everywhere" also reaches the browser they impersonate from.
-        A revoke of it also reaches an impersonation started while it runs
-        (see ``with_impersonations_by``).
-        """
-        everywhere = self.filter(user__in=users) | self.impersonations_by(users)
-        return everywhere.with_impersonations_by(users)
-
-    def with_impersonations_by(self, users: Any) -> UserSessionQuerySet:
-        """These rows, and for a revoke of them, every session in which one of
-        ``users`` is the real actor as the revoke claims them.
-
-        The revoke claims these rows first, then the impersonations: one
-        started later comes from a session of theirs already claimed, and
-        ends itself (``impersonation.start_impersonation``); one started
-        before is claimed. Kept in the query's hints, which follow it through
-        ``filter`` and ``exclude``.
-        """
-        return with_hints(self, **{ACTORS_HINT: users})  # type: ignore[return-value]
-
-    def sparing(self, row_id: str | None) -> UserSessionQuerySet:
-        """These rows but ``row_id`` (the session making the request), which
-        the revoke of the impersonations spares too."""
-        if row_id is None:
-            return self
-        return with_hints(self.exclude(pk=row_id), **{SPARE_HINT: row_id})  # type: ignore[return-value]
-
-    def impersonations_by(self, users: Any) -> UserSessionQuerySet:
-        """The active sessions in which one of ``users`` is the real actor
-        while signed in as someone else (django-hijack, ``start_impersonation``).
-
-        Read now, through the ``impersonated_by`` index, and named by id: OR'ed
-        with the user's own sessions, a condition on a second column would let
-        a planner without statistics (SQLite as Django leaves it) read every
-        active row instead of the user's. Usually there are none, and the
-        query is then exactly the user's own.
-        """
-        acting = UserSession.objects.filter(
-            impersonated_by__in=users, status=UserSession.Status.ACTIVE
-        )
-        return self.filter(pk__in=list(acting.order_by().values_list("pk", flat=True)))
-
-    # "Expired" has one definition: a row marked expired, or an active row
-    # whose expiry has passed (nothing marks it; sessionmgr_expire only tidies).
-    # The filters below and UserSession.effective_status all follow it.
-
-    def from_primary(self) -> UserSessionQuerySet:
-        """Read these rows where they are written (``router.db_for_write``),
-        never from a replica that may lag behind a revoke: for every read that
-        decides whether a session may still be served."""
-        return self.using(router.db_for_write(self.model))
-
-    def active(self) -> UserSessionQuerySet:
-        """Rows whose session is usable now: not ended, revoked, or past expiry."""
-        return self.filter(_live())
-
-    def finished(self) -> UserSessionQuerySet:
-        """Rows whose session is over, however it ended: all but ``active()``."""
-        return self.exclude(_live())
-
-    def lapsed(self) -> UserSessionQuerySet:
-        """Rows still marked active whose expiry has passed."""
-        return self.filter(_lapsed())
-
-    def expired(self) -> UserSessionQuerySet:
-        """Rows marked expired, and active rows whose expiry has passed."""
-        return self.filter(Q(status=UserSession.Status.EXPIRED) | _lapsed())
-
-    def finished_before(self, cutoff: datetime) -> UserSessionQuerySet:
-        """Rows whose session ended before ``cutoff``, dated by how it ended
-        (a lapsed row by its expiry)."""
-        status = UserSession.Status
-        return self.filter(
-            Q(status=status.ENDED, ended_at__lt=cutoff)
-            | Q(status=status.REVOKED, revoked_at__lt=cutoff)
-            | Q(status__in=[status.EXPIRED, status.ACTIVE], expires_at__lt=cutoff)
-        )
-
-    def with_status(self, status: str) -> UserSessionQuerySet:
-        """Filter by the status a user sees (``all`` for no filter)."""
-        if status == "all":
-            return self.all()
-        if status == UserSession.Status.ACTIVE:
-            return self.active()
-        if status == UserSession.Status.EXPIRED:
-            return self.expired()
-        return self.filter(status=status)
-
-    def revoke(self, by: AbstractBaseUser | None = None, reason: str = "") -> int:
-        """Revoke every active session here; return how many.
-
-        Works in a fixed number of queries (and cache calls) whatever the count.
-        """
-        return revoke_sessions(self, by=by, reason=reason)
 
 
 def _staff_member(verbose_name: _StrPromise) -> models.ForeignKey[AbstractBaseUser | None]:
@@ -397,9 +281,7 @@ class UserSession(models.Model):
         """``text`` as the table in database ``using`` can hold it: on MySQL's
         ``utf8mb3``, four-byte characters (an emoji) become U+FFFD, where they
         would fail the whole statement."""
-        if text.isascii() or not _holds_only_bmp(using):
-            return text
-        return _BEYOND_BMP.sub("\ufffd", text)
+        return fit_text(text, using, UserSession._meta.db_table)
 
     def revoke(self, by: AbstractBaseUser | None = None, reason: str = "") -> bool:
         """Revoke this session; return whether it was active."""
@@ -425,77 +307,6 @@ class PendingRevoke(models.Model):
 
     def __str__(self) -> str:
         return str(self.batch)
-
-
-def column(name: str) -> str:
-    """A field's column, for the few raw queries on hot paths."""
-    field = UserSession._meta.get_field(name)
-    assert isinstance(field, models.Field) and field.column
-    return field.column
-
-
-@lru_cache(maxsize=8)
-def _insert_statement(alias: str) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
-    quote = connections[alias].ops.quote_name
-    fields = tuple(UserSession._meta.concrete_fields)
-    columns = ", ".join(quote(column(field.name)) for field in fields)
-    values = ", ".join(["%s"] * len(fields))
-    return f"INSERT INTO {quote(UserSession._meta.db_table)} ({columns}) VALUES ({values})", fields
-
-
-#: Characters beyond the Basic Multilingual Plane: four bytes in UTF-8.
-_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
-
-
-@lru_cache(maxsize=8)
-def _holds_only_bmp(alias: str) -> bool:
-    """Whether the table's text columns are MySQL's ``utf8mb3`` (``utf8`` before
-    MySQL 8 and MariaDB 10.6), where a four-byte character fails the whole
-    INSERT. Asked once per database and process, and only for text that is
-    not ASCII."""
-    connection = connections[alias]
-    if connection.vendor != "mysql":
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-            "AND TABLE_NAME = %s AND CHARACTER_SET_NAME IN ('utf8', 'utf8mb3') LIMIT 1",
-            [UserSession._meta.db_table],
-        )
-        return cursor.fetchone() is not None
-
-
-def _fit_to_charset(row: UserSession, alias: str) -> None:
-    """Replace what a ``utf8mb3`` table cannot hold (an emoji in a user agent):
-    a login whose row cannot be inserted could never be revoked."""
-    for field in UserSession._meta.concrete_fields:
-        value = getattr(row, field.attname)
-        if isinstance(value, str):
-            setattr(row, field.attname, UserSession.storable_text(value, alias))
-
-
-def insert_row(row: UserSession) -> None:
-    """``row.save(force_insert=True)``, for the one INSERT of every login.
-
-    The statement is built once per database rather than compiled by the
-    ORM on each login, which cost more than running it. Everything else that
-    ``save()`` does for this model still happens: the values are prepared by
-    each field, ``pre_save`` and ``post_save`` are sent, and the instance
-    ends up saved in the database it was routed to. On a ``utf8mb3`` table,
-    text the table cannot hold is replaced first (``_fit_to_charset``).
-    """
-    alias = router.db_for_write(UserSession, instance=row)
-    sql, fields = _insert_statement(alias)
-    _fit_to_charset(row, alias)
-    insert_prepared(row, alias, sql, fields)
-
-
-def _live() -> Q:
-    return Q(status=UserSession.Status.ACTIVE, expires_at__gt=timezone.now())
-
-
-def _lapsed() -> Q:
-    return Q(status=UserSession.Status.ACTIVE, expires_at__lte=timezone.now())
 
 
 #: What ``with_status()`` accepts: every status, and ``all`` for no filter.

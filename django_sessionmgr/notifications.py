@@ -40,8 +40,9 @@ from django.utils.crypto import salted_hmac
 
 from .conf import app_settings, django_settings
 from .devices import device_name
-from .models import UserSession, column
+from .models import UserSession
 from .network import stored_ip
+from .rows import column
 from .safety import contained
 from .signals import new_device_signed_in
 from .state import request_state

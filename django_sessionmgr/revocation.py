@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.db.models import Model, QuerySet
 
-    from .models import UserSession, UserSessionQuerySet
+    from .models import UserSession
+    from .queries import UserSessionQuerySet
 
 #: Query hints a revoke reads (``UserSessionQuerySet.with_impersonations_by``
 #: and ``sparing``): whose impersonations it also claims, and which session it spares.

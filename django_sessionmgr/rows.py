@@ -14,15 +14,16 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import app_settings
 from .digests import client_digest, stored_key, stored_key_digest
+from .internals import insert_prepared
 from .markers import SESSION_MARKER, Marker, marker_as_of_now
-from .models import USER_AGENT_MAX_LENGTH, UserSession, column
+from .models import USER_AGENT_MAX_LENGTH, UserSession
 from .network import get_client_ip, locate_ip, stored_ip
 from .signals import session_client_changed
 from .signouts import mark_cache, note_no_mark, read_mark, record_sign_out_of_row, vouches
@@ -34,6 +35,48 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 logger = logging.getLogger("django_sessionmgr")
+
+
+def column(name: str) -> str:
+    """A field's column, for the few raw queries on hot paths."""
+    field = UserSession._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column
+    return field.column
+
+
+@lru_cache(maxsize=8)
+def _insert_statement(alias: str) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+    quote = connections[alias].ops.quote_name
+    fields = tuple(UserSession._meta.concrete_fields)
+    columns = ", ".join(quote(column(field.name)) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {quote(UserSession._meta.db_table)} ({columns}) VALUES ({values})", fields
+
+
+def _fit_to_charset(row: UserSession, alias: str) -> None:
+    """Replace what a ``utf8mb3`` table cannot hold (an emoji in a user agent):
+    a login whose row cannot be inserted could never be revoked."""
+    for field in UserSession._meta.concrete_fields:
+        value = getattr(row, field.attname)
+        if isinstance(value, str):
+            setattr(row, field.attname, UserSession.storable_text(value, alias))
+
+
+def insert_row(row: UserSession) -> None:
+    """``row.save(force_insert=True)``, for the one INSERT of every login.
+
+    The statement is built once per database rather than compiled by the
+    ORM on each login, which cost more than running it. Everything else that
+    ``save()`` does for this model still happens: the values are prepared by
+    each field, ``pre_save`` and ``post_save`` are sent, and the instance
+    ends up saved in the database it was routed to. On a ``utf8mb3`` table,
+    text the table cannot hold is replaced first (``_fit_to_charset``).
+    """
+    alias = router.db_for_write(UserSession, instance=row)
+    sql, fields = _insert_statement(alias)
+    _fit_to_charset(row, alias)
+    insert_prepared(row, alias, sql, fields)
+
 
 #: The fields of the rule "the row is active and no revoke has claimed it"
 #: (a claim is a revoke's batch on the row; see ``revocation``).

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 
-from .models import RevokeReason, UserSession, UserSessionQuerySet
+from .models import RevokeReason, UserSession
+from .queries import UserSessionQuerySet
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

@@ -21,7 +21,7 @@ from .conf import django_settings
 from .devices import device_fields
 from .digests import adopted_row_id, client_digest, stored_key, stored_key_digest
 from .markers import SESSION_MARKER, Marker, marker_as_of_now, read_marker
-from .models import UserSession, insert_row
+from .models import UserSession
 from .notifications import notify_if_new_device
 from .policies import (
     enforce_session_limit,
@@ -29,7 +29,7 @@ from .policies import (
     revoke_past_limit,
     sessions_past_limit,
 )
-from .rows import end_row, sync_row
+from .rows import end_row, insert_row, sync_row
 from .safety import contained
 from .signals import session_started
 from .state import (
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
     from django.http import HttpRequest
 
-    from .models import UserSessionQuerySet
+    from .queries import UserSessionQuerySet
 
 
 logger = logging.getLogger("django_sessionmgr")

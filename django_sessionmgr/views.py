@@ -30,7 +30,8 @@ from .conf import django_settings
 from .exceptions import RevokeFailed
 from .impersonation import acting_user
 from .markers import session_row_id
-from .models import UserSession, UserSessionQuerySet
+from .models import UserSession
+from .queries import UserSessionQuerySet
 
 if TYPE_CHECKING:
     SessionListBase = ListView[UserSession]

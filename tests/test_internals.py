@@ -27,8 +27,9 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from django_sessionmgr import internals
-from django_sessionmgr.models import UserSession, insert_row
+from django_sessionmgr.models import UserSession
 from django_sessionmgr.revocation import ACTORS_HINT, SPARE_HINT
+from django_sessionmgr.rows import insert_row
 
 from .helpers import PASSWORD
 

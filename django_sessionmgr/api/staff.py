@@ -27,9 +27,9 @@ from ..models import (
     STATUS_FILTERS,
     RevokeReason,
     UserSession,
-    UserSessionQuerySet,
 )
 from ..network import stored_ip
+from ..queries import UserSessionQuerySet
 from .authentication import acting_user, authenticating_session_id
 from .errors import SessionErrorsMixin
 from .filters import StatusFilterField

@@ -17,7 +17,8 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
 from .. import reauth, services
-from ..models import STATUS_FILTERS, UserSession, UserSessionQuerySet
+from ..models import STATUS_FILTERS, UserSession
+from ..queries import UserSessionQuerySet
 from .authentication import acting_user, authenticating_session_id
 from .errors import ReauthenticationRequired, SessionErrorsMixin
 from .filters import SessionFilterSerializer
