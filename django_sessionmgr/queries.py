@@ -132,6 +132,22 @@ class UserSessionQuerySet(models.QuerySet["UserSession"]):
             return self.expired()
         return self.filter(status=status)
 
+    def beyond(
+        self, position: tuple[Any, Any], *, later: bool, inclusive: bool = False
+    ) -> UserSessionQuerySet:
+        """The rows after (``later``) or before ``position``, a ``(created_at,
+        pk)`` pair, in that order: the keyset of the staff API's cursor and of
+        ``sessionmgr_revoke``'s batches. ``inclusive`` keeps the row at
+        ``position``. The plain bound on ``created_at`` bounds the index range;
+        the OR settles rows of the same instant by primary key."""
+        created_at, pk = position
+        side = ("gt" if later else "lt") + ("e" if inclusive else "")
+        bound = "created_at__gte" if later else "created_at__lte"
+        strictly = "created_at__gt" if later else "created_at__lt"
+        return self.filter(**{bound: created_at}).filter(
+            Q(**{strictly: created_at}) | Q(**{"created_at": created_at, f"pk__{side}": pk})
+        )
+
     def revoke(self, by: AbstractBaseUser | None = None, reason: str = "") -> int:
         """Revoke every active session here; return how many.
 

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
@@ -129,13 +128,10 @@ class CreatedCursorPagination(BasePagination):
             backwards, window = False, queryset.order_by(*newest_first)
         else:
             backwards, created_at, pk = cursor
+            window = queryset.beyond((created_at, pk), later=backwards)
             if backwards:
-                newer = Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk)
-                window = queryset.filter(created_at__gte=created_at).filter(newer)
                 window = window.order_by("created_at", "id")
             else:
-                older = Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk)
-                window = queryset.filter(created_at__lte=created_at).filter(older)
                 window = window.order_by(*newest_first)
         # The page's ids come from the index alone; only then are those rows
         # read with their joins. One query with the joins lets a planner start

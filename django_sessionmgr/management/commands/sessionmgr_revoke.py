@@ -19,7 +19,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections, router
-from django.db.models import Q
 
 from ... import services
 from ...exceptions import RevokeFailed
@@ -203,20 +202,14 @@ def _until(rows: Any, stop: Position | None) -> Any:
     """The rows up to and including ``stop``; all of them without one."""
     if stop is None:
         return rows
-    created_at, pk = stop
-    return rows.filter(created_at__lte=created_at).filter(
-        Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lte=pk)
-    )
+    return rows.beyond(stop, later=False, inclusive=True)
 
 
 def _after(rows: Any, after: tuple[Any, Any] | None) -> Any:
     """The rows past ``(created_at, pk)``; the plain ``>=`` bounds the index range."""
     if after is None:
         return rows
-    created_at, pk = after
-    return rows.filter(created_at__gte=created_at).filter(
-        Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
-    )
+    return rows.beyond(after, later=True)
 
 
 def _batch_end(active: Any, after: tuple[Any, Any] | None, size: int) -> tuple[Any, Any] | None:
