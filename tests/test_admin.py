@@ -13,11 +13,8 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_sessionmgr.admin import (
-    UserSessionInline,
-    UserSessionsAdminMixin,
-    integrate_user_admin,
-)
+from django_sessionmgr.admin import UserSessionInline, UserSessionsAdminMixin
+from django_sessionmgr.admin.users import integrate_user_admin
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
 

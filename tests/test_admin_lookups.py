@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from django_sessionmgr.admin import SECRET_FIELD
+from django_sessionmgr.admin.lookups import SECRET_FIELD
 from django_sessionmgr.models import UserSession
 
 from .helpers import make_row

@@ -221,7 +221,7 @@ def test_the_confirmation_names_at_most_twenty_users_and_counts_the_rest(staff, 
 def test_the_confirmation_lists_the_sessions_and_counts_the_rest(staff, user):
     """As Django's delete confirmation lists its objects: device, IP and last
     activity of the first 20 sessions, newest activity first, then a count."""
-    from django_sessionmgr.admin import CONFIRMATION_SESSIONS
+    from django_sessionmgr.admin.revoking import CONFIRMATION_SESSIONS
 
     rows = make_rows(
         user, CONFIRMATION_SESSIONS + 5, device_browser="Edge 130", device_os="Windows 11"

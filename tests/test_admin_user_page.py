@@ -15,7 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import path
 from django.utils import timezone
 
-from django_sessionmgr.admin import MAX_SEARCH_WORDS, USER_PAGE_SESSIONS, UserSessionInline
+from django_sessionmgr.admin import UserSessionInline
+from django_sessionmgr.admin.lookups import MAX_SEARCH_WORDS
+from django_sessionmgr.admin.users import USER_PAGE_SESSIONS
 from django_sessionmgr.models import UserSession
 
 from .helpers import PASSWORD, logged_in_client
