@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from .conf import AppSettings, app_settings, django_settings
 from .models import CITY_MAX_LENGTH, COUNTRY_CODE_LENGTH
@@ -132,3 +134,13 @@ def locate_ip(ip: str | None) -> tuple[str, str]:
     city = _english_name(record, "city") if has_cities else ""
     country = str((record.get("country") or {}).get("iso_code") or "")
     return city[:CITY_MAX_LENGTH], country[:COUNTRY_CODE_LENGTH]
+
+
+def ip_markup(ip: str) -> SafeString:
+    """An address that never breaks inside a number: an IPv4 address not at all,
+    an IPv6 address only after a colon (``sessionmgr-ip`` turns off breaking
+    anywhere; ``<wbr>`` marks where it may)."""
+    return format_html(
+        '<span class="sessionmgr-ip">{}</span>',
+        mark_safe("<wbr>".join(conditional_escape(part) + ":" for part in ip.split(":"))[:-1]),
+    )

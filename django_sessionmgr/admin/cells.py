@@ -17,8 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import RevokeReason, UserSession
-from ..network import stored_ip
-from ..templatetags.sessionmgr_tags import ip_markup
+from ..network import ip_markup, stored_ip
 
 if TYPE_CHECKING:
     from datetime import datetime

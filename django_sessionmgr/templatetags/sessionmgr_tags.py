@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 from ..conf import app_settings
 from ..devices import device_name
 from ..endings import duration
-from ..network import stored_ip
+from ..network import ip_markup, stored_ip
 
 if TYPE_CHECKING:
     from ..models import UserSession
@@ -32,16 +32,6 @@ register.filter(device_name)
 def shown_ip(ip: str | None) -> str:
     """``ip`` as ``IP_ADDRESS_STORAGE`` allows it shown now (older rows may hold more)."""
     return stored_ip(ip) or ""
-
-
-def ip_markup(ip: str) -> SafeString:
-    """An address that never breaks inside a number: an IPv4 address not at all,
-    an IPv6 address only after a colon (``sessionmgr-ip`` turns off breaking
-    anywhere; ``<wbr>`` marks where it may)."""
-    return format_html(
-        '<span class="sessionmgr-ip">{}</span>',
-        mark_safe("<wbr>".join(conditional_escape(part) + ":" for part in ip.split(":"))[:-1]),
-    )
 
 
 @register.filter
