@@ -33,8 +33,10 @@ COUNTRY_CODE_LENGTH = 2
 SESSION_KEY_MAX_LENGTH = 128
 #: Hex SHA-256 (``tracking.key_digest``).
 KEY_DIGEST_LENGTH = 64
-#: The longest status or device type code.
+#: The longest status, kind or device type code.
 CODE_MAX_LENGTH = 16
+#: The longest name a user gives a session.
+NAME_MAX_LENGTH = 64
 
 #: The permissions staff need, as ``has_perm`` takes them: ``view_usersession``
 #: is Django's own, ``revoke_usersession`` the app's (``UserSession.Meta``).
@@ -86,6 +88,15 @@ class UserSession(models.Model):
         BOT = "bot", _("Bot")
         OTHER = "other", _("Other")
 
+    class Kind(models.TextChoices):
+        """How the user is signed in: a browser's Django session, or a token."""
+
+        SESSION = "session", _("Browser")
+        DRF_TOKEN = "drf_token", _("API token")
+        KNOX = "knox", _("API token")
+        JWT = "jwt", _("App")
+        APP_SESSION = "app_session", _("Mobile app")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
@@ -106,6 +117,20 @@ class UserSession(models.Model):
     session_key = models.CharField(
         max_length=SESSION_KEY_MAX_LENGTH, blank=True, default="", editable=False
     )
+    kind = models.CharField(
+        _("kind"), max_length=CODE_MAX_LENGTH, choices=Kind.choices, default=Kind.SESSION
+    )
+    # A label the user gives the session; blank shows the device's name.
+    name = models.CharField(_("name"), max_length=NAME_MAX_LENGTH, blank=True, default="")
+    # A token session's token, as a keyed digest (HMAC under SECRET_KEY) of what
+    # identifies it: how a request's token finds its row. Like the session
+    # key, never shown, filtered, searched or ordered on; blank for browsers.
+    token_digest = models.CharField(
+        max_length=KEY_DIGEST_LENGTH, blank=True, default="", editable=False
+    )
+    # A simplejwt session: until when an access token issued before a revoke
+    # is still accepted by simplejwt's stock authentication class.
+    access_valid_until = models.DateTimeField(_("access valid until"), null=True, blank=True)
 
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(
@@ -199,6 +224,7 @@ class UserSession(models.Model):
             models.Index(fields=["status", "created_at", "id"], name="sessionmgr_status_created"),
             models.Index(fields=["ip_address"], name="sessionmgr_ip"),
             models.Index(fields=["session_key_digest"], name="sessionmgr_key_digest"),
+            models.Index(fields=["token_digest"], name="sessionmgr_token_digest"),
             # Plain, not partial: MariaDB has no conditional indexes (models.W037).
             models.Index(fields=["revoke_batch"], name="sessionmgr_revoke_batch"),
         ]

@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from django_sessionmgr.admin.lookups import SECRET_FIELD
+from django_sessionmgr.admin.lookups import SECRET_FIELDS
 from django_sessionmgr.models import UserSession
 
 from .helpers import make_row
@@ -30,7 +30,7 @@ FULL_IP = "203.0.113.9"
 FIELDS = sorted(
     field.name
     for field in UserSession._meta.concrete_fields
-    if not field.name.startswith(SECRET_FIELD)
+    if not field.name.startswith(SECRET_FIELDS)
 )
 LOOKUPS = ["exact", "startswith", "regex", "contains", "in"]
 

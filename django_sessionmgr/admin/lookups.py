@@ -26,7 +26,7 @@ from ..models import UserSession
 #: The field that holds the session key, in whatever form it is stored. No
 #: admin query parameter may name it (or a field named after it), or a right
 #: guess and a wrong one would get different answers.
-SECRET_FIELD = "session_key"
+SECRET_FIELDS = ("session_key", "token_digest")
 
 #: More words than this in an admin search are ignored (with a message): each
 #: word adds OR'd lookups, and a few hundred overflow SQLite's expression depth.
@@ -35,7 +35,7 @@ MAX_SEARCH_WORDS = 10
 
 def names_secret_field(lookup: str) -> bool:
     """Whether a lookup path (``user__user_sessions__session_key__regex``) reaches the key."""
-    return any(part.startswith(SECRET_FIELD) for part in lookup.split(LOOKUP_SEP))
+    return any(part.startswith(SECRET_FIELDS) for part in lookup.split(LOOKUP_SEP))
 
 
 def reaches_sessions(lookup: str) -> bool:
@@ -72,7 +72,7 @@ class NoSessionKeyLookupsMixin:
 
     def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
         if any(names_secret_field(name) for name in request.GET):
-            raise IncorrectLookupParameters(SECRET_FIELD)
+            raise IncorrectLookupParameters("unknown field")
         # A value the database cannot take (an integer past 64 bits, year
         # 99999) fails only when the count runs: answer it as the admin answers
         # any other bad lookup. The savepoint keeps a failed query from
