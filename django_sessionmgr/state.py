@@ -114,6 +114,9 @@ class RequestState:
     #: Ids of the user's sessions past ``MAX_SESSIONS`` at this request's
     #: login, revoked on the way out unless the login was an impersonation.
     past_limit: list[Any] | None = None
+    #: The token session whose token authenticated this request (set by the
+    #: app's token authentication classes): then it is the current session.
+    token_row_id: str | None = None
 
     def __init__(self, known_key: str | None = None, session: SessionBase | None = None) -> None:
         self.known_key, self.session = known_key, session
