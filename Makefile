@@ -116,7 +116,7 @@ clean:
 # The self-service pages at 320-1280px, en/de, light/dark, and the new-device
 # email, into docs/screenshots/ (needs Debian's chromium); then the hashes of
 # the templates and CSS they show (docs/screenshots/SOURCES.json), which
-# tests/test_screenshots.py holds the committed images to.
+# tests/pages/test_screenshots.py holds the committed images to.
 .PHONY: screenshots
 screenshots: venv
 	$(BIN)/python scripts/screenshots.py

@@ -24,7 +24,7 @@ from tests.services import HOW_TO_START, MARIADB_DRIVER_MISSING, mariadb_driver_
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without REDIS_URL, skip every item that needs it (the "<engine>-redis"
-    params, tests/test_redis_engines.py) here, with one reason, before any of
+    params, tests/sessions/test_redis_engines.py) here, with one reason, before any of
     its fixtures run. Under CI=true nothing is skipped here: a missing Redis
     fails those items (tests/services.py).
 
