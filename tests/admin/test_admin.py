@@ -20,7 +20,6 @@ from django_sessionmgr.admin import (
 )
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
-
 from tests.helpers import logged_in_client, make_rows, make_staff, row_of, whoami
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,6 @@ import pytest
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import PASSWORD
 from tests.pages.test_browser import broken_numbers, browser, chromium  # noqa: F401  (the fixtures)
 

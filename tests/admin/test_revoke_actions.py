@@ -9,9 +9,8 @@ from django.middleware.csrf import get_token
 from django.test import Client
 
 from django_sessionmgr.models import UserSession
-
-from tests.helpers import PASSWORD, logged_in_client, make_rows, whoami
 from tests.admin.test_admin import CHANGELIST, row_of, run_action
+from tests.helpers import PASSWORD, logged_in_client, make_rows, whoami
 
 pytestmark = pytest.mark.django_db
 

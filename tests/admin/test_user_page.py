@@ -17,9 +17,8 @@ from django.utils import timezone
 
 from django_sessionmgr.admin import MAX_SEARCH_WORDS, USER_PAGE_SESSIONS, UserSessionInline
 from django_sessionmgr.models import UserSession
-
-from tests.helpers import PASSWORD, logged_in_client
 from tests.admin.test_admin import CHANGELIST, row_of
+from tests.helpers import PASSWORD, logged_in_client
 from tests.urls import urlpatterns as project_urlpatterns
 
 pytestmark = pytest.mark.django_db

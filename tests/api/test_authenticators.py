@@ -29,9 +29,8 @@ from rest_framework.routers import SimpleRouter
 from django_sessionmgr.api.staff import StaffUserSessionViewSet
 from django_sessionmgr.api.views import UserSessionViewSet
 from django_sessionmgr.models import UserSession
-from tests.urls import urlpatterns as project_urlpatterns
-
 from tests.helpers import IPHONE, PASSWORD, logged_in_client, make_staff, whoami
+from tests.urls import urlpatterns as project_urlpatterns
 
 TOKEN_FIRST = [TokenAuthentication, BasicAuthentication, SessionAuthentication]
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import logged_in_client, make_staff
 
 pytestmark = pytest.mark.django_db

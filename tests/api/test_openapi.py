@@ -10,7 +10,6 @@ import pytest
 from django.contrib.staticfiles import finders
 
 from django_sessionmgr.api import schema as schema_shim
-
 from tests.api.test_self_service import SESSION_FIELDS
 
 

@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 from django_sessionmgr.api.staff import StaffUserSessionViewSet
 from django_sessionmgr.api.views import UserSessionViewSet
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import logged_in_client, make_rows, make_staff
 
 pytestmark = pytest.mark.django_db

@@ -33,7 +33,6 @@ from django.test import Client
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import PASSWORD, logged_in_client
 from tests.services import postgres_url
 

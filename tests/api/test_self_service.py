@@ -17,7 +17,6 @@ from django_sessionmgr.api.serializers import UserSessionSerializer
 from django_sessionmgr.api.views import UserSessionViewSet
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
-
 from tests.helpers import FIREFOX, IPHONE, PASSWORD, logged_in_client, make_client, make_row, whoami
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
-
 from tests.helpers import (
     PASSWORD,
     logged_in_client,

@@ -18,7 +18,6 @@ from django.test import override_settings
 from django.urls import path
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import logged_in_client, make_client, whoami
 from tests.urls import urlpatterns as project_urlpatterns
 

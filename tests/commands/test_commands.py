@@ -16,7 +16,6 @@ from django.utils import timezone
 from django_sessionmgr.management.commands import sessionmgr_prune
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
-
 from tests.helpers import logged_in_client, make_row, stored_session_exists, whoami
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,6 @@ from django.db import connection
 
 from django_sessionmgr.keys import unseal
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import make_row
 
 seal_migration = import_module("django_sessionmgr.migrations.0004_seal_session_keys")

@@ -12,7 +12,6 @@ from django.test import Client, override_settings
 from django_sessionmgr.management.commands import sessionmgr_prune
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.network import stored_ip
-
 from tests.helpers import PASSWORD, logged_in_client, row_of
 
 pytestmark = pytest.mark.django_db

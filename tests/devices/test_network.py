@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import FIREFOX, IPHONE, logged_in_client, whoami
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,6 @@ from django_sessionmgr.notifications import (
     known_tags,
 )
 from django_sessionmgr.signals import new_device_signed_in
-
 from tests.helpers import FIREFOX, IPHONE, PASSWORD, current_row_id, make_client
 
 pytestmark = pytest.mark.django_db

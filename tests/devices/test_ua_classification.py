@@ -15,7 +15,6 @@ import user_agents
 from ua_parser import Domain
 
 from django_sessionmgr import devices
-
 from tests.devices.test_names import USER_AGENTS as NAMED_USER_AGENTS
 
 # (id, user agent): real strings as browsers, apps and crawlers send them.

@@ -21,9 +21,8 @@ from django.utils import timezone
 
 import django_sessionmgr
 from django_sessionmgr.models import UserSession
-
-from tests.helpers import PASSWORD
 from tests.docs.test_snippets import ALL_BLOCKS
+from tests.helpers import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "django_sessionmgr" / "migrations"

@@ -13,9 +13,8 @@ import pytest
 from django.test import Client
 
 from django_sessionmgr.models import UserSession
-
-from tests.helpers import logged_in_client
 from tests.admin.test_admin import CHANGELIST, row_of, staff_client_with
+from tests.helpers import logged_in_client
 
 pytestmark = pytest.mark.django_db
 

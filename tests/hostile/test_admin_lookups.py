@@ -17,9 +17,8 @@ from django.utils import timezone
 
 from django_sessionmgr.admin import SECRET_FIELD
 from django_sessionmgr.models import UserSession
-
-from tests.helpers import make_row
 from tests.admin.test_admin import CHANGELIST, staff_client_with
+from tests.helpers import make_row
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import PASSWORD, logged_in_client
 from tests.admin.test_admin import CHANGELIST, row_of
+from tests.helpers import PASSWORD, logged_in_client
 
 pytestmark = pytest.mark.django_db
 

@@ -32,7 +32,6 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 )
 
 from django_sessionmgr.models import UserSession  # noqa: E402
-
 from tests.helpers import PASSWORD, logged_in_client  # noqa: E402
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import PASSWORD, make_client
 
 pytestmark = pytest.mark.django_db

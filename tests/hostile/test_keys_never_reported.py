@@ -13,7 +13,6 @@ from django.views.debug import ExceptionReporter
 
 from django_sessionmgr.exceptions import RevokeFailed
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import failing, logged_in_client, read_only, session_cookie, whoami
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -19,7 +19,6 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import (
     PASSWORD,
     clone,

@@ -15,7 +15,6 @@ from django.utils import timezone, translation
 import django_sessionmgr
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.templatetags.sessionmgr_tags import time_ago
-
 from tests.helpers import IPHONE, logged_in_client
 
 PACKAGE = Path(django_sessionmgr.__file__).parent

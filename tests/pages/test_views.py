@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.templatetags.sessionmgr_tags import device_name, time_ago
-
 from tests.helpers import (
     FIREFOX,
     IPHONE,

@@ -18,7 +18,6 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import clone, logged_in_client, session_cookie, stored_session_exists, whoami
 from tests.urls import urlpatterns as project_urlpatterns
 

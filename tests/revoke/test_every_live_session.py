@@ -27,7 +27,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django_sessionmgr.exceptions import RevokeFailed
 from django_sessionmgr.keys import SEALED_PREFIX, unseal
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import PASSWORD, logged_in_client, make_client, read_only, session_cookie, whoami
 from tests.urls import urlpatterns as project_urlpatterns
 

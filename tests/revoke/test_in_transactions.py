@@ -10,16 +10,15 @@ import pytest
 from django.db import connections, transaction
 
 from django_sessionmgr.models import UserSession
-
-from tests.revoke import test_attacks as h
 from tests.helpers import logged_in_client, whoami
-from tests.services import once_per_run
+from tests.revoke import test_attacks as h
 from tests.revoke.test_attacks import (  # noqa: F401
     _new_user,
     own_postgres,
     server_database,
     urlpatterns,
 )
+from tests.services import once_per_run
 
 pytestmark = [pytest.mark.urls("tests.revoke.test_attacks"), pytest.mark.services, once_per_run]
 

@@ -20,7 +20,6 @@ from django.test import Client
 from django.urls import path
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import failing, logged_in_client, make_client, session_cookie, whoami
 from tests.urls import urlpatterns as project_urlpatterns
 

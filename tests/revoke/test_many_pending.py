@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 from django_sessionmgr.models import PendingRevoke, UserSession
-
 from tests.helpers import logged_in_client, row_of, whoami
 
 

@@ -12,8 +12,13 @@ from django.core.cache import caches
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.tracking import SESSION_MARKER, read_marker
-
-from tests.helpers import current_row_id, logged_in_client, session_cookie, stored_session_exists, whoami
+from tests.helpers import (
+    current_row_id,
+    logged_in_client,
+    session_cookie,
+    stored_session_exists,
+    whoami,
+)
 from tests.revoke.test_every_live_session import own_redis  # noqa: F401 (a fixture)
 from tests.sessions.test_signouts import redis_cache
 

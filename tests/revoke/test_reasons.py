@@ -12,7 +12,6 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from django_sessionmgr.models import RevokeReason, UserSession
-
 from tests.helpers import PASSWORD, current_row_id, logged_in_client, make_row
 
 pytestmark = pytest.mark.django_db

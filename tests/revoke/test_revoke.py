@@ -18,7 +18,6 @@ from django.urls import path
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
 from django_sessionmgr.tracking import session_row_id
-
 from tests.helpers import (
     logged_in_client,
     make_client,

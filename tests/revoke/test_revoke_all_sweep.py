@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_revoked
-
 from tests.helpers import logged_in_client, whoami
 
 pytestmark = pytest.mark.django_db

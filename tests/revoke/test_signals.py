@@ -14,9 +14,8 @@ from django.db.models import Count
 from django.dispatch import receiver
 
 from django_sessionmgr.signals import session_revoked
-
-from tests.helpers import logged_in_client
 from tests.admin.test_admin import CHANGELIST, row_of, run_action
+from tests.helpers import logged_in_client
 
 pytestmark = pytest.mark.django_db
 

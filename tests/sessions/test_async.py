@@ -13,7 +13,6 @@ from django.test import AsyncClient, override_settings
 from django.urls import path
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import (
     PASSWORD,
     alogin,

@@ -11,7 +11,6 @@ from django.test import override_settings
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import current_row_id, logged_in_client, whoami
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,6 @@ from django.urls import path
 from django_sessionmgr.impersonation import start_impersonation
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.tracking import IMPERSONATOR_KEY
-
 from tests.helpers import logged_in_client, row_of, whoami
 from tests.urls import urlpatterns as project_urlpatterns
 

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from django_sessionmgr.signals import session_client_changed
 from django_sessionmgr.signouts import mark_cache
-
 from tests.helpers import (
     FIREFOX,
     IPHONE,

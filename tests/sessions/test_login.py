@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.stores import store_class
-
 from tests.helpers import PASSWORD, current_row_id, logged_in_client, make_client, whoami
 from tests.urls import urlpatterns as project_urlpatterns
 

@@ -13,7 +13,6 @@ from django.test import override_settings
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signouts import mark_cache
 from django_sessionmgr.stores import store_class
-
 from tests.helpers import (
     clone,
     count_queries,

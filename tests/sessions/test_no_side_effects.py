@@ -21,7 +21,6 @@ from django.urls import path
 from django.views.decorators.cache import cache_control
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import clone, failing, logged_in_client, whoami, without_sessionmgr
 from tests.revoke.test_every_live_session import own_redis  # noqa: F401 (the fixture)
 from tests.urls import urlpatterns as project_urlpatterns

@@ -8,7 +8,6 @@ import pytest
 from django.test import override_settings
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import (
     PASSWORD,
     current_row_id,

@@ -14,7 +14,6 @@ from django.test import override_settings
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
-
 from tests.helpers import (
     PASSWORD,
     count_queries,
@@ -33,7 +32,9 @@ def staff_one_others_five(user: Any) -> int:
     return 1 if user.is_staff else 5
 
 
-@on_every_engine(("limit",), [(2,), (staff_one_others_five,), ("tests.sessions.test_policies.two",)])
+@on_every_engine(
+    ("limit",), [(2,), (staff_one_others_five,), ("tests.sessions.test_policies.two",)]
+)
 def test_a_login_past_the_limit_revokes_the_least_recently_active(
     engine: str, user: Any, limit: Any, settings: Any
 ) -> None:

@@ -31,7 +31,6 @@ from django.urls import path
 from django_sessionmgr.exceptions import RevokeFailed
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signouts import mark_cache, mark_key, note_no_mark, read_mark
-
 from tests.helpers import (
     PASSWORD,
     current_row_id,
@@ -41,8 +40,8 @@ from tests.helpers import (
     stock_middleware,
     whoami,
 )
-from tests.services import redis_url
 from tests.revoke.test_every_live_session import own_redis  # noqa: F401 (a fixture)
+from tests.services import redis_url
 from tests.urls import urlpatterns as project_urlpatterns
 
 BETWEEN_WRITES = {"ACTIVITY_UPDATE_INTERVAL": 3600}
