@@ -69,7 +69,7 @@ def staff(django_user_model: Any) -> Any:
 
 @pytest.fixture
 def viewer(django_user_model: Any) -> Client:
-    """Staff with only view_usersession: the attacker of the issue."""
+    """Staff with only view_usersession: who must not learn a session key."""
     return logged_in_client(make_staff(django_user_model, "vera", "view_usersession"))
 
 

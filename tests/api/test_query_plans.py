@@ -63,7 +63,7 @@ OTHER_PAGES = [
 @pytest.fixture
 def staff_client(django_user_model: Any) -> tuple[Client, int]:
     if connection.vendor not in ("sqlite", "postgresql"):
-        # The targets: SQLite as Django leaves it, and PostgreSQL. The
+        # The planners this guards: SQLite as Django leaves it, and PostgreSQL. The
         # plan text and quoting checked here are theirs.
         pytest.skip(f"plans are checked on SQLite and PostgreSQL, not {connection.vendor}")
     user = django_user_model.objects.create_user("plans", password=PASSWORD, is_staff=True)

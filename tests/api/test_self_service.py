@@ -38,11 +38,11 @@ SESSION_FIELDS = {
     "expires_at",
     "ended_at",
     "revoked_at",
-    "idle_timeout",  # issue 12: when the session ends for inactivity
-    "last_ip_address",  # issue 13: where it was last seen
+    "idle_timeout",  # when the session ends for inactivity
+    "last_ip_address",  # where it was last seen
     "last_location",
     "impersonated",
-    "revoke_reason",  # issue 13: the code, and the same as a sentence
+    "revoke_reason",  # the code, and the same as a sentence
     "revoke_reason_display",
 }
 

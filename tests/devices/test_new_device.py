@@ -1,4 +1,4 @@
-"""Issue 13: a sign-in from a new device sends ``new_device_signed_in`` and, with
+"""A sign-in from a new device sends ``new_device_signed_in`` and, with
 ``NOTIFY_NEW_DEVICE``, one email; nothing else ever fails or slows the login
 beyond the mail backend's own timeout."""
 
@@ -416,7 +416,7 @@ def test_with_no_one_listening_no_device_cookie_is_set(user, settings):
     assert DEVICE_COOKIE not in response.cookies
 
 
-# Issue 21, point 3: the notice cannot be switched off or shaped by whoever
+# The notice cannot be switched off or shaped by whoever
 # signs in with the password.
 
 

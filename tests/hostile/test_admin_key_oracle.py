@@ -1,7 +1,7 @@
 """No admin query parameter can test a session key: a right guess and a wrong one look the same.
 
 Each case runs as a staff member holding only the view permissions, the
-attacker of issue 10: before the guard, ``?session_key__startswith=a`` on the
+attacker who guesses keys: before the guard, ``?session_key__startswith=a`` on the
 changelist answered with a row count, and 583 requests recovered a whole key.
 """
 

@@ -1,5 +1,5 @@
 """The admin changelist answers only the lookups its own filters and search
-produce (issue 21, point 1): a generic lookup on any column would test what
+produce: a generic lookup on any column would test what
 the admin never shows, such as the full address of a row stored before
 ``IP_ADDRESS_STORAGE`` was lowered.
 

@@ -1,4 +1,4 @@
-"""Issue 10: a raw session key never reaches an error report or a log line."""
+"""A raw session key never reaches an error report or a log line."""
 
 from __future__ import annotations
 

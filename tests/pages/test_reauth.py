@@ -1,4 +1,4 @@
-"""``REAUTH_FOR_REVOKE_OTHERS`` (issue 21, OWASP ASVS 3.7.1): "sign out all
+"""``REAUTH_FOR_REVOKE_OTHERS`` (OWASP ASVS 3.7.1): "sign out all
 other sessions" asks for the password unless the user signed in within that
 many seconds, in the page and in the API, and revokes nothing until then."""
 

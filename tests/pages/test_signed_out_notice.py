@@ -1,6 +1,6 @@
-"""The "you were signed out" notice says why in the app's own words (issue 21,
-point 5): whoever presents the dead cookie (often the thief whose stolen
-cookie was revoked) never reads staff's free-text reason, unless the project
+"""The "you were signed out" notice says why in the app's own words: whoever
+presents the dead cookie (often the thief whose stolen cookie was revoked)
+never reads staff's free-text reason, unless the project
 turns ``NOTICE_SHOWS_FREE_TEXT_REASON`` on."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 9, point 4: a request in flight during a revoke never brings the session back.
+"""A request in flight during a revoke never brings the session back.
 
 Real threads: a request loads its session and waits; the revoke runs; the
 request then writes its session (or rotates its key) and saves. Many trials on

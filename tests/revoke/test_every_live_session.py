@@ -1,4 +1,4 @@
-"""Issue 9: every session that still loads can be revoked, and a revoked one is never served again.
+"""Every session that still loads can be revoked, and a revoked one is never served again.
 
 Each login-request case runs with and without an incoming session cookie, and
 with ``login`` and ``alogin``, on every engine.
@@ -133,7 +133,7 @@ def _whoami_any(client: Any) -> str | None:
 async def test_a_password_set_in_the_login_request_spares_that_session(
     engine: str, user: Any, view: str
 ) -> None:
-    """Point 2: ``alogin()`` then a password change keeps the new session."""
+    """``alogin()`` then a password change keeps the new session."""
     elsewhere = await sync_to_async(logged_in_client)(user)
     client = AsyncClient() if view == "alogin-then" else make_client()
     await post_login(client, view, "alice", PASSWORD, "password")
@@ -147,7 +147,7 @@ async def test_a_password_set_in_the_login_request_spares_that_session(
 def test_a_session_past_its_recorded_expiry_is_refused_and_reads_expired(
     engine: str, user: Any
 ) -> None:
-    """Point 3: the row's expiry is the session's end on every engine."""
+    """The row's expiry is the session's end on every engine."""
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         client = logged_in_client(user)
         client.get("/set-expiry/?seconds=120")
@@ -161,7 +161,7 @@ def test_a_session_past_its_recorded_expiry_is_refused_and_reads_expired(
 
 
 def test_signed_cookie_expiry_is_enforced_by_the_server(settings: Any, user: Any) -> None:
-    """Point 3: a replayed signed cookie past its custom expiry is refused."""
+    """A replayed signed cookie past its custom expiry is refused."""
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         client = logged_in_client(user)
@@ -174,7 +174,7 @@ def test_signed_cookie_expiry_is_enforced_by_the_server(settings: Any, user: Any
 
 
 def test_a_pre_install_signed_cookie_is_adopted_once(settings: Any, user: Any) -> None:
-    """Point 5: replays of one unmarked cookie map to one row; revoked, it is refused."""
+    """Replays of one unmarked cookie map to one row; revoked, it is refused."""
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.signed_cookies import SessionStore
@@ -233,7 +233,7 @@ def test_keys_sealed_under_a_forgotten_secret_stay_closed(settings: Any) -> None
 def test_a_failed_file_delete_raises_and_the_retry_reaches_the_same_sessions(
     session_folder: Path, user: Any
 ) -> None:
-    """Point 7 with a real fault: a session folder that refuses deletes."""
+    """A store cleanup that fails, for real: a session folder that refuses deletes."""
     clients = [logged_in_client(user) for _ in range(2)]
     folder = session_folder
     assert all((folder / f"sessionid{session_cookie(c)}").exists() for c in clients)
@@ -326,7 +326,7 @@ def own_redis(tmp_path: Any) -> Any:
 def test_a_revoke_with_redis_down_raises_and_the_retry_finishes_it(
     name: str, own_redis: Any, settings: Any, user: Any
 ) -> None:
-    """Point 7 with a real fault: the Redis server stopped, then started again."""
+    """A store cleanup that fails, for real: the Redis server stopped, then started again."""
     from django.core.cache import caches
 
     settings.CACHES = {

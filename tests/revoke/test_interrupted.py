@@ -1,4 +1,4 @@
-"""Issue 27, point 4: a revoke killed half-way, with a real SIGKILL.
+"""A revoke killed half-way, with a real SIGKILL.
 
 A process runs the revoke and kills itself (SIGKILL, nothing caught, nothing
 flushed) when the revoke reaches its store cleanup: after it chose and

@@ -1,4 +1,4 @@
-"""Issue 13: every revoke reason and end state reads as a sentence, in en and de."""
+"""Every revoke reason and end state reads as a sentence, in en and de."""
 
 from __future__ import annotations
 

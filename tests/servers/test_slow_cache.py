@@ -1,4 +1,4 @@
-"""Issue 27, point 7: ``cached_db`` on a slow shared cache brings no revoked session back.
+"""``cached_db`` on a slow shared cache brings no revoked session back.
 
 Real gunicorn workers on PostgreSQL, the sessions in ``cached_db`` on Redis
 through a cache whose every call waits 0 to 10 ms (tests/slow_cache.py).

@@ -81,7 +81,7 @@ def test_a_row_past_its_expiry_is_expired_not_active(engine: str, user: Any) -> 
 
 def test_a_row_whose_recorded_expiry_lags_is_still_revocable(engine: str, user: Any) -> None:
     """Revoke selects by status: a session that still loads is reached, whatever
-    its row claims about its expiry (issue 9, point 3)."""
+    its row claims about its expiry."""
     client = logged_in_client(user)
     UserSession.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 

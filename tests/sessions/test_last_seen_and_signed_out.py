@@ -1,4 +1,4 @@
-"""Issue 13 (the core's part): last seen, a changed client, "you were signed out"."""
+"""Last seen, a changed client, "you were signed out"."""
 
 from __future__ import annotations
 

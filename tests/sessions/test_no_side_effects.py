@@ -1,4 +1,4 @@
-"""Issue 11: installing the app changes nothing a project relies on.
+"""Installing the app changes nothing a project relies on.
 
 - A view that touches neither the user nor the session costs exactly what it
   costs on stock Django: the same queries, the same headers.

@@ -1,4 +1,4 @@
-"""Issue 12: MAX_SESSIONS, IDLE_TIMEOUT and ABSOLUTE_TIMEOUT, on every engine."""
+"""MAX_SESSIONS, IDLE_TIMEOUT and ABSOLUTE_TIMEOUT, on every engine."""
 
 from __future__ import annotations
 
