@@ -19,14 +19,14 @@ from tests.helpers import (
     SERVER_SIDE_REDIS_ENGINES,
     use_engine,
 )
-from tests.services import HOW_TO_START, MARIADB_DRIVER_MISSING, mariadb_driver_missing
+from tests.real_servers import HOW_TO_START, MARIADB_DRIVER_MISSING, mariadb_driver_missing
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without REDIS_URL, skip every item that needs it (the "<engine>-redis"
     params, tests/sessions/test_redis_engines.py) here, with one reason, before any of
     its fixtures run. Under CI=true nothing is skipped here: a missing Redis
-    fails those items (tests/services.py).
+    fails those items (tests/real_servers.py).
 
     On MariaDB without its driver (mysqlclient, the ``mariadb`` dependency
     group) every test needs it: they all skip with the reason, and under

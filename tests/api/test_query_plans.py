@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
 from tests.helpers import PASSWORD, logged_in_client
-from tests.services import postgres_url
+from tests.real_servers import postgres_url
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = UserSession._meta.db_table

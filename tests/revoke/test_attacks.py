@@ -50,7 +50,7 @@ from django_sessionmgr.models import PendingRevoke, UserSession
 from django_sessionmgr.signals import session_revoked
 from django_sessionmgr.tracking import IMPERSONATOR_KEY, impersonation_stack
 from tests.helpers import PASSWORD, clone, logged_in_client, make_client, read_only, row_of, whoami
-from tests.services import once_per_run, postgres_url
+from tests.real_servers import once_per_run, postgres_url
 from tests.urls import urlpatterns as project_urlpatterns
 
 pytestmark = pytest.mark.urls(__name__)

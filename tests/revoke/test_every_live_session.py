@@ -285,7 +285,7 @@ def own_redis(tmp_path: Any) -> Any:
 
     binary = shutil.which("redis-server")
     if binary is None:
-        from tests.services import _missing
+        from tests.real_servers import _missing
 
         _missing("redis-server is not installed")
     with socket.socket() as probe:

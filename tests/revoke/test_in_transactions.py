@@ -11,6 +11,7 @@ from django.db import connections, transaction
 
 from django_sessionmgr.models import UserSession
 from tests.helpers import logged_in_client, whoami
+from tests.real_servers import once_per_run
 from tests.revoke import test_attacks as h
 from tests.revoke.test_attacks import (  # noqa: F401
     _new_user,
@@ -18,7 +19,6 @@ from tests.revoke.test_attacks import (  # noqa: F401
     server_database,
     urlpatterns,
 )
-from tests.services import once_per_run
 
 pytestmark = [pytest.mark.urls("tests.revoke.test_attacks"), pytest.mark.services, once_per_run]
 

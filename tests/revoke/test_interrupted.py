@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.process_steps import run_in_process
-from tests.services import once_per_run, redis_url
+from tests.real_servers import once_per_run, redis_url
 
 pytestmark = [pytest.mark.services, once_per_run]
 

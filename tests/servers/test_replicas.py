@@ -33,7 +33,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_client_changed
 from tests.helpers import PASSWORD, clone, logged_in_client, make_client, whoami
-from tests.services import (
+from tests.real_servers import (
     once_per_run,
     postgres_replica_url,
     postgres_url,

@@ -30,7 +30,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import pytest
 
 from tests.process_steps import PASSWORD, run_in_process
-from tests.services import once_per_run, postgres_url, redis_url
+from tests.real_servers import once_per_run, postgres_url, redis_url
 
 pytestmark = [pytest.mark.services, once_per_run]
 

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.services import once_per_run, postgres_url, redis_url
+from tests.real_servers import once_per_run, postgres_url, redis_url
 
 pytestmark = [pytest.mark.services, once_per_run]
 

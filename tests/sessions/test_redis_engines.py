@@ -16,7 +16,7 @@ from django.core.cache import caches
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.stores import store_class
 from tests.helpers import logged_in_client, whoami
-from tests.services import redis_url
+from tests.real_servers import redis_url
 
 pytestmark = pytest.mark.django_db
 

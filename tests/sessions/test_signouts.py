@@ -40,8 +40,8 @@ from tests.helpers import (
     stock_middleware,
     whoami,
 )
+from tests.real_servers import redis_url
 from tests.revoke.test_every_live_session import own_redis  # noqa: F401 (a fixture)
-from tests.services import redis_url
 from tests.urls import urlpatterns as project_urlpatterns
 
 BETWEEN_WRITES = {"ACTIVITY_UPDATE_INTERVAL": 3600}

@@ -22,7 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from django_sessionmgr.models import UserSession
 from tests.helpers import FIREFOX, PASSWORD, logged_in_client, whoami
-from tests.services import in_the_mariadb_pass, mariadb_url
+from tests.real_servers import in_the_mariadb_pass, mariadb_url
 
 pytestmark = [pytest.mark.services, in_the_mariadb_pass]
 
