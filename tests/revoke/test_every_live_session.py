@@ -1,7 +1,8 @@
 """Every session that still loads can be revoked, and a revoked one is never served again.
 
 Each login-request case runs with and without an incoming session cookie, and
-with ``login`` and ``alogin``, on every engine.
+with ``login`` and ``alogin``, on every engine: a pairwise cut of those
+(``tests/pairwise.py``), every engine meeting every other value at least once.
 """
 
 from __future__ import annotations
@@ -27,7 +28,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django_sessionmgr.exceptions import RevokeFailed
 from django_sessionmgr.keys import SEALED_PREFIX, unseal
 from django_sessionmgr.models import UserSession
-from tests.helpers import PASSWORD, logged_in_client, make_client, read_only, session_cookie, whoami
+from tests.helpers import (
+    ALL_ENGINES,
+    PASSWORD,
+    logged_in_client,
+    make_client,
+    read_only,
+    session_cookie,
+    whoami,
+)
+from tests.pairwise import pairwise_parametrize
 from tests.urls import urlpatterns as project_urlpatterns
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]
@@ -93,9 +103,13 @@ async def post_login(client: Any, view: str, username: str, password: str, then:
     assert response.status_code == 200, response.content
 
 
-@pytest.mark.parametrize("with_cookie", [False, True], ids=["cookieless", "with-cookie"])
-@pytest.mark.parametrize("view", ["login-then", "alogin-then"])
-@pytest.mark.parametrize("then", ["remember", "rotate", "password"])
+@pairwise_parametrize(
+    ("engine", "view", "then", "with_cookie"),
+    ALL_ENGINES,
+    ["login-then", "alogin-then"],
+    ["remember", "rotate", "password"],
+    [False, True],
+)
 async def test_changes_after_login_are_followed(
     engine: str, user: Any, view: str, then: str, with_cookie: bool
 ) -> None:
