@@ -18,7 +18,7 @@ from django_sessionmgr.models import UserSession
 from tests.helpers import PASSWORD
 from tests.pages.test_browser import broken_numbers, browser, chromium  # noqa: F401  (the fixtures)
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 CHANGELIST = "/admin/django_sessionmgr/usersession/"

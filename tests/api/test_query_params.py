@@ -298,6 +298,7 @@ values = st.one_of(
 query_strings = st.lists(st.tuples(names, values), max_size=6)
 
 
+@pytest.mark.slow
 def test_query_strings_never_5xx_never_a_key(user, staff, viewer):
     victim = logged_in_client(user)
     own = logged_in_client(staff)

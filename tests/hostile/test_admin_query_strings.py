@@ -135,6 +135,7 @@ def world(django_user_model: Any, user: Any) -> tuple[Client, str]:
 
 
 @pytest.mark.parametrize("url", [CHANGELIST, USERS])
+@pytest.mark.slow
 @settings(
     max_examples=400,
     deadline=None,

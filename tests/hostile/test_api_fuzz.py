@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 from django_sessionmgr.models import UserSession  # noqa: E402
 from tests.helpers import PASSWORD, logged_in_client  # noqa: E402
 
-pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow, pytest.mark.django_db]
 
 #: Generated requests per operation and role; keeps the whole run to minutes.
 MAX_EXAMPLES = 25

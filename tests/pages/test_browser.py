@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_sessionmgr.models import UserSession
 from tests.helpers import FIREFOX, IPHONE, PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -147,6 +147,7 @@ def test_the_idle_end_is_never_sooner_than_the_timeout(
         assert whoami(client) is None
 
 
+@pytest.mark.slow
 def test_a_timeout_in_real_time(user: Any, settings: Any) -> None:
     """No time travel: the real clock (one engine; the others run under time travel)."""
     settings.SESSIONMGR = {"IDLE_TIMEOUT": 3, "ACTIVITY_UPDATE_INTERVAL": 0}
