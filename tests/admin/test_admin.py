@@ -174,7 +174,7 @@ def test_date_filters(user, admin_user_client):
 # Actions
 
 
-def test_revoke_sessions_action(engine, user, superuser, admin_user_client):
+def test_revoke_sessions_action(user, superuser, admin_user_client):
     phone, laptop = logged_in_client(user), logged_in_client(user)
     calls: list[dict[str, Any]] = []
     session_revoked.connect(lambda sender, **kw: calls.append(kw), weak=False, dispatch_uid="t1")
@@ -192,7 +192,7 @@ def test_revoke_sessions_action(engine, user, superuser, admin_user_client):
     assert (calls[0]["count"], calls[0]["revoked_by"]) == (1, superuser)
 
 
-def test_revoke_all_user_sessions_action(engine, user, other_user, admin_user_client):
+def test_revoke_all_user_sessions_action(user, other_user, admin_user_client):
     phone, laptop = logged_in_client(user), logged_in_client(user)
     bob = logged_in_client(other_user)
 
@@ -279,7 +279,7 @@ def test_user_change_page_lists_the_sessions_read_only(user, admin_user_client):
 
 
 def test_user_changelist_action_revokes_all_sessions_of_selected_users(
-    engine, user, other_user, superuser, admin_user_client
+    user, other_user, superuser, admin_user_client
 ):
     phone, laptop = logged_in_client(user), logged_in_client(user)
     bob = logged_in_client(other_user)

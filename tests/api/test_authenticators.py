@@ -87,7 +87,7 @@ def test_session_alone_still_makes_a_current_session(user):
     assert [r["is_current"] for r in listed] == [True]
 
 
-def test_another_users_cookie_is_not_current(engine, user, other_user, credentials):
+def test_another_users_cookie_is_not_current(user, other_user, credentials):
     # Alice's browser also carries Bob's credentials: Bob is the one asking.
     alices_browser = logged_in_client(user)
     logged_in_client(other_user, user_agent=IPHONE)

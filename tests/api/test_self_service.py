@@ -299,7 +299,7 @@ def test_foreign_unknown_and_malformed_ids_answer_the_same_404(user, other_user,
 # -- destroy ------------------------------------------------------------------------
 
 
-def test_destroy_revokes_another_session(engine, user):
+def test_destroy_revokes_another_session(user):
     client = logged_in_client(user, user_agent=FIREFOX)
     phone = logged_in_client(user, user_agent=IPHONE)
     phone_id = current_id(phone)

@@ -180,7 +180,7 @@ def test_list_page_runs_a_fixed_number_of_queries(user, django_assert_num_querie
         client.get(LIST)
 
 
-def test_revoke_signs_the_other_session_out(engine, user):
+def test_revoke_signs_the_other_session_out(user):
     client = logged_in_client(user, user_agent=FIREFOX)
     phone = logged_in_client(user, user_agent=IPHONE)
     row = UserSession.objects.get(user_agent=IPHONE)
@@ -333,7 +333,7 @@ def test_base_template_can_be_overridden(user, settings, tmp_path: Path):
     assert "sessionmgr.css" not in html
 
 
-def test_sign_out_others_asks_first_on_its_own_page(engine, user, other_user):
+def test_sign_out_others_asks_first_on_its_own_page(user, other_user):
     client = logged_in_client(user, user_agent=FIREFOX)
     phones = [logged_in_client(user, user_agent=IPHONE) for _ in range(2)]
     bob = logged_in_client(other_user, user_agent=IPHONE)

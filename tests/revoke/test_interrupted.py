@@ -23,7 +23,7 @@ import pytest
 from tests.process_steps import run_in_process
 from tests.real_servers import once_per_run, redis_url
 
-pytestmark = [pytest.mark.services, once_per_run]
+pytestmark = [pytest.mark.services, pytest.mark.slow, once_per_run]
 
 ENGINES = ["db", "cache", "file"]
 #: Where the killed revoke starts, and the rerun its documentation gives.
