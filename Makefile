@@ -83,7 +83,7 @@ lint: $(STAMP_LINT)
 	$(BIN)/mypy django_sessionmgr
 
 matrix: $(TEST_DEPS)
-	$(BIN)/nox
+	$(BIN)/nox -- $(SLOW_MARK) $(PYTEST_ARGS)
 
 # The first run seeds the demo data; later runs keep it, with whatever you
 # changed (`make demo-reset` seeds it again). DEMO_ADDR=0.0.0.0:8080 make demo
