@@ -2,7 +2,7 @@
 
 A view authenticates and calls ``login()`` behind two ``WSGIHandler``: stock
 Django (the app's receivers disconnected) and the app. Every login sends a
-real user agent (tests/test_ua_classification.py) with a unique build number
+real user agent (tests/devices/test_ua_classification.py) with a unique build number
 appended, so no cache has seen it, from an address in the GeoIP test
 databases. 1,000 users log in in turn, so each has a few rows, as in life.
 Then cProfile over the app's logins shows where its share goes.
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(options: Any) -> None:
     vendor = h.setup(options.database)
-    from tests.test_ua_classification import ALL_USER_AGENTS
+    from tests.devices.test_ua_classification import ALL_USER_AGENTS
 
     agents = [ua for _, ua in ALL_USER_AGENTS if ua]
     users = h.create_users(options.users)  # many users, as logins come: a few rows each

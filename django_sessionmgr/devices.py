@@ -195,7 +195,7 @@ def classify(user_agent: str) -> UserAgent:
     ``user_agents`` still decides mobile, tablet, bot and the rest from the
     families and versions; only the regex matching, which took about a
     millisecond per new user agent in ua-parser's legacy pure-Python API,
-    moves to :class:`_ConfirmedResolver`. tests/test_ua_classification.py
+    moves to :class:`_ConfirmedResolver`. tests/devices/test_ua_classification.py
     checks both routes agree over a table of real user agents.
     """
     result = _resolver()(user_agent, Domain.ALL).complete().with_defaults()

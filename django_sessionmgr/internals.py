@@ -2,7 +2,7 @@
 
 Each function here leans on something Django does not promise: an
 attribute's name, what a method does inside, who calls what. Each has a
-test in ``tests/test_internals.py`` that fails, naming the detail, when the
+test in ``tests/sessions/test_django_internals.py`` that fails, naming the detail, when the
 installed Django no longer behaves so. Imports nothing from the package.
 """
 

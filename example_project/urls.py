@@ -27,6 +27,6 @@ if apps.is_installed("drf_spectacular"):
         path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     ]
 
-# For tests/test_multiprocess.py: which worker process served a request.
+# For tests/servers/test_workers.py: which worker process served a request.
 if os.environ.get("SESSIONMGR_TEST_PID_VIEW") == "1":
     urlpatterns.append(path("__worker__/", worker))

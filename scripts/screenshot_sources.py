@@ -2,7 +2,7 @@
 and email templates, its stylesheet and its script.
 
 ``make screenshots`` writes ``docs/screenshots/SOURCES.json`` after taking
-the pictures; ``tests/test_screenshots.py`` fails when a template or the CSS
+the pictures; ``tests/pages/test_screenshots.py`` fails when a template or the CSS
 changed since, so the committed images never lag behind what they show.
 Run: ``python scripts/screenshot_sources.py --write`` (``make screenshots`` does).
 """

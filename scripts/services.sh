@@ -2,7 +2,7 @@
 # Throwaway PostgreSQL, Redis and MariaDB servers on loopback, for the
 # `services` tests, the MariaDB pass of CI and the benchmarks, with a hot
 # standby of the PostgreSQL server and a replica of the Redis server (the
-# tests of reads routed to a replica, tests/test_replicas.py). Installs
+# tests of reads routed to a replica, tests/servers/test_replicas.py). Installs
 # nothing: needs Debian's postgresql and redis-server packages, and
 # mariadb-server for MariaDB (started only when installed, or when asked for).
 #

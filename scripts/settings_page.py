@@ -3,7 +3,7 @@
 The settings table, the defaults block and the rows of the check table for
 bad values come from ``conf.AppSettings`` and ``checks.TYPE_CHECKS``; the
 prose around them is here. ``make docs`` writes the page;
-``tests/test_settings_declarations.py`` fails when the committed page differs.
+``tests/config/test_settings_declarations.py`` fails when the committed page differs.
 Run from the repository's root: ``python -m scripts.settings_page --write``
 (``--check`` exits 1 when the page is stale).
 """

@@ -19,18 +19,45 @@ from tests.helpers import (
     SERVER_SIDE_REDIS_ENGINES,
     use_engine,
 )
-from tests.services import HOW_TO_START, MARIADB_DRIVER_MISSING, mariadb_driver_missing
+from tests.real_servers import HOW_TO_START, MARIADB_DRIVER_MISSING, mariadb_driver_missing
+
+#: Fixtures through which a test reaches the test database (pytest-django
+#: refuses any other way in).
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+    "admin_user",
+    "admin_client",
+}
+
+
+def touches_the_database(item: pytest.Item) -> bool:
+    """The test database, or a database server of the test's own (``services``)."""
+    return any(item.get_closest_marker(name) for name in ("django_db", "services")) or bool(
+        DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without REDIS_URL, skip every item that needs it (the "<engine>-redis"
-    params, tests/test_redis_engines.py) here, with one reason, before any of
+    """Mark ``no_database`` every item that cannot reach the test database
+    (no ``django_db`` mark, no database fixture): the CI passes on PostgreSQL
+    and MariaDB leave those out (``-m "not no_database"``), since a test that
+    never opens the database finds nothing new there; the SQLite pass runs them.
+
+    Without REDIS_URL, skip every item that needs it (the "<engine>-redis"
+    params, tests/sessions/test_redis_engines.py) here, with one reason, before any of
     its fixtures run. Under CI=true nothing is skipped here: a missing Redis
-    fails those items (tests/services.py).
+    fails those items (tests/real_servers.py).
 
     On MariaDB without its driver (mysqlclient, the ``mariadb`` dependency
     group) every test needs it: they all skip with the reason, and under
     CI=true the run stops with it instead."""
+    for item in items:
+        if not touches_the_database(item):
+            item.add_marker(pytest.mark.no_database)
     if mariadb_driver_missing():
         if os.environ.get("CI") == "true":
             pytest.exit(f"CI=true but {MARIADB_DRIVER_MISSING}", returncode=1)

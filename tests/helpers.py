@@ -26,7 +26,7 @@ from django.utils import timezone
 from django_sessionmgr.checks import MIDDLEWARE_PATH
 from django_sessionmgr.markers import session_row_id
 from django_sessionmgr.models import UserSession
-from tests.services import redis_url
+from tests.real_servers import redis_url
 
 FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 IPHONE = (

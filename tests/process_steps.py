@@ -4,7 +4,7 @@ Reads a JSON list of steps on stdin, runs them in order with
 ``tests.settings_processes``, and prints each one's result as a line of JSON
 as soon as it has it. A process that ``kill_before`` armed is killed for real
 (SIGKILL) when the revoke reaches that point, so the results it printed are
-those of the steps before (tests/test_revoke_interrupted.py).
+those of the steps before (tests/revoke/test_interrupted.py).
 """
 
 from __future__ import annotations

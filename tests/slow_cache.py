@@ -1,7 +1,7 @@
 """Django's ``RedisCache`` on a busy Redis: each call waits 0 to 10 ms first.
 
 The test's stand-in for a loaded server or a network blip
-(tests/test_slow_cache.py): a write that left a request before a revoke may
+(tests/servers/test_slow_cache.py): a write that left a request before a revoke may
 reach Redis after it. What runs on it, the app, is not changed.
 """
 

@@ -3,7 +3,7 @@
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
-from .urls import urlpatterns as project_urlpatterns
+from tests.urls import urlpatterns as project_urlpatterns
 
 
 def write(request: HttpRequest) -> JsonResponse:

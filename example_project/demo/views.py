@@ -10,7 +10,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 async def worker(request: HttpRequest) -> JsonResponse:
-    """Which process served the request, and for whom (tests/test_multiprocess.py).
+    """Which process served the request, and for whom (tests/servers/test_workers.py).
 
     Async, so under ASGI the whole middleware chain runs on its async path.
     Mounted only when ``SESSIONMGR_TEST_PID_VIEW=1``.

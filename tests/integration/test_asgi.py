@@ -2,7 +2,7 @@
 
 It needs no other package, so it runs with the core suite under tests.settings.
 The real uvicorn run (two workers, a revoke seen by both) is
-tests/test_multiprocess.py's ``uvicorn-db`` server.
+tests/servers/test_workers.py's ``uvicorn-db`` server.
 """
 
 from __future__ import annotations

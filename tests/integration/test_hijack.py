@@ -164,7 +164,7 @@ def test_the_project_may_hide_impersonated_sessions_from_the_user(staff, user, s
     assert whoami(client) == user.get_username()
 
 
-# Issue 27.2: "all sessions of the staff member" reaches the browser they
+# "All sessions of the staff member" reaches the browser they
 # impersonate from, and a release afterwards restores nothing.
 
 
@@ -319,7 +319,7 @@ def test_a_password_sign_in_after_the_staff_row_was_revoked_works_at_the_second_
     assert [row.pk for row in active_rows(staff)] == [row_of(client).pk]
 
 
-# Issue 21, attribution: every staff path records the real actor while
+# Attribution: every staff path records the real actor while
 # impersonating: revoked_by, and the admin's history (LogEntry).
 
 
@@ -402,7 +402,7 @@ def test_a_staff_revoke_while_impersonating_is_the_real_staff_members(
     assert whoami(client) == staff_member.get_username()
 
 
-# Issue 21, point 4: an impersonation is invisible to the user's policies and
+# An impersonation is invisible to the user's policies and
 # devices, and its release gives the staff member no more time.
 
 

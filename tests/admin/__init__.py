@@ -1,0 +1,1 @@
+"""The Django admin: the changelist, its actions, the User page."""

@@ -1,0 +1,1 @@
+"""The self-service and staff JSON APIs and their schema."""

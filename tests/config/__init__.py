@@ -1,0 +1,1 @@
+"""Settings, system checks and migrations."""

@@ -1,0 +1,1 @@
+"""What a login records about its device and network."""

@@ -1,0 +1,1 @@
+"""The docs' code and facts against the code."""

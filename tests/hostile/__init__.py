@@ -1,0 +1,1 @@
+"""Hostile input: headers, query strings, oracles on session keys, fuzzing."""

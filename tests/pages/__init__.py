@@ -1,0 +1,1 @@
+"""The HTML pages: views, notices, re-authentication, translations, the browser."""

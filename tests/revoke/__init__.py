@@ -1,0 +1,1 @@
+"""Revoking sessions: the revoke core, its races, its attackers, its reasons and signals."""

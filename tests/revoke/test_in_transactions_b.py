@@ -1,0 +1,1 @@
+from tests.revoke.test_in_transactions import urls_b as urlpatterns  # noqa: F401

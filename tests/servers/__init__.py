@@ -1,0 +1,1 @@
+"""The example project under real multi-worker servers, slow caches and replicas."""

@@ -1,0 +1,1 @@
+"""Sessions: login, expiry, the middleware, policies, the engines, the async path."""

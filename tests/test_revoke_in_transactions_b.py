@@ -1,1 +1,0 @@
-from .test_revoke_in_transactions import urls_b as urlpatterns  # noqa: F401
