@@ -29,7 +29,7 @@ from . import reauth, services
 from .conf import django_settings
 from .exceptions import RevokeFailed
 from .impersonation import acting_user
-from .markers import session_row_id
+from .markers import current_row_id
 from .models import UserSession
 from .queries import UserSessionQuerySet
 
@@ -88,7 +88,7 @@ class SessionListView(SessionViewMixin, SessionListBase):
         return sessions.active().order_by("-last_activity_at")
 
     def get_current_session(self) -> UserSession | None:
-        current = session_row_id(self.request)
+        current = current_row_id(self.request)
         if self.show_ended or not current:
             return None
         return self.get_queryset().filter(pk=current).first()
@@ -118,7 +118,7 @@ class SessionRevokeOthersConfirmView(SessionViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         # The user's own sessions; the revoke also ends any impersonation
         # they run themselves (``services.own_others``), which is not theirs to list.
-        others = services.others(self.get_queryset().active(), session_row_id(self.request))
+        others = services.others(self.get_queryset().active(), current_row_id(self.request))
         listed = list(others.order_by("-last_activity_at")[: self.max_listed])
         count = len(listed) if len(listed) < self.max_listed else others.count()
         context.update(other_sessions=listed, other_count=count, more_count=count - len(listed))
@@ -147,7 +147,7 @@ class SessionRevokeView(SessionViewMixin, View):
 
     def post(self, request: HttpRequest, pk: Any) -> HttpResponse:
         session = get_object_or_404(self.get_queryset(), pk=pk)
-        if reauth.password_needed(request) and str(session.pk) != session_row_id(request):
+        if reauth.password_needed(request) and str(session.pk) != current_row_id(request):
             # One at a time is "sign out all others" too: the same password first.
             password = request.POST.get("password")
             if not reauth.confirm_password(request, self.get_acting_user(), password):
@@ -160,7 +160,7 @@ class SessionRevokeView(SessionViewMixin, View):
                 return HttpResponseRedirect(self.get_success_url())
         try:
             revoked = services.revoke_one(
-                session, current=session_row_id(request), by=self.get_acting_user()
+                session, current=current_row_id(request), by=self.get_acting_user()
             )
         except services.CurrentSession:
             messages.error(
@@ -194,7 +194,7 @@ class SessionRevokeOthersView(SessionRevokeView):
                 return self.ask_for_password(request, wrong=bool(password))
         count = services.revoke_own_others(
             self.get_queryset(),
-            current=session_row_id(request),
+            current=current_row_id(request),
             by=self.get_acting_user(),
             owner=self.get_user(),
         )
