@@ -5,6 +5,7 @@ Mount with ``path("account/sessions/", include("django_sessionmgr.urls"))``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -93,6 +94,16 @@ class SessionListView(SessionViewMixin, SessionListBase):
             return None
         return self.get_queryset().filter(pk=current).first()
 
+    def group_sessions(
+        self, sessions: Iterable[UserSession], current: UserSession | None
+    ) -> tuple[list[UserSession], list[UserSession]]:
+        """The page's sessions as (browsers, apps and API tokens), each in list
+        order, this device first in its group."""
+        rows = [current] if current else []
+        rows += [session for session in sessions if current is None or session.pk != current.pk]
+        browsers = [row for row in rows if row.kind == UserSession.Kind.SESSION]
+        return browsers, [row for row in rows if row.kind != UserSession.Kind.SESSION]
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         # The pages list every active session, this one included, so that
         # counting and paging stay on the index; the template skips it there
@@ -100,6 +111,9 @@ class SessionListView(SessionViewMixin, SessionListBase):
         context = super().get_context_data(**kwargs)
         current = self.get_current_session()
         context["current_session"] = current
+        context["browser_sessions"], context["app_sessions"] = self.group_sessions(
+            context["sessions"], current
+        )
         context["show_ended"] = self.show_ended
         context["password_required"] = reauth.password_needed(self.request)
         context["other_count"] = context["paginator"].count - (1 if current else 0)

@@ -22,7 +22,7 @@ from ..markers import current_row_id
 from ..models import REVOKE_PERMISSION, RevokeReason, UserSession
 from ..queries import UserSessionQuerySet
 from ..receivers import logging_admin_revokes
-from .cells import ip_cell, short_datetime
+from .cells import device_cell, ip_cell, short_datetime
 
 #: How many users a revoke confirmation page names; it counts the rest.
 CONFIRMATION_USERS = 20
@@ -107,7 +107,7 @@ def confirm_or_revoke(
         "sessions": [
             {
                 "user": str(session.user),
-                "device": session.device_summary,
+                "device": device_cell(session),
                 "ip_address": ip_cell(session),
                 "last_active": short_datetime(session.last_activity_at),
             }
