@@ -185,12 +185,7 @@ class SessionNameField(serializers.CharField):
 class SessionNameSerializer(serializers.Serializer[Any]):
     """The body of ``PATCH sessions/<id>/``: the name, and nothing else."""
 
-    name = SessionNameField(
-        help_text=_(
-            "Printable characters, the spaces around them removed; empty to clear the "
-            "name (the device's name shows instead)."
-        )
-    )
+    name = SessionNameField()
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping) and (unknown := sorted(set(data) - set(self.fields))):

@@ -17,7 +17,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
 from .. import reauth, services
-from ..models import STATUS_FILTERS, UserSession
+from ..models import NAME_MAX_LENGTH, STATUS_FILTERS, UserSession
 from ..queries import UserSessionQuerySet
 from .authentication import acting_user, authenticating_session_id, by_session
 from .errors import ReauthenticationRequired, SessionErrorsMixin
@@ -91,6 +91,20 @@ _BAD_NAME = inline_serializer(
         "non_field_errors": serializers.ListField(child=serializers.CharField(), required=False),
     },
 )
+NAME_BODY = {
+    "type": "object",
+    "properties": {
+        "name": {
+            "type": "string",
+            "maxLength": NAME_MAX_LENGTH,
+            "description": "Printable characters (no line breaks, tabs or other control "
+            "characters), the spaces around them removed; empty to clear the name (the "
+            "device's name shows instead).",
+        }
+    },
+    "required": ["name"],
+    "additionalProperties": False,
+}
 _ID = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The session's public id."
 )
@@ -159,7 +173,9 @@ _ID = OpenApiParameter(
         "place of the device's; an empty name clears it. The body holds `name` and "
         "nothing else; anything else answers 400 and changes nothing.",
         parameters=[_ID],
-        request=SessionNameSerializer,
+        # A plain schema: drf-spectacular makes every PATCH serializer's
+        # fields optional, and here the name is required and alone.
+        request={"application/json": NAME_BODY},
         responses={
             200: UserSessionSerializer,
             400: OpenApiResponse(
