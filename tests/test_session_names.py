@@ -195,3 +195,15 @@ def test_the_name_shows_in_the_list_and_on_the_page(user):
     assert "Firefox 128 on Ubuntu" in browser_item
     assert 'class="sessionmgr-device">Backup script</h3>' in token_item
     assert "API token · curl 8.5" in token_item
+
+
+def test_the_schema_documents_the_rename():
+    generators = pytest.importorskip("drf_spectacular.generators")
+    schema = generators.SchemaGenerator().get_schema(request=None, public=True)
+    operation = schema["paths"]["/api/sessions/{id}/"]["patch"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "404"}
+    assert body["required"] == ["name"] and body["additionalProperties"] is False
+    assert body["properties"]["name"]["maxLength"] == 64
+    assert set(operation["requestBody"]["content"]) == {"application/json"}
