@@ -304,6 +304,16 @@ def device_name(session: UserSession) -> str:
     return session.device_browser or gettext("Unknown device")
 
 
+def session_title(session: UserSession) -> str:
+    """What the lists call a session: the name its user gave it, else what it
+    is: the device for a browser ("iPhone"), the kind for a token ("API token")."""
+    if session.name:
+        return session.name
+    if session.kind != UserSession.Kind.SESSION:
+        return str(session.get_kind_display())
+    return device_name(session)
+
+
 def accept_client_hints(view: Callable[..., Any]) -> Callable[..., Any]:
     """Ask the browser for the client hints that name its OS version and model.
 

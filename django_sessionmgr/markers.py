@@ -21,7 +21,7 @@ from .conf import django_settings
 from .endings import policy_end
 from .internals import EXPIRY_KEY, uses_stock_cookie_age, uses_stock_expiry
 from .signouts import mark_before_write
-from .state import current_state
+from .state import current_state, request_state
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -96,6 +96,21 @@ def session_row_id(request: HttpRequest | None = None) -> str | None:
     session: SessionBase | None = getattr(request, "session", None)
     marker = read_marker(session) if session is not None else None
     return marker.row_id if marker else None
+
+
+def current_row_id(request: HttpRequest, *, by_session: bool = True) -> str | None:
+    """The public id of the session that authenticated ``request``: the one
+    answer to "which row is current" for the API, the pages and the admin.
+
+    A token session is current when its own token authenticated the request
+    (the app's token authentication classes set ``RequestState.token_row_id``);
+    otherwise the browser session's row, unless ``by_session`` is False (the
+    session did not authenticate the request: basic auth, a token without a row).
+    """
+    state = request_state(request)
+    if state is not None and state.token_row_id is not None:
+        return state.token_row_id
+    return session_row_id(request) if by_session else None
 
 
 def marker_as_of_now(

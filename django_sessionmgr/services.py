@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db import router
 from django.utils.translation import gettext_lazy as _
 
 from .models import RevokeReason, UserSession
@@ -104,3 +105,12 @@ def revoke_as_staff(
     """
     kept_current = current is not None and sessions.filter(pk=current).active().exists()
     return others(sessions, current).revoke(by=by, reason=reason), kept_current
+
+
+def rename(session: UserSession, name: str) -> None:
+    """Give ``session`` the label its owner chose ("" for none: the device's
+    name shows instead). Writes only the name, so a revoke or an activity
+    write running meanwhile keeps what it wrote; any status may be renamed."""
+    using = router.db_for_write(UserSession, instance=session)
+    session.name = UserSession.storable_text(name, using)
+    UserSession.objects.using(using).filter(pk=session.pk).update(name=session.name)

@@ -5,6 +5,7 @@ Mount with ``path("account/sessions/", include("django_sessionmgr.urls"))``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -29,7 +30,7 @@ from . import reauth, services
 from .conf import django_settings
 from .exceptions import RevokeFailed
 from .impersonation import acting_user
-from .markers import session_row_id
+from .markers import current_row_id
 from .models import UserSession
 from .queries import UserSessionQuerySet
 
@@ -88,10 +89,20 @@ class SessionListView(SessionViewMixin, SessionListBase):
         return sessions.active().order_by("-last_activity_at")
 
     def get_current_session(self) -> UserSession | None:
-        current = session_row_id(self.request)
+        current = current_row_id(self.request)
         if self.show_ended or not current:
             return None
         return self.get_queryset().filter(pk=current).first()
+
+    def group_sessions(
+        self, sessions: Iterable[UserSession], current: UserSession | None
+    ) -> tuple[list[UserSession], list[UserSession]]:
+        """The page's sessions as (browsers, apps and API tokens), each in list
+        order, this device first in its group."""
+        rows = [current] if current else []
+        rows += [session for session in sessions if current is None or session.pk != current.pk]
+        browsers = [row for row in rows if row.kind == UserSession.Kind.SESSION]
+        return browsers, [row for row in rows if row.kind != UserSession.Kind.SESSION]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         # The pages list every active session, this one included, so that
@@ -100,6 +111,9 @@ class SessionListView(SessionViewMixin, SessionListBase):
         context = super().get_context_data(**kwargs)
         current = self.get_current_session()
         context["current_session"] = current
+        context["browser_sessions"], context["app_sessions"] = self.group_sessions(
+            context["sessions"], current
+        )
         context["show_ended"] = self.show_ended
         context["password_required"] = reauth.password_needed(self.request)
         context["other_count"] = context["paginator"].count - (1 if current else 0)
@@ -118,7 +132,7 @@ class SessionRevokeOthersConfirmView(SessionViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         # The user's own sessions; the revoke also ends any impersonation
         # they run themselves (``services.own_others``), which is not theirs to list.
-        others = services.others(self.get_queryset().active(), session_row_id(self.request))
+        others = services.others(self.get_queryset().active(), current_row_id(self.request))
         listed = list(others.order_by("-last_activity_at")[: self.max_listed])
         count = len(listed) if len(listed) < self.max_listed else others.count()
         context.update(other_sessions=listed, other_count=count, more_count=count - len(listed))
@@ -147,7 +161,7 @@ class SessionRevokeView(SessionViewMixin, View):
 
     def post(self, request: HttpRequest, pk: Any) -> HttpResponse:
         session = get_object_or_404(self.get_queryset(), pk=pk)
-        if reauth.password_needed(request) and str(session.pk) != session_row_id(request):
+        if reauth.password_needed(request) and str(session.pk) != current_row_id(request):
             # One at a time is "sign out all others" too: the same password first.
             password = request.POST.get("password")
             if not reauth.confirm_password(request, self.get_acting_user(), password):
@@ -160,7 +174,7 @@ class SessionRevokeView(SessionViewMixin, View):
                 return HttpResponseRedirect(self.get_success_url())
         try:
             revoked = services.revoke_one(
-                session, current=session_row_id(request), by=self.get_acting_user()
+                session, current=current_row_id(request), by=self.get_acting_user()
             )
         except services.CurrentSession:
             messages.error(
@@ -194,7 +208,7 @@ class SessionRevokeOthersView(SessionRevokeView):
                 return self.ask_for_password(request, wrong=bool(password))
         count = services.revoke_own_others(
             self.get_queryset(),
-            current=session_row_id(request),
+            current=current_row_id(request),
             by=self.get_acting_user(),
             owner=self.get_user(),
         )

@@ -81,6 +81,22 @@ def ip_cell(obj: UserSession) -> SafeString:
     return ip_markup(shown) if shown else format_html("{}", gettext("Unknown"))
 
 
+def device_cell(obj: UserSession) -> SafeString:
+    """What the session is, over its device: a browser's device ("Firefox on
+    Ubuntu") under the name its user gave it, if one; a token's kind ("API
+    token") and name. Never the token or anything that identifies it."""
+    summary = obj.device_summary
+    if obj.kind == UserSession.Kind.SESSION:
+        title = format_html("{}", obj.name) if obj.name else None
+    elif obj.name:
+        title = format_html("{} · {}", obj.get_kind_display(), obj.name)
+    else:
+        title = format_html("{}", obj.get_kind_display())
+    if title is None:
+        return format_html("{}", summary)
+    return format_html('{}<br><span class="quiet">{}</span>', title, summary)
+
+
 def place_of(obj: UserSession) -> str:
     return ", ".join(p for p in (obj.location_city, obj.location_country) if p)
 
@@ -104,8 +120,8 @@ class SessionDisplayMixin:
     """Columns shared by the session changelist and the user page inline."""
 
     @admin.display(description=_("device"))
-    def device(self, obj: UserSession) -> str:
-        return obj.device_summary
+    def device(self, obj: UserSession) -> SafeString:
+        return device_cell(obj)
 
     @admin.display(description=_("IP address"), ordering="ip_address")
     def shown_ip_address(self, obj: UserSession) -> SafeString:

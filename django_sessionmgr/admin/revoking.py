@@ -18,11 +18,11 @@ from django.utils.translation import gettext, ngettext
 from .. import services
 from ..exceptions import RevokeFailed
 from ..impersonation import acting_user
-from ..markers import session_row_id
+from ..markers import current_row_id
 from ..models import REVOKE_PERMISSION, RevokeReason, UserSession
 from ..queries import UserSessionQuerySet
 from ..receivers import logging_admin_revokes
-from .cells import ip_cell, short_datetime
+from .cells import device_cell, ip_cell, short_datetime
 
 #: How many users a revoke confirmation page names; it counts the rest.
 CONFIRMATION_USERS = 20
@@ -37,8 +37,9 @@ def can_revoke(request: HttpRequest) -> bool:
 
 
 def own_row_id(request: HttpRequest) -> str | None:
-    """The id of the row behind the staff member's own session, if it has one."""
-    row_id = session_row_id(request)
+    """The id of the row behind the staff member's own session, if it has one
+    (``markers.current_row_id``, as the API and the pages ask)."""
+    row_id = current_row_id(request)
     try:
         return str(UserSession._meta.pk.to_python(row_id)) if row_id else None
     except ValidationError:
@@ -106,7 +107,7 @@ def confirm_or_revoke(
         "sessions": [
             {
                 "user": str(session.user),
-                "device": session.device_summary,
+                "device": device_cell(session),
                 "ip_address": ip_cell(session),
                 "last_active": short_datetime(session.last_activity_at),
             }

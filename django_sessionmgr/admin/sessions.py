@@ -106,7 +106,7 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
     # Narrow enough for a 1280 px screen: status comes early, the place rides
     # under the IP address and times are short.
     list_display = ("user_column", "status_column", "device", "network", "times")
-    list_filter = (StatusListFilter, "created_at", "last_activity_at", "expires_at")
+    list_filter = (StatusListFilter, "kind", "created_at", "last_activity_at", "expires_at")
     search_help_text = _("Username, email address, or an exact IP address.")
     # Users come in one extra query (prefetch) rather than a JOIN: with a JOIN,
     # the planner may start from the user table and sort a million sessions
@@ -128,7 +128,7 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
 
     # The session key and the decoded session data are deliberately absent.
     fieldsets = (
-        (None, {"fields": ("id", "user", "effective_status")}),
+        (None, {"fields": ("id", "user", "effective_status", "kind", "name")}),
         (
             _("Device"),
             {
@@ -141,13 +141,18 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
                 )
             },
         ),
-        (_("Times"), {"fields": ("created_at", "last_activity_at", "expires_at")}),
+        (
+            _("Times"),
+            {"fields": ("created_at", "last_activity_at", "expires_at", "access_valid_until")},
+        ),
         (_("Audit trail"), {"fields": AUDIT_FIELDS}),
     )
     readonly_fields = (
         "id",
         "user",
         "effective_status",
+        "kind",
+        "name",
         "shown_ip_address",
         "location",
         "user_agent",
@@ -156,6 +161,7 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
         "created_at",
         "last_activity_at",
         "expires_at",
+        "access_valid_until",
         *AUDIT_FIELDS,
     )
 

@@ -23,7 +23,7 @@ from django.utils.translation import pgettext_lazy
 from ..conf import app_settings
 from ..models import VIEW_PERMISSION, UserSession
 from ..queries import UserSessionQuerySet
-from .cells import SessionDisplayMixin, ip_cell, short_datetime, status_label
+from .cells import SessionDisplayMixin, device_cell, ip_cell, short_datetime, status_label
 from .lookups import NoSessionKeyLookupsMixin, capped_search_words
 from .revoking import can_revoke, confirm_or_revoke, own_row_id
 from .sessions import USER_PARAMETER
@@ -143,6 +143,7 @@ class UserSessionsAdminMixin(NoSessionKeyLookupsMixin):
             rows.append(
                 {
                     "session": session,
+                    "device": device_cell(session),
                     "ip_address": ip_cell(session),
                     "url": url,
                     "status": status_label(session, own),

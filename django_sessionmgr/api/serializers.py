@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..conf import app_settings
-from ..models import RevokeReason, UserSession
+from ..models import NAME_MAX_LENGTH, RevokeReason, UserSession
 from ..network import stored_ip
 from .authentication import authenticating_session_id
 from .schema import extend_schema_field
@@ -50,6 +51,26 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
         read_only=True, help_text=_("Started by staff while acting as the user.")
     )
     status = serializers.SerializerMethodField()
+    kind = serializers.ChoiceField(
+        choices=UserSession.Kind.choices,
+        read_only=True,
+        help_text=_(
+            "How the user is signed in: `session` (a browser), `drf_token`, `knox`, "
+            "`jwt` (an app's refresh-token family) or `app_session` (a mobile app)."
+        ),
+    )
+    name = serializers.CharField(
+        read_only=True,
+        help_text=_("The label the user gave the session; empty for none (show the device)."),
+    )
+    access_valid_until = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "Until when an access token issued before the session ended may still be "
+            "accepted (simplejwt's stock authentication class); null otherwise."
+        ),
+    )
     is_current = serializers.SerializerMethodField()
     revoke_reason = serializers.SerializerMethodField()
     device = serializers.SerializerMethodField()
@@ -69,6 +90,8 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
             "id",
             "status",
             "is_current",
+            "kind",
+            "name",
             "ip_address",
             "user_agent",
             "device",
@@ -79,6 +102,7 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
             "created_at",
             "last_activity_at",
             "expires_at",
+            "access_valid_until",
             "idle_timeout",
             "ended_at",
             "revoked_at",
@@ -104,8 +128,9 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
         return obj.effective_status
 
     def get_is_current(self, obj: UserSession) -> bool:
-        # Only the session that authenticated this request is current, never
-        # a cookie that rode along with a token or basic-auth request.
+        # Only the session that authenticated this request is current (a token
+        # session by its own token), never a cookie that rode along with a
+        # token or basic-auth request.
         request = self.context.get("request")
         return request is not None and authenticating_session_id(request) == str(obj.pk)
 
@@ -129,6 +154,44 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
         if not (obj.last_location_city or obj.last_location_country):
             return None
         return {"city": obj.last_location_city, "country": obj.last_location_country}
+
+
+class SessionNameField(serializers.CharField):
+    """A session's name: text of printable characters (``str.isprintable``: no
+    control characters, line breaks, tabs or invisible format characters),
+    without the spaces around it; at most ``NAME_MAX_LENGTH`` characters."""
+
+    default_error_messages = {
+        "invalid": _("Give the name as text."),
+        "unprintable": _(
+            "Use printable characters only: no line breaks, tabs or control characters."
+        ),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", NAME_MAX_LENGTH)
+        # Only plain spaces are trimmed (below): a line break is refused, not dropped.
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        # CharField would take a number or a boolean's text as a name.
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if not data.isprintable():
+            self.fail("unprintable")
+        return data.strip(" ")
+
+
+class SessionNameSerializer(serializers.Serializer[Any]):
+    """The body of ``PATCH sessions/<id>/``: the name, and nothing else."""
+
+    name = SessionNameField()
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping) and (unknown := sorted(set(data) - set(self.fields))):
+            message = _("Unknown field: only name can be changed.")
+            raise serializers.ValidationError({key: [message] for key in unknown})
+        return super().to_internal_value(data)
 
 
 class StaffUserSessionSerializer(UserSessionSerializer):

@@ -17,9 +17,9 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
 from .. import reauth, services
-from ..models import STATUS_FILTERS, UserSession
+from ..models import NAME_MAX_LENGTH, STATUS_FILTERS, UserSession
 from ..queries import UserSessionQuerySet
-from .authentication import acting_user, authenticating_session_id
+from .authentication import acting_user, authenticating_session_id, by_session
 from .errors import ReauthenticationRequired, SessionErrorsMixin
 from .filters import SessionFilterSerializer
 from .pagination import UserSessionPagination
@@ -31,7 +31,7 @@ from .schema import (
     extend_schema_view,
     inline_serializer,
 )
-from .serializers import UserSessionSerializer
+from .serializers import SessionNameSerializer, UserSessionSerializer
 
 
 class OptionalScopedRateThrottle(ScopedRateThrottle):
@@ -84,6 +84,27 @@ _NOT_AUTHENTICATED_OR_NO_PASSWORD = OpenApiResponse(
     _ERROR,
     description='Not signed in, or `"code": "reauthentication_required"`: send the password.',
 )
+_BAD_NAME = inline_serializer(
+    name="SessionNameError",
+    fields={
+        "name": serializers.ListField(child=serializers.CharField(), required=False),
+        "non_field_errors": serializers.ListField(child=serializers.CharField(), required=False),
+    },
+)
+NAME_BODY = {
+    "type": "object",
+    "properties": {
+        "name": {
+            "type": "string",
+            "maxLength": NAME_MAX_LENGTH,
+            "description": "Printable characters (no line breaks, tabs or other control "
+            "characters), the spaces around them removed; empty to clear the name (the "
+            "device's name shows instead).",
+        }
+    },
+    "required": ["name"],
+    "additionalProperties": False,
+}
 _ID = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The session's public id."
 )
@@ -146,6 +167,27 @@ _ID = OpenApiParameter(
             404: _NOT_FOUND,
         },
     ),
+    partial_update=extend_schema(
+        summary="Name one of your sessions",
+        description="Gives any of your sessions, whatever its status, a name shown in "
+        "place of the device's; an empty name clears it. The body holds `name` and "
+        "nothing else; anything else answers 400 and changes nothing.",
+        parameters=[_ID],
+        # A plain schema: drf-spectacular makes every PATCH serializer's
+        # fields optional, and here the name is required and alone.
+        request={"application/json": NAME_BODY},
+        responses={
+            200: UserSessionSerializer,
+            400: OpenApiResponse(
+                _BAD_NAME,
+                description='A body other than `{"name": "..."}`: a missing, non-text, '
+                "too long or unprintable name, or another field (named, with its message).",
+            ),
+            401: _NOT_AUTHENTICATED,
+            403: _NOT_AUTHENTICATED,
+            404: _NOT_FOUND,
+        },
+    ),
 )
 class UserSessionViewSet(
     SessionErrorsMixin,
@@ -171,8 +213,8 @@ class UserSessionViewSet(
     permission_classes = [IsAuthenticated]
     throttle_scope = "sessionmgr"
     revoke_throttle_scope = "sessionmgr_revoke"
-    #: Actions that also count against ``revoke_throttle_scope``.
-    revoke_actions = frozenset({"destroy", "revoke_others"})
+    #: Actions that also count against ``revoke_throttle_scope``: the writes.
+    revoke_actions = frozenset({"destroy", "revoke_others", "partial_update"})
 
     def get_queryset(self) -> UserSessionQuerySet:
         """Every session of the requesting user, whatever its status."""
@@ -223,13 +265,16 @@ class UserSessionViewSet(
 
     @extend_schema(
         summary="The session making this request",
-        description="Only for requests authenticated by a browser session.",
+        description="Only for requests authenticated by one of your sessions: a browser's "
+        "session, or a token session's own token.",
         responses={
             200: UserSessionSerializer,
             401: _NOT_AUTHENTICATED,
             403: _NOT_AUTHENTICATED,
             404: OpenApiResponse(
-                _ERROR, description="The request is not authenticated by a tracked session."
+                _ERROR,
+                description="The request is not authenticated by a tracked session "
+                "(basic auth, or a token without one).",
             ),
         },
     )
@@ -238,7 +283,7 @@ class UserSessionViewSet(
         row_id = authenticating_session_id(request)
         session = self.get_queryset().filter(pk=row_id).first() if row_id else None
         if session is None:
-            raise NotFound(_("This request does not come from a signed-in browser session."))
+            raise NotFound(_("This request was not authenticated by one of your sessions."))
         return Response(self.get_serializer(session).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -246,14 +291,21 @@ class UserSessionViewSet(
         current = authenticating_session_id(request)
         if str(session.pk) != current:
             # One at a time is "sign out all others" too: the same password first.
-            self._reauthenticate(request, current)
+            self._reauthenticate(request)
         services.revoke_one(session, current=current, by=self._user())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    def _reauthenticate(self, request: Request, current: str | None) -> None:
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        session = self.get_object()
+        body = SessionNameSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.rename(session, body.validated_data["name"])
+        return Response(self.get_serializer(session).data)
+
+    def _reauthenticate(self, request: Request) -> None:
         """With ``REAUTH_FOR_REVOKE_OTHERS``, the password, unless the session
         signed in recently; ``ReauthenticationRequired`` (403) until then."""
-        if reauth.password_needed(request._request, by_session=current is not None):
+        if reauth.password_needed(request._request, by_session=by_session(request)):
             password = request.data.get("password") if hasattr(request.data, "get") else None
             if not reauth.confirm_password(request._request, self._user(), password):
                 raise ReauthenticationRequired(wrong=bool(password))
@@ -279,9 +331,10 @@ class UserSessionViewSet(
     @action(detail=False, methods=["post"], url_path="revoke-others")
     def revoke_others(self, request: Request) -> Response:
         current = authenticating_session_id(request)
-        self._reauthenticate(request, current)
-        # "Others" are all but the session that authenticated this request:
-        # under token or basic auth, every session is another one.
+        self._reauthenticate(request)
+        # "Others" are all but the session that authenticated this request (a
+        # token session by its own token): under basic auth, or a token
+        # without a row, every session is another one.
         count = services.revoke_own_others(
             self.get_queryset(),
             current=current,

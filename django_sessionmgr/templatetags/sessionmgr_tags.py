@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..conf import app_settings
-from ..devices import device_name
+from ..devices import device_name, session_title
 from ..endings import duration
 from ..network import ip_markup, stored_ip
 
@@ -26,6 +26,8 @@ register = template.Library()
 
 #: What a person calls the device (see ``devices.device_name``).
 register.filter(device_name)
+#: What the lists call a session: its name, else its device or kind (``devices.session_title``).
+register.filter(session_title)
 
 
 @register.filter

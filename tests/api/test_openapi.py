@@ -57,7 +57,7 @@ def test_every_endpoint_documents_its_answers(openapi):
         "404",
     }
     assert responses(openapi, "/api/sessions/revoke-others/", "post") == {"200", "401", "403"}
-    assert set(openapi["paths"]["/api/sessions/{id}/"]) == {"get", "delete"}
+    assert set(openapi["paths"]["/api/sessions/{id}/"]) == {"get", "delete", "patch"}
     assert set(openapi["paths"]["/api/sessions/revoke-others/"]) == {"post"}
 
 

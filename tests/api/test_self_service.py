@@ -44,6 +44,9 @@ SESSION_FIELDS = {
     "impersonated",
     "revoke_reason",  # the code, and the same as a sentence
     "revoke_reason_display",
+    "kind",  # token sessions: what it is, the user's name for it,
+    "name",
+    "access_valid_until",  # and a JWT access token's window
 }
 
 
