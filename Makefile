@@ -60,8 +60,12 @@ $(STAMP_LINT): pyproject.toml $(STAMP_PIP)
 test: test-core test-integration
 
 # The branch-coverage floor is pyproject.toml's [tool.coverage.report] fail_under.
+# One pytest-xdist worker per core (TEST_WORKERS=0 for one process); a test
+# file runs whole in one worker, so module-scoped servers and browsers start once.
+TEST_WORKERS ?= auto
 test-core: $(TEST_DEPS)
-	$(BIN)/python -m pytest --cov=django_sessionmgr --cov-branch --cov-report=term-missing \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile \
+		--cov=django_sessionmgr --cov-branch --cov-report=term-missing \
 		$(COV_FLOOR) $(SLOW_MARK) $(PYTEST_ARGS)
 
 test-integration: $(TEST_DEPS)

@@ -14,6 +14,7 @@ so CI can never pass by skipping what it was meant to prove.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 import pytest
@@ -27,11 +28,25 @@ def _missing(reason: str) -> None:
     pytest.skip(f"{reason}; {HOW_TO_START}")
 
 
+def _own_database(url: str) -> str:
+    """``url`` with a Redis database of this pytest-xdist worker's own: tests
+    clear the cache they use, which must not wipe another worker's sessions.
+    Worker ``gwN`` takes the database N + 1 after the URL's (modulo Redis's 16)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base + 1 + int(worker[2:])) % 16}"))
+
+
 def redis_url() -> str:
-    """``REDIS_URL`` of a Redis server that answers, or skip (fail under CI)."""
+    """``REDIS_URL`` of a Redis server that answers, or skip (fail under CI);
+    under pytest-xdist, in a database of the worker's own."""
     url = os.environ.get("REDIS_URL", "")
     if not url:
         _missing("REDIS_URL is not set")
+    url = _own_database(url)
     import redis
 
     try:

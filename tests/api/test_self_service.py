@@ -392,8 +392,8 @@ def test_revoke_others_answers_405_to_get(user):
     [
         ("get", LIST),
         ("get", CURRENT),
-        ("get", detail(uuid.uuid4())),
-        ("delete", detail(uuid.uuid4())),
+        ("get", detail("4a8bf63d-17f4-42c9-a077-89129bd47e20")),
+        ("delete", detail("9f571986-e6ce-4205-a324-d50bc89e9558")),
         ("post", REVOKE_OTHERS),
     ],
 )

@@ -12,8 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
-
-from .helpers import IPHONE, logged_in_client, make_row, make_staff, row_of
+from tests.helpers import IPHONE, logged_in_client, make_row, make_staff, row_of
 
 pytestmark = pytest.mark.django_db
 

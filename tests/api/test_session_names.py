@@ -13,8 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
-
-from .helpers import PASSWORD, logged_in_client, make_row, row_of
+from tests.helpers import PASSWORD, logged_in_client, make_row, row_of
 
 pytestmark = pytest.mark.django_db
 

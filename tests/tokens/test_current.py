@@ -17,9 +17,8 @@ import pytest
 from django.test import Client
 
 from django_sessionmgr.models import UserSession
-
-from .helpers import FIREFOX, PASSWORD, logged_in_client, make_row, row_of
-from .urls_token_auth import digest_of
+from tests.helpers import FIREFOX, PASSWORD, logged_in_client, make_row, row_of
+from tests.urls_token_auth import digest_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_token_auth")]
 

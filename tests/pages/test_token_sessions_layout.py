@@ -14,8 +14,7 @@ import pytest
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
-
-from .helpers import FIREFOX, IPHONE, PASSWORD
+from tests.helpers import FIREFOX, IPHONE, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
