@@ -73,9 +73,9 @@ def _digest(kind: str, identity: str, secret: str | None) -> str:
 
 
 @sensitive_variables()
-def _digests(kind: str, identity: str) -> list[str]:
-    """The digest under ``SECRET_KEY``, then under each of ``SECRET_KEY_FALLBACKS``
-    (rows written before a key rotation)."""
+def token_digests(kind: str, identity: str) -> list[str]:
+    """Every digest a row of the token may hold: under ``SECRET_KEY``, then
+    under each of ``SECRET_KEY_FALLBACKS`` (rows written before a rotation)."""
     fallbacks = getattr(django_settings, "SECRET_KEY_FALLBACKS", None) or []
     return [token_digest(kind, identity), *(_digest(kind, identity, key) for key in fallbacks)]
 
@@ -151,7 +151,7 @@ def start_token_session(
     """
     if not _trackable(user):
         return None
-    digests = _digests(kind, identity)
+    digests = token_digests(kind, identity)
     return contained(
         partial(_start, request, user, kind, digests, expires_at, adopted=False),
         default=None,
@@ -285,7 +285,7 @@ def _check(
     if known is not None and _write(request, known.row_id, known.created, now, expires_at):
         _remember(digest, known.row_id, known.created, now, _end_of(known.created, now, expires_at))
         return _Outcome(known.row_id)
-    digests = _digests(kind, identity)
+    digests = token_digests(kind, identity)
     row = _row_of(kind, digests, known)
     if row is None:
         if user is None or not _trackable(user):
@@ -384,7 +384,7 @@ def end_token_session(kind: str, identity: str, status: str = UserSession.Status
     """The package's own logout, deletion or expiry of a token: its active
     row reads ``status`` (``ended``, or ``expired``). A row a revoke has
     claimed is left to the revoke. A failure of ours is logged."""
-    digests = _digests(kind, identity)
+    digests = token_digests(kind, identity)
     _known.forget(digests[0])
     fields: dict[str, Any] = {"status": status}
     if status == UserSession.Status.ENDED:
