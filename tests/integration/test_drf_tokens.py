@@ -230,3 +230,22 @@ def test_the_adopt_command_makes_earlier_tokens_revocable_before_their_next_use(
     assert with_token(earlier[1].key).status_code == 200
     call_command("sessionmgr_adopt_tokens", stdout=out)
     assert out.getvalue().endswith("DRF: Adopted 0 token(s); 1 already had a row.\n")
+
+
+def test_the_token_session_is_current_when_its_own_key_authenticates(user: Any) -> None:
+    """With the key, ``current/`` is the key's row and only it is ``is_current``;
+    it cannot revoke itself (log out instead), and a browser of the same user
+    is not current."""
+    key = obtain(user)
+    browser = logged_in_client(user)
+    row = token_row(user)
+    current = with_token(key, "/api/sessions/current/")
+    assert current.status_code == 200
+    assert current.json()["id"] == str(row.pk)
+    listed = with_token(key, "/api/sessions/?limit=50").json()["results"]
+    assert [item["id"] for item in listed if item["is_current"]] == [str(row.pk)]
+    refused = make_client(HTTP_AUTHORIZATION=f"Token {key}").delete(f"/api/sessions/{row.pk}/")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "current_session"
+    from_browser = browser.get("/api/sessions/current/").json()
+    assert from_browser["id"] != str(row.pk)

@@ -236,3 +236,14 @@ def test_the_adopt_command_makes_earlier_tokens_revocable_before_their_next_use(
     assert row.adopted and row.expires_at == now + timedelta(hours=1)
     logged_in_client(user).post("/api/sessions/revoke-others/")
     assert_refused_as_unknown(with_token, token, UNKNOWN)
+
+
+def test_the_token_session_is_current_when_its_own_token_authenticates(user: Any) -> None:
+    """With the token, ``current/`` is its row and only it is ``is_current``."""
+    token = knox_login(user)
+    row = row_of_token(token)
+    current = with_token(token, "/api/sessions/current/")
+    assert current.status_code == 200
+    assert current.json()["id"] == str(row.pk)
+    listed = with_token(token, "/api/sessions/?limit=50").json()["results"]
+    assert [item["id"] for item in listed if item["is_current"]] == [str(row.pk)]
