@@ -59,7 +59,7 @@ def test_a_believable_history(settings):
 
     output = seed_demo()
 
-    assert "alice: 12 sessions, 5 of them active." in output
+    assert "alice: 14 sessions, 7 of them active." in output
     alice = UserSession.objects.filter(user__username="alice")
     statuses = [row.effective_status for row in alice]
     assert 10 <= len(statuses) <= 14
@@ -72,10 +72,14 @@ def test_a_believable_history(settings):
     assert len({row.last_activity_at for row in alice}) == len(statuses)
     # The names people recognise.
     assert {"iPhone", "iPad", "Mac"} <= {row.device_family for row in alice}
-    # The active ones are real logins, live in the session store, placed by GeoIP.
+    # Beside the browsers, a phone app and a named API token.
+    tokens = alice.exclude(kind="session")
+    assert {(row.kind, row.name) for row in tokens} == {("jwt", ""), ("knox", "Nightly backup")}
+    assert {row.location_city for row in tokens} == {"London", "Milton"}
+    # The active browsers are real logins, live in the session store, placed by GeoIP.
     active = alice.filter(status="active")
     assert active.count() == UserSession.objects.active().filter(user__username="alice").count()
-    assert live_sessions("alice") == active.count() == 5
+    assert live_sessions("alice") == active.filter(kind="session").count() == 5
     assert {row.location_city for row in active} >= {"London", "Linköping"}
 
 

@@ -10,6 +10,7 @@ store and can be revoked; the history is written straight to the table.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,12 +19,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from django_sessionmgr.devices import parse_user_agent
 from django_sessionmgr.models import UserSession
+from django_sessionmgr.tokens.core import start_token_session
 
 MAC_CHROME = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
@@ -85,6 +87,9 @@ class Seed:
     by_admin: bool = False
     #: User-Agent Client Hints the browser sent: ``(platform, platform version)``.
     hints: tuple[str, str] | None = None
+    #: A token session's kind (an app or API client), and the name its user gave it.
+    kind: str = UserSession.Kind.SESSION
+    name: str = ""
 
     def hint_headers(self) -> dict[str, str]:
         if self.hints is None:
@@ -101,8 +106,21 @@ ENDED = UserSession.Status.ENDED
 EXPIRED = UserSession.Status.EXPIRED
 REVOKED = UserSession.Status.REVOKED
 
-# About twelve sessions over sixty days: phone, tablet, laptop and desktop.
+#: A script calling the API, and a phone app signed in with simplejwt.
+API_SCRIPT = "python-requests/2.32.3"
+
+# About twelve sessions over sixty days: phone, tablet, laptop and desktop,
+# and two token sessions: a phone app and a script with an API token.
 HISTORY = [
+    Seed(IPHONE, LONDON, signed_in=5 * 24, last_active=0.3, kind=UserSession.Kind.JWT),
+    Seed(
+        API_SCRIPT,
+        MILTON,
+        signed_in=18 * 24,
+        last_active=7,
+        kind=UserSession.Kind.KNOX,
+        name="Nightly backup",
+    ),
     Seed(MAC_CHROME, LONDON, signed_in=3 * 24 + 2, last_active=0.05, hints=MACOS_15),
     Seed(IPHONE, LONDON, signed_in=9 * 24, last_active=0.4),
     Seed(WINDOWS_EDGE, LINKOPING, signed_in=12 * 24 + 5, last_active=5, hints=WINDOWS_11),
@@ -199,10 +217,15 @@ class Command(BaseCommand):
         created_at = now - timedelta(hours=seed.signed_in)
         last_activity_at = now - timedelta(hours=seed.last_active)
         if seed.status == ACTIVE:
-            # A real login, so the session is live in the store; then back-date it.
-            row_id = self.log_in(user, seed, ip)
+            # A real login, so the session is live in the store (a token
+            # session: a row as its package's login would make it, for a token
+            # the demo never hands out); then back-date it.
+            if seed.kind == UserSession.Kind.SESSION:
+                row_id = self.log_in(user, seed, ip)
+            else:
+                row_id = self.token_login(user, seed, ip)
             UserSession.objects.filter(pk=row_id).update(
-                created_at=created_at, last_activity_at=last_activity_at
+                created_at=created_at, last_activity_at=last_activity_at, name=seed.name
             )
             return
         device = parse_user_agent(seed.user_agent, hints=seed.hint_headers())
@@ -227,6 +250,16 @@ class Command(BaseCommand):
             revoked_by=(admin if seed.by_admin else user if seed.reason == "user" else None),
             revoke_reason=seed.reason,
         )
+
+    def token_login(self, user: User, seed: Seed, ip: str) -> str:
+        """The row a token package's login makes, from the seed's device."""
+        request = RequestFactory().post(
+            "/api/token/", HTTP_USER_AGENT=seed.user_agent, REMOTE_ADDR=ip
+        )
+        row = start_token_session(request, user, seed.kind, secrets.token_urlsafe(32))
+        if row is None:
+            raise CommandError(f"Recording a {seed.kind} session from {ip} failed")
+        return str(row.pk)
 
     def log_in(self, user: User, seed: Seed, ip: str) -> str:
         """Sign in through the real login view; return the new row's id."""
