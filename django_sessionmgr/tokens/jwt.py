@@ -1,0 +1,296 @@
+"""djangorestframework-simplejwt with its ``token_blacklist``: one row per
+refresh-token family.
+
+A family starts at a login through simplejwt's ``TokenObtainPairView``: its
+refresh token carries the claim ``sessionmgr_sid``, a random id of the family
+that rotation keeps (simplejwt re-signs the same payload with a new ``jti``)
+and that simplejwt copies into every access token. The row finds its family
+through ``token_digest("jwt", sid)``. Everything hooks in through simplejwt's
+own settings (``TOKEN_OBTAIN_SERIALIZER``, ``TOKEN_REFRESH_SERIALIZER``,
+``TOKEN_BLACKLIST_SERIALIZER``, DRF's ``DEFAULT_AUTHENTICATION_CLASSES``);
+setup and guarantees: docs/tokens-jwt.md. simplejwt is imported here only.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import jwt as pyjwt
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import (
+    TokenBlacklistSerializer,
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+)
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from ..batches import batched
+from ..endings import policy_end
+from ..models import UserSession
+from ..safety import contained
+from ..token_clearers import register
+from .core import end_token_session, start_token_session, token_digest, token_used
+from .vouching import family_verdict, forget, replace_marks
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from rest_framework.request import Request
+
+logger = logging.getLogger("django_sessionmgr")
+
+#: The claim naming a token's family.
+SID_CLAIM = "sessionmgr_sid"
+KIND = UserSession.Kind.JWT
+#: Users whose outstanding tokens one query of the clearer reads.
+USERS_AT_ONCE = 500
+
+
+def family_of(encoded: str) -> dict[str, Any]:
+    """The claims of a token simplejwt has just verified or made, or stored:
+    read again without a second signature check or blacklist query."""
+    claims: dict[str, Any] = pyjwt.decode(encoded, options={"verify_signature": False})
+    return claims
+
+
+class SessionmgrRefreshToken(RefreshToken):
+    """simplejwt's refresh token; a new one starts a family. The claim is set
+    at construction, so the ``OutstandingToken`` that ``for_user`` records
+    already carries it (a revoke finds the family's tokens there)."""
+
+    def __init__(self, token: Any = None, verify: bool = True) -> None:
+        super().__init__(token, verify)
+        if token is None:
+            self[SID_CLAIM] = uuid.uuid4().hex
+
+
+class SessionmgrTokenObtainPairSerializer(TokenObtainPairSerializer):
+    """simplejwt's login; the new family's row records the request's device."""
+
+    token_class = SessionmgrRefreshToken
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        data = super().validate(attrs)
+        refresh, access = family_of(data["refresh"]), family_of(data["access"])
+        now = timezone.now()
+        row = start_token_session(
+            self.context.get("request"),
+            self.user,
+            KIND,
+            refresh[SID_CLAIM],
+            expires_at=_end(refresh["exp"], started=now, last_write=now),
+        )
+        if row is not None:
+            contained(
+                lambda: UserSession.objects.filter(pk=row.pk).update(
+                    access_valid_until=datetime_from_epoch(access["exp"])
+                ),
+                default=0,
+                what="record an access token's expiry",
+            )
+        return data
+
+
+class SessionmgrTokenRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, refused once the family's row is no longer active
+    (revoked, ended, or past ``ABSOLUTE_TIMEOUT`` / ``IDLE_TIMEOUT``)."""
+
+    token_class = SessionmgrRefreshToken
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        data = super().validate(attrs)
+        claims = family_of(attrs["refresh"])
+        sid = claims.get(SID_CLAIM)
+        if not isinstance(sid, str):
+            return data  # a token from before the install: as stock simplejwt
+        refresh = family_of(data.get("refresh", attrs["refresh"]))
+        access = family_of(data["access"])
+        if not _extend(self.context.get("request"), claims, refresh, access["exp"]):
+            _end_family(sid, claims.get(api_settings.USER_ID_CLAIM), UserSession.Status.EXPIRED)
+            raise TokenError(_("Token is invalid"))
+        return data
+
+
+class SessionmgrTokenBlacklistSerializer(TokenBlacklistSerializer):
+    """simplejwt's logout: the family's row reads ``ended``, all its refresh
+    tokens are blacklisted, and its access tokens are refused at once."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[Any, Any]:
+        data = super().validate(attrs)
+        claims = family_of(attrs["refresh"])
+        if isinstance(sid := claims.get(SID_CLAIM), str):
+            _end_family(sid, claims.get(api_settings.USER_ID_CLAIM), UserSession.Status.ENDED)
+        return data
+
+
+class SessionmgrJWTAuthentication(JWTAuthentication):
+    """simplejwt's ``JWTAuthentication``; also refuses the access token of a
+    family that was revoked, ended or expired, at one cache ``get`` between
+    activity writes (``vouching``). The refusal is simplejwt's own answer to a
+    token it cannot verify."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Token] | None:
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        sid = token.get(SID_CLAIM)
+        if not isinstance(sid, str):
+            return result  # a token from before the install: as stock simplejwt
+        digest = token_digest(KIND, sid)
+        verdict = family_verdict(digest, user.pk)
+        if not verdict.serves or token_used(request, KIND, sid) is None:
+            forget(digest)
+            raise _invalid()
+        return result
+
+
+def _invalid() -> InvalidToken:
+    """What simplejwt answers for a token none of its classes accepts."""
+    return InvalidToken(
+        {
+            "detail": _("Given token not valid for any token type"),
+            "messages": [
+                {
+                    "token_class": token_class.__name__,
+                    "token_type": token_class.token_type,
+                    "message": _("Token is invalid"),
+                }
+                for token_class in api_settings.AUTH_TOKEN_CLASSES
+            ],
+        }
+    )
+
+
+def _extend(
+    request: Request | None, claims: dict[str, Any], refresh: dict[str, Any], access_exp: int
+) -> bool:
+    """A refresh of the family ``claims`` names: its row follows the new
+    tokens' expiries. False when the row is not active any more (revoked,
+    ended, past its end or a timeout's). A family with no row (its login
+    could not write one) gets one now."""
+    sid = claims[SID_CLAIM]
+    rows = UserSession.objects.from_primary().filter(
+        token_digest=token_digest(KIND, sid), kind=KIND
+    )
+    row = rows.order_by().values_list(
+        "pk", "status", "created_at", "last_activity_at", "expires_at"
+    )
+    now = timezone.now()
+    if (found := row.first()) is None:
+        user = _user(claims.get(api_settings.USER_ID_CLAIM))
+        ends = _end(refresh["exp"], started=now, last_write=now)
+        return user is not None and start_token_session(request, user, KIND, sid, ends) is not None
+    pk, status, created_at, last_activity_at, expires_at = found
+    if (
+        status != UserSession.Status.ACTIVE
+        or min(expires_at, _end(claims["exp"], started=created_at, last_write=last_activity_at))
+        <= now
+    ):
+        return False
+    updated = rows.filter(
+        pk=pk, status=UserSession.Status.ACTIVE, revoke_batch__isnull=True
+    ).update(
+        expires_at=_end(refresh["exp"], started=created_at, last_write=now),
+        access_valid_until=datetime_from_epoch(access_exp),
+        last_activity_at=now,
+    )
+    return bool(updated)
+
+
+def _end(refresh_exp: int, *, started: datetime, last_write: datetime) -> datetime:
+    """A family's end: its refresh token's expiry, or a timeout's if sooner."""
+    ends = datetime_from_epoch(refresh_exp)
+    policy = policy_end(int(last_write.timestamp()), int(started.timestamp()))
+    return ends if policy is None else min(ends, datetime_from_epoch(policy))
+
+
+def _end_family(sid: str, user_id: Any, status: str) -> None:
+    """The package's own end of a family (logout, or a refresh refused past a
+    timeout): the row ends, the rest of its refresh tokens are blacklisted,
+    and its access tokens are refused at once. A failure is logged: it never
+    fails simplejwt's own answer."""
+    digest = token_digest(KIND, sid)
+    end_token_session(KIND, sid, status=status)
+    forget(digest)
+    users = _users_of_family(digest)
+    contained(lambda: _blacklist({digest}, users), default=None, what="blacklist a token family")
+    try:
+        replace_marks(users)
+    except Exception as error:
+        logger.error(
+            "django-sessionmgr could not write a sign-out mark after a token logout (%s); "
+            "its access tokens are accepted until they expire",
+            type(error).__name__,
+        )
+
+
+def _users_of_family(digest: str) -> list[Any]:
+    return list(
+        UserSession.objects.from_primary()
+        .filter(token_digest=digest, kind=KIND)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+def clear_families(rows: QuerySet[UserSession]) -> None:
+    """The revoke's clear step for ``jwt`` rows: every outstanding refresh
+    token of their families blacklisted (simplejwt's own views refuse them),
+    then their users' sign-out marks replaced (their access tokens are refused
+    at once by ``SessionmgrJWTAuthentication``). Raises on failure."""
+    families: dict[Any, set[str]] = {}
+    for user_id, digest in rows.order_by().values_list("user_id", "token_digest"):
+        families.setdefault(user_id, set()).add(digest)
+    for users in batched(list(families), USERS_AT_ONCE):
+        _blacklist(set().union(*(families[user] for user in users)), users)
+    for digests in families.values():
+        for digest in digests:
+            forget(digest)
+    replace_marks(families)
+
+
+def _blacklist(digests: set[str], users: list[Any]) -> None:
+    """Blacklist the live, not yet blacklisted refresh tokens of ``users``
+    whose family digest is among ``digests`` (the family is read from the
+    token simplejwt stored; its digest is never compared outside this)."""
+    outstanding = OutstandingToken.objects.filter(
+        user_id__in=users, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    ).values_list("pk", "token")
+    family = [
+        pk
+        for pk, encoded in outstanding.iterator()
+        if isinstance(sid := _sid_of(encoded), str) and token_digest(KIND, sid) in digests
+    ]
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token_id=pk) for pk in family], ignore_conflicts=True
+    )
+
+
+def _sid_of(encoded: str) -> Any:
+    try:
+        return family_of(encoded).get(SID_CLAIM)
+    except pyjwt.PyJWTError:
+        return None
+
+
+def _user(user_id: Any) -> AbstractBaseUser | None:
+    if user_id is None:
+        return None
+    model = get_user_model()
+    return model._default_manager.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+
+
+def connect() -> None:
+    """Register the revoke's clear step for ``jwt`` rows (``AppConfig.ready``)."""
+    register(KIND, clear_families)
