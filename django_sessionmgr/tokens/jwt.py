@@ -222,7 +222,6 @@ def _end_family(sid: str, user_id: Any, status: str) -> None:
     fails simplejwt's own answer."""
     digest = token_digest(KIND, sid)
     end_token_session(KIND, sid, status=status)
-    forget(digest)
     users = _users_of_family(digest)
     contained(lambda: _blacklist({digest}, users), default=None, what="blacklist a token family")
     try:
@@ -254,9 +253,6 @@ def clear_families(rows: QuerySet[UserSession]) -> None:
         families.setdefault(user_id, set()).add(digest)
     for users in batched(list(families), USERS_AT_ONCE):
         _blacklist(set().union(*(families[user] for user in users)), users)
-    for digests in families.values():
-        for digest in digests:
-            forget(digest)
     replace_marks(families)
 
 
@@ -264,7 +260,7 @@ def _blacklist(digests: set[str], users: list[Any]) -> None:
     """Blacklist the live, not yet blacklisted refresh tokens of ``users``
     whose family digest is among ``digests`` (the family is read from the
     token simplejwt stored; its digest is never compared outside this)."""
-    outstanding = OutstandingToken.objects.filter(
+    outstanding = OutstandingToken._default_manager.filter(
         user_id__in=users, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
     ).values_list("pk", "token")
     family = [
@@ -272,7 +268,7 @@ def _blacklist(digests: set[str], users: list[Any]) -> None:
         for pk, encoded in outstanding.iterator()
         if isinstance(sid := _sid_of(encoded), str) and token_digest(KIND, sid) in digests
     ]
-    BlacklistedToken.objects.bulk_create(
+    BlacklistedToken._default_manager.bulk_create(
         [BlacklistedToken(token_id=pk) for pk in family], ignore_conflicts=True
     )
 

@@ -12,6 +12,7 @@ INSTALLED_APPS = [
 ]
 # simplejwt reads these when its modules are imported: they cannot be overridden in a test.
 SIMPLE_JWT = {
+    "SIGNING_KEY": "tests-only-a-signing-key-of-at-least-32-bytes",
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "TOKEN_OBTAIN_SERIALIZER": "django_sessionmgr.tokens.jwt.SessionmgrTokenObtainPairSerializer",
