@@ -41,7 +41,7 @@ from ..models import UserSession
 from ..safety import contained
 from ..token_clearers import register
 from .core import end_token_session, start_token_session, token_digest, token_used
-from .vouching import family_verdict, forget, replace_marks
+from .vouching import family_serves, forget, replace_marks
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -115,8 +115,13 @@ class SessionmgrTokenRefreshSerializer(TokenRefreshSerializer):
             return data  # a token from before the install: as stock simplejwt
         refresh = family_of(data.get("refresh", attrs["refresh"]))
         access = family_of(data["access"])
-        if not _extend(self.context.get("request"), claims, refresh, access["exp"]):
-            _end_family(sid, claims.get(api_settings.USER_ID_CLAIM), UserSession.Status.EXPIRED)
+        request = self.context.get("request")
+        if not contained(
+            lambda: _extend(request, claims, refresh, access["exp"]),
+            default=True,  # our failure never fails simplejwt's refresh
+            what="follow a token refresh",
+        ):
+            _end_family(sid, UserSession.Status.EXPIRED)
             raise TokenError(_("Token is invalid"))
         return data
 
@@ -129,7 +134,7 @@ class SessionmgrTokenBlacklistSerializer(TokenBlacklistSerializer):
         data = super().validate(attrs)
         claims = family_of(attrs["refresh"])
         if isinstance(sid := claims.get(SID_CLAIM), str):
-            _end_family(sid, claims.get(api_settings.USER_ID_CLAIM), UserSession.Status.ENDED)
+            _end_family(sid, UserSession.Status.ENDED)
         return data
 
 
@@ -148,8 +153,7 @@ class SessionmgrJWTAuthentication(JWTAuthentication):
         if not isinstance(sid, str):
             return result  # a token from before the install: as stock simplejwt
         digest = token_digest(KIND, sid)
-        verdict = family_verdict(digest, user.pk)
-        if not verdict.serves or token_used(request, KIND, sid) is None:
+        if not family_serves(digest, user.pk) or token_used(request, KIND, sid) is None:
             forget(digest)
             raise _invalid()
         return result
@@ -180,23 +184,18 @@ def _extend(
     ended, past its end or a timeout's). A family with no row (its login
     could not write one) gets one now."""
     sid = claims[SID_CLAIM]
-    rows = UserSession.objects.from_primary().filter(
-        token_digest=token_digest(KIND, sid), kind=KIND
-    )
-    row = rows.order_by().values_list(
-        "pk", "status", "created_at", "last_activity_at", "expires_at"
-    )
+    digest = token_digest(KIND, sid)
+    rows = UserSession.objects.from_primary().filter(token_digest=digest, kind=KIND)
+    fields = ("pk", "status", "created_at", "last_activity_at", "expires_at")
     now = timezone.now()
-    if (found := row.first()) is None:
-        user = _user(claims.get(api_settings.USER_ID_CLAIM))
-        ends = _end(refresh["exp"], started=now, last_write=now)
-        return user is not None and start_token_session(request, user, KIND, sid, ends) is not None
+    if (found := rows.order_by().values_list(*fields).first()) is None:
+        if (user := _user(claims.get(api_settings.USER_ID_CLAIM))) is not None:
+            ends = _end(refresh["exp"], started=now, last_write=now)
+            start_token_session(request, user, KIND, sid, expires_at=ends)
+        return True
     pk, status, created_at, last_activity_at, expires_at = found
-    if (
-        status != UserSession.Status.ACTIVE
-        or min(expires_at, _end(claims["exp"], started=created_at, last_write=last_activity_at))
-        <= now
-    ):
+    ends = min(expires_at, _end(claims["exp"], started=created_at, last_write=last_activity_at))
+    if status != UserSession.Status.ACTIVE or ends <= now:
         return False
     updated = rows.filter(
         pk=pk, status=UserSession.Status.ACTIVE, revoke_batch__isnull=True
@@ -215,14 +214,16 @@ def _end(refresh_exp: int, *, started: datetime, last_write: datetime) -> dateti
     return ends if policy is None else min(ends, datetime_from_epoch(policy))
 
 
-def _end_family(sid: str, user_id: Any, status: str) -> None:
+def _end_family(sid: str, status: str) -> None:
     """The package's own end of a family (logout, or a refresh refused past a
     timeout): the row ends, the rest of its refresh tokens are blacklisted,
     and its access tokens are refused at once. A failure is logged: it never
     fails simplejwt's own answer."""
     digest = token_digest(KIND, sid)
     end_token_session(KIND, sid, status=status)
-    users = _users_of_family(digest)
+    users = contained(
+        lambda: _users_of_family(digest), default=[], what="read a token family", writes=False
+    )
     contained(lambda: _blacklist({digest}, users), default=None, what="blacklist a token family")
     try:
         replace_marks(users)

@@ -45,13 +45,6 @@ class Seen(NamedTuple):
     ends: float
 
 
-class Verdict(NamedTuple):
-    """Whether the family may be served, and whether its row was read."""
-
-    serves: bool
-    read_row: bool
-
-
 _seen: OrderedDict[str, Seen] = OrderedDict()
 _lock = threading.Lock()
 
@@ -75,14 +68,14 @@ def replace_marks(user_pks: Iterable[Any]) -> None:
             raise RuntimeError(f"{len(failed)} sign-out mark(s) were not stored")
 
 
-def family_verdict(digest: str, user_pk: Any) -> Verdict:
+def family_serves(digest: str, user_pk: Any) -> bool:
     """May the family whose row has token digest ``digest`` (of ``user_pk``)
     be served now? Between row writes: one cache ``get``, no query."""
     cache = shared_cache()
     mark = _read(cache, user_pk) if cache is not None else None
     seen = _recall(digest)
     if seen is not None and vouches(mark, seen.mark) and time.time() < seen.ends:
-        return Verdict(serves=True, read_row=False)
+        return True
     if cache is not None and mark is None:
         mark = _add_mark(cache, user_pk)
     row = (
@@ -93,14 +86,14 @@ def family_verdict(digest: str, user_pk: Any) -> Verdict:
         .first()
     )
     if row is None:
-        return Verdict(serves=True, read_row=True)  # no row yet: token_used adopts it
+        return True  # no row yet: token_used adopts it
     status, expires_at, claimed = row
     if status != UserSession.Status.ACTIVE or expires_at.timestamp() <= time.time():
         forget(digest)
-        return Verdict(serves=False, read_row=True)
+        return False
     if mark is not None and claimed is None:  # a revoke under way vouches for nothing
         _remember(digest, Seen(mark, expires_at.timestamp()))
-    return Verdict(serves=True, read_row=True)
+    return True
 
 
 def forget(digest: str) -> None:

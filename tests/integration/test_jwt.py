@@ -8,12 +8,14 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.core.cache import caches
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -192,7 +194,16 @@ def revoke_by_staff(user: Any, row: UserSession) -> None:
     assert response.json()["revoked"] == 1
 
 
-REVOKES = [revoke_from_a_browser, change_password_in_a_browser, revoke_by_staff]
+def revoke_everyone_by_command(user: Any, row: UserSession) -> None:
+    call_command("sessionmgr_revoke", "--all", stdout=StringIO())
+
+
+REVOKES = [
+    revoke_from_a_browser,
+    change_password_in_a_browser,
+    revoke_by_staff,
+    revoke_everyone_by_command,
+]
 
 
 @pytest.mark.parametrize("revoke", REVOKES, ids=lambda revoke: revoke.__name__)
@@ -317,6 +328,20 @@ def test_a_refresh_past_a_timeout_is_refused(
     assert [item["id"] for item in listing["results"]] == [str(row.pk)]
     # The access token of that family is refused by the app's class too.
     assert answer(pair) == 401
+
+
+def test_the_app_class_refuses_an_access_token_past_the_absolute_timeout(
+    user: Any, settings: Any, clock: Any
+) -> None:
+    """Before the access token's own expiry: simplejwt's stock class still serves it."""
+    settings.SESSIONMGR = {"ABSOLUTE_TIMEOUT": 60, **BETWEEN_WRITES}
+    pair = obtain(user)
+    assert answer(pair) == 200
+    clock.shift(61)
+    assert family_of(pair.access)["exp"] > time.time()
+    assert answer(pair) == 401
+    assert answer(pair, "/jwt/stock-whoami/") == 200
+    assert the_row(user).effective_status == UserSession.Status.EXPIRED
 
 
 def test_a_refresh_before_the_timeout_is_served(user: Any, settings: Any, clock: Any) -> None:
