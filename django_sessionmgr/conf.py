@@ -157,6 +157,16 @@ class AppSettings:
             'reason `"session_limit"`. See [policies](policies.md).'
         ),
     )
+    TOKENS_COUNT_TOWARD_MAX_SESSIONS = AppSetting(
+        Switch(),
+        default=True,
+        doc=(
+            "Whether token sessions (API tokens, app logins: see [token sessions](tokens.md)) "
+            "count toward `MAX_SESSIONS`. On, a login of any kind past the limit revokes the "
+            "user's least recently active other sessions, tokens included. Off, only browser "
+            "sessions count and are revoked, and obtaining a token applies no limit."
+        ),
+    )
     IDLE_TIMEOUT = AppSetting(
         Seconds(),
         default=None,

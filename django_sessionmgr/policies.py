@@ -47,8 +47,10 @@ def sessions_past_limit(user: AbstractBaseUser, new_row_id: str) -> list[Any]:
     """The ids of the user's least recently active other sessions past the limit.
 
     Sessions staff started while impersonating the user are not the user's
-    own doing: they neither count nor are revoked. Read inside
-    ``login_atomically``, so that concurrent logins each see the others' rows.
+    own doing: they neither count nor are revoked. Token sessions count (and
+    go) with the others unless ``TOKENS_COUNT_TOWARD_MAX_SESSIONS`` is off.
+    Read inside ``login_atomically``, so that concurrent logins each see the
+    others' rows.
     """
     limit = session_limit(user)
     if limit is None:
@@ -59,7 +61,14 @@ def sessions_past_limit(user: AbstractBaseUser, new_row_id: str) -> list[Any]:
         .exclude(pk=new_row_id)
         .order_by("-last_activity_at", "-created_at")
     )
+    if not app_settings.TOKENS_COUNT_TOWARD_MAX_SESSIONS:
+        others = others.filter(kind=UserSession.Kind.SESSION)
     return list(others.values_list("pk", flat=True)[limit - 1 :])
+
+
+def tokens_count() -> bool:
+    """Whether a token login applies ``MAX_SESSIONS`` (and token sessions count)."""
+    return bool(app_settings.TOKENS_COUNT_TOWARD_MAX_SESSIONS)
 
 
 def revoke_past_limit(excess: list[Any]) -> int:

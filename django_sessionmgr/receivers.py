@@ -48,8 +48,16 @@ def signed_into_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
 
 
 def record_logout(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
-    if request is not None:
+    if request is not None and not token_logout(request):
         contained(partial(end_session, request), default=None, what="record a logout")
+
+
+def token_logout(request: HttpRequest) -> bool:
+    """Whether ``user_logged_out`` comes from a token's logout (knox's
+    ``logout/`` and ``logoutall/`` send it with the DRF request their token
+    authenticated): the browser session the request may also carry goes on,
+    and the token's own row is ended by its adapter."""
+    return getattr(request, "auth", None) is not None
 
 
 def revoke_on_password_change(
@@ -138,6 +146,14 @@ def connect() -> None:
         session_revoked.connect(
             log_admin_revoke, sender=UserSession, dispatch_uid="django_sessionmgr.log_admin_revoke"
         )
+    if apps.is_installed("rest_framework.authtoken"):
+        from .tokens import drf  # imports DRF's Token model: only once it is installed
+
+        drf.connect()
+    if apps.is_installed("knox"):
+        from .tokens import knox  # imports knox's models: only once it is installed
+
+        knox.connect()
     if apps.is_installed("hijack"):
         from hijack.signals import hijack_started
 

@@ -11,7 +11,8 @@ before it is killed:
    cleared is deleted again (``middleware``).
 2. **Clear.** The stored sessions behind the claimed rows are deleted; for
    sessions a delete cannot end (signed cookies, ``cached_db``), their users'
-   sign-out marks are replaced (``signouts``).
+   sign-out marks are replaced (``signouts``). The claimed token sessions'
+   tokens are ended by their kind's clearer (``token_clearers``).
 3. **Mark.** The claimed rows read ``revoked``, the pending record goes, and
    ``session_revoked`` is sent.
 
@@ -34,6 +35,7 @@ from django.db import connections, transaction
 from django.db.models import (
     Case,
     CharField,
+    Count,
     DateTimeField,
     ExpressionWrapper,
     F,
@@ -50,10 +52,13 @@ from .exceptions import RevokeFailed
 from .internals import query_hints
 from .signals import session_revoked
 from .signouts import mark_cache, record_sign_outs
+from .token_clearers import clear_tokens
 
 logger = logging.getLogger("django_sessionmgr")
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from django.contrib.auth.models import AbstractBaseUser
     from django.db.models import Model, QuerySet
 
@@ -102,7 +107,8 @@ def revoke_sessions(
     # The record first (on the database's clock): a process killed between
     # the two leaves a bare record, never claimed rows without one.
     pending.create(batch=batch, created_at=Now())
-    count = _claim_with_impersonations(sessions, alias, batch, revoked_by, reason)
+    count, kinds = _claim_with_impersonations(sessions, alias, batch, revoked_by, reason)
+    token_kinds: Collection[str] | None = kinds - {model.Kind.SESSION}
     finished: list[uuid.UUID] = []
     held_by_a_failing_revoke = False
     if finish_interrupted:
@@ -110,10 +116,20 @@ def revoke_sessions(
             sessions, alias, batch, revoked_by, reason
         )
         count += taken
+        if taken:
+            token_kinds = None  # rows taken over from a dead revoke: kinds unknown
     # Ours is finished (or its bare record dropped) even when another revoke
     # holds some of these sessions: what it claimed is revoked, then it fails.
     if count:
-        _complete(model, alias, batch, revoked_by=revoked_by, reason=reason, undo_on_failure=True)
+        _complete(
+            model,
+            alias,
+            batch,
+            revoked_by=revoked_by,
+            reason=reason,
+            undo_on_failure=True,
+            token_kinds=token_kinds,
+        )
     else:
         pending.filter(batch=batch).delete()
     if held_by_a_failing_revoke:
@@ -133,10 +149,11 @@ def _claim_with_impersonations(
     batch: uuid.UUID,
     revoked_by: AbstractBaseUser | None,
     reason: str,
-) -> int:
+) -> tuple[int, frozenset[str]]:
     """Step 1: claim the active rows among ``sessions``, then the sessions
     their hints add (``ACTORS_HINT`` but ``SPARE_HINT``); return how many
-    rows ``batch`` holds."""
+    rows ``batch`` holds, and their kinds (counted in the same query, so a
+    revoke of browser sessions only asks nothing more of token clearers)."""
     model = sessions.model
     touched = _claim(sessions, batch, revoked_by, reason)
     hints = query_hints(sessions)
@@ -146,8 +163,18 @@ def _claim_with_impersonations(
         if (spare := hints.get(SPARE_HINT)) is not None:
             impersonations = impersonations.exclude(pk=spare)
         touched += _claim(impersonations, batch, revoked_by, reason)
+    if not touched:
+        return 0, frozenset()
     # Rows another revoke holds were touched but keep its batch: count ours.
-    return model.objects.using(alias).filter(revoke_batch=batch).count() if touched else 0
+    per_kind = (
+        model.objects.using(alias)
+        .filter(revoke_batch=batch)
+        .order_by()
+        .values_list("kind")
+        .annotate(rows=Count("pk"))
+    )
+    counted = dict(per_kind)
+    return sum(counted.values()), frozenset(counted)
 
 
 def _finish_holders(
@@ -289,17 +316,21 @@ def _complete(
     revoked_by: AbstractBaseUser | None,
     reason: str,
     undo_on_failure: bool,
+    token_kinds: Collection[str] | None = None,
 ) -> int:
-    """Steps 2 and 3 for the rows claimed under ``batch``; return how many it marked."""
+    """Steps 2 and 3 for the rows claimed under ``batch``; return how many it marked.
+
+    ``token_kinds``: the kinds of token sessions among them, when known (None:
+    read them)."""
     active = model.Status.ACTIVE
     claimed = model.objects.using(alias).filter(revoke_batch=batch, status=active)
     try:
-        _clear(claimed)
+        _clear(claimed, token_kinds)
     except RevokeFailed:
         if undo_on_failure:
             claimed.update(revoked_by=None, revoke_reason="", revoke_batch=None)
             _pending_model()._default_manager.using(alias).filter(batch=batch).delete()
-        logger.error("Revoking session(s) failed: the session store could not be cleared")
+        logger.error("Revoking session(s) failed: the session store or tokens could not be cleared")
         raise
     count = claimed.update(status=model.Status.REVOKED, revoked_at=timezone.now())
     _pending_model()._default_manager.using(alias).filter(batch=batch).delete()
@@ -322,7 +353,8 @@ def _complete(
 def _clear_after_commit(model: type[UserSession], alias: str, batch: uuid.UUID) -> None:
     revoked = model.objects.using(alias).filter(revoke_batch=batch)
     try:
-        _clear(revoked)
+        # The tokens were ended inside the transaction, which commits their end.
+        _clear(revoked, token_kinds=())
     except RevokeFailed:
         logger.error(
             "The sessions of a revoke could not be cleared again after its transaction "
@@ -330,9 +362,13 @@ def _clear_after_commit(model: type[UserSession], alias: str, batch: uuid.UUID) 
         )
 
 
-def _clear(rows: QuerySet[UserSession]) -> None:
-    """Step 2 for ``rows``: their stored sessions deleted, their users'
-    sign-out marks replaced. Raises ``RevokeFailed``."""
+def _clear(rows: QuerySet[UserSession], token_kinds: Collection[str] | None) -> None:
+    """Step 2 for ``rows``: their stored sessions deleted, the tokens of
+    their token sessions ended (of ``token_kinds``; None: whichever there
+    are), their users' sign-out marks replaced. Raises ``RevokeFailed``."""
+    # Tokens first: a clearer that fails then leaves every session as it was.
+    if token_kinds is None or token_kinds:
+        clear_tokens(rows, token_kinds)
     delete_stored_sessions(rows.exclude(session_key="").values_list("session_key", flat=True))
     _record_sign_outs(rows)
 

@@ -267,8 +267,9 @@ SLACK = timedelta(seconds=5)
 
 
 def assert_one_row_following(client: Client, user: Any) -> UserSession:
-    """Exactly one active row for the login, it is the client's, and its expiry is the session's."""
-    rows = active_rows(user)
+    """Exactly one active browser row for the login (token sessions have rows of
+    their own), it is the client's, and its expiry is the session's."""
+    rows = [row for row in active_rows(user) if row.kind == UserSession.Kind.SESSION]
     assert len(rows) == 1, rows
     row = row_of(client)
     assert row.pk == rows[0].pk

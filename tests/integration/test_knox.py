@@ -63,14 +63,17 @@ def test_knox_login_gives_a_token_and_no_session(engine: str, tmp_path: Path, us
     client = make_client()
     token = knox_login(client, user)
 
-    assert not UserSession.objects.exists()
+    # The token's own row only: no browser row.
+    browser_rows = UserSession.objects.filter(kind="session")
+    assert not browser_rows.exists()
+    assert list(UserSession.objects.values_list("kind", flat=True)) == ["knox"]
     assert_no_stored_session(engine, tmp_path)
 
     assert knox_whoami(token) == user.get_username()
     api = make_client(HTTP_AUTHORIZATION=f"Token {token}").get("/api/sessions/")
     assert api.status_code == 200, api.content
-    assert api.json()["count"] == 0
-    assert not UserSession.objects.exists()
+    assert api.json()["count"] == 1
+    assert not browser_rows.exists()
 
     # A browser login in the same project still gets its row.
     assert_one_row_following(logged_in_client(user), user)
@@ -89,7 +92,7 @@ def test_knox_login_from_a_signed_in_browser_leaves_its_session_alone(
     assert same_cookie
     assert whoami(browser) == other_user.get_username()
     assert row_of(browser).pk == row.pk
-    assert [active.pk for active in UserSession.objects.active()] == [row.pk]
+    assert [active.pk for active in UserSession.objects.active().filter(kind="session")] == [row.pk]
 
     # Knox's other documented login view calls Django's login(): that one is a
     # browser login, over the previous user's.

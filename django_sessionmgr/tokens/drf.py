@@ -1,0 +1,117 @@
+"""DRF's ``rest_framework.authtoken``: one key per user, one row per key.
+
+- ``SessionmgrTokenAuthentication``: DRF's ``TokenAuthentication`` that also
+  records the token's activity, and refuses a token whose row is over with
+  DRF's own answer to an unknown token.
+- ``obtain_auth_token``: DRF's view, recording the new token's row with the
+  device of the request that obtained it.
+- A ``Token`` saved anywhere else (the admin, ``drf_create_token``, a
+  script) gets a row with an unknown device; a deleted ``Token`` (its key
+  regenerated, say) ends its row.
+- A revoke deletes the rows' ``Token``s. Obtaining one again makes a new key,
+  and a new row.
+
+Connected by ``receivers.connect`` when ``rest_framework.authtoken`` is installed.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token, TokenProxy
+
+from .. import token_clearers
+from ..models import UserSession
+from .core import TokenRefused, end_token_session, start_token_session, token_digests, token_used
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from django.db.models import QuerySet
+    from rest_framework.request import Request
+
+KIND = UserSession.Kind.DRF_TOKEN
+
+#: Set while ``obtain_auth_token`` makes a token: it records the row itself.
+obtaining: ContextVar[bool] = ContextVar("sessionmgr_drf_obtaining", default=False)
+#: Set while a revoke deletes tokens: their rows are the revoke's to mark.
+_clearing: ContextVar[bool] = ContextVar("sessionmgr_drf_clearing", default=False)
+
+
+class SessionmgrTokenAuthentication(TokenAuthentication):
+    """``TokenAuthentication`` that keeps the token's row: its activity, and
+    the request's current session (the token's row)."""
+
+    def authenticate(self, request: Request) -> tuple[AbstractBaseUser, Any] | None:
+        authenticated = super().authenticate(request)
+        if authenticated is None:
+            return None
+        user, token = authenticated
+        try:
+            token_used(request, KIND, token.key, user=user)
+        except TokenRefused:
+            # DRF's own words for an unknown key: a revoked one is no different.
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        return authenticated
+
+
+def __getattr__(name: str) -> Any:
+    """``ObtainAuthToken`` and ``obtain_auth_token``, from ``drf_views``:
+    imported on first use, since DRF's views read the authentication classes
+    at import time, and a project names ``SessionmgrTokenAuthentication``
+    among them (a cycle at load time)."""
+    if name in ("ObtainAuthToken", "obtain_auth_token"):
+        from . import drf_views
+
+        return getattr(drf_views, name)
+    raise AttributeError(name)
+
+
+def token_saved(
+    sender: Any, instance: Token, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    """A token's row, the moment it is made outside ``obtain_auth_token``
+    (the admin, ``drf_create_token``, a script): its device is unknown."""
+    if created and not raw and not obtaining.get():
+        start_token_session(None, instance.user, KIND, instance.key)
+
+
+def token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
+    if not _clearing.get():
+        end_token_session(KIND, instance.key)
+
+
+def delete_tokens(rows: QuerySet[UserSession]) -> None:
+    """The clearer: delete the ``Token`` of each row (one key per user: the
+    rows' users' tokens, matched by digest)."""
+    wanted = set(rows.order_by().values_list("token_digest", flat=True))
+    users = rows.order_by().values("user_id")
+    doomed = [
+        token.pk
+        for token in Token.objects.filter(user_id__in=users).only("key")
+        if wanted.intersection(token_digests(KIND, token.key))
+    ]
+    if not doomed:
+        return
+    flag = _clearing.set(True)
+    try:
+        Token.objects.filter(pk__in=doomed).delete()
+    finally:
+        _clearing.reset(flag)
+
+
+def connect() -> None:
+    for model in (Token, TokenProxy):
+        post_save.connect(
+            token_saved, sender=model, dispatch_uid=f"django_sessionmgr.drf.saved.{model.__name__}"
+        )
+        post_delete.connect(
+            token_deleted,
+            sender=model,
+            dispatch_uid=f"django_sessionmgr.drf.deleted.{model.__name__}",
+        )
+    token_clearers.register(KIND, delete_tokens)
