@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import jwt as pyjwt
 from django.contrib.auth import get_user_model
+from django.db import router
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import (
@@ -40,7 +44,7 @@ from ..endings import policy_end
 from ..models import UserSession
 from ..safety import contained
 from ..token_clearers import register
-from .core import end_token_session, start_token_session, token_digest, token_used
+from .core import TokenRefused, end_token_session, start_token_session, token_digests, token_used
 from .vouching import family_serves, forget, replace_marks
 
 if TYPE_CHECKING:
@@ -49,6 +53,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("django_sessionmgr")
 
+#: simplejwt's words for a token it cannot verify (translated by its catalogs).
+UNKNOWN = _("Token is invalid")
 #: The claim naming a token's family.
 SID_CLAIM = "sessionmgr_sid"
 KIND = UserSession.Kind.JWT
@@ -56,11 +62,22 @@ KIND = UserSession.Kind.JWT
 USERS_AT_ONCE = 500
 
 
+@sensitive_variables()
 def family_of(encoded: str) -> dict[str, Any]:
     """The claims of a token simplejwt has just verified or made, or stored:
     read again without a second signature check or blacklist query."""
     claims: dict[str, Any] = pyjwt.decode(encoded, options={"verify_signature": False})
     return claims
+
+
+@contextmanager
+def refused_as_unknown() -> Iterator[None]:
+    """A refresh token simplejwt refuses (blacklisted by a revoke or a logout,
+    expired, forged) gets one answer: a revoked token reads as an unknown one."""
+    try:
+        yield
+    except TokenError:
+        raise TokenError(UNKNOWN) from None
 
 
 class SessionmgrRefreshToken(RefreshToken):
@@ -79,13 +96,16 @@ class SessionmgrTokenObtainPairSerializer(TokenObtainPairSerializer):
 
     token_class = SessionmgrRefreshToken
 
+    @sensitive_variables()
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         data = super().validate(attrs)
+        if (user := self.user) is None:  # a custom USER_AUTHENTICATION_RULE let it through
+            return data
         refresh, access = family_of(data["refresh"]), family_of(data["access"])
         now = timezone.now()
         row = start_token_session(
             self.context.get("request"),
-            self.user,
+            user,
             KIND,
             refresh[SID_CLAIM],
             expires_at=_end(refresh["exp"], started=now, last_write=now),
@@ -107,8 +127,10 @@ class SessionmgrTokenRefreshSerializer(TokenRefreshSerializer):
 
     token_class = SessionmgrRefreshToken
 
+    @sensitive_variables()
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        data = super().validate(attrs)
+        with refused_as_unknown():
+            data = super().validate(attrs)
         claims = family_of(attrs["refresh"])
         sid = claims.get(SID_CLAIM)
         if not isinstance(sid, str):
@@ -122,7 +144,7 @@ class SessionmgrTokenRefreshSerializer(TokenRefreshSerializer):
             what="follow a token refresh",
         ):
             _end_family(sid, UserSession.Status.EXPIRED)
-            raise TokenError(_("Token is invalid"))
+            raise TokenError(UNKNOWN)
         return data
 
 
@@ -130,8 +152,10 @@ class SessionmgrTokenBlacklistSerializer(TokenBlacklistSerializer):
     """simplejwt's logout: the family's row reads ``ended``, all its refresh
     tokens are blacklisted, and its access tokens are refused at once."""
 
+    @sensitive_variables()
     def validate(self, attrs: dict[str, Any]) -> dict[Any, Any]:
-        data = super().validate(attrs)
+        with refused_as_unknown():
+            data = super().validate(attrs)
         claims = family_of(attrs["refresh"])
         if isinstance(sid := claims.get(SID_CLAIM), str):
             _end_family(sid, UserSession.Status.ENDED)
@@ -144,6 +168,7 @@ class SessionmgrJWTAuthentication(JWTAuthentication):
     activity writes (``vouching``). The refusal is simplejwt's own answer to a
     token it cannot verify."""
 
+    @sensitive_variables()
     def authenticate(self, request: Request) -> tuple[Any, Token] | None:
         result = super().authenticate(request)
         if result is None:
@@ -152,10 +177,14 @@ class SessionmgrJWTAuthentication(JWTAuthentication):
         sid = token.get(SID_CLAIM)
         if not isinstance(sid, str):
             return result  # a token from before the install: as stock simplejwt
-        digest = token_digest(KIND, sid)
-        if not family_serves(digest, user.pk) or token_used(request, KIND, sid) is None:
-            forget(digest)
-            raise _invalid()
+        digests = token_digests(KIND, sid)
+        try:
+            if not family_serves(digests, user.pk):
+                raise TokenRefused
+            token_used(request, KIND, sid, user=user)
+        except TokenRefused:
+            forget(digests[0])
+            raise _invalid() from None
         return result
 
 
@@ -168,7 +197,7 @@ def _invalid() -> InvalidToken:
                 {
                     "token_class": token_class.__name__,
                     "token_type": token_class.token_type,
-                    "message": _("Token is invalid"),
+                    "message": UNKNOWN,
                 }
                 for token_class in api_settings.AUTH_TOKEN_CLASSES
             ],
@@ -184,8 +213,8 @@ def _extend(
     ended, past its end or a timeout's). A family with no row (its login
     could not write one) gets one now."""
     sid = claims[SID_CLAIM]
-    digest = token_digest(KIND, sid)
-    rows = UserSession.objects.from_primary().filter(token_digest=digest, kind=KIND)
+    digests = token_digests(KIND, sid)
+    rows = UserSession.objects.from_primary().filter(token_digest__in=digests, kind=KIND)
     fields = ("pk", "status", "created_at", "last_activity_at", "expires_at")
     now = timezone.now()
     if (found := rows.order_by().values_list(*fields).first()) is None:
@@ -219,14 +248,16 @@ def _end_family(sid: str, status: str) -> None:
     timeout): the row ends, the rest of its refresh tokens are blacklisted,
     and its access tokens are refused at once. A failure is logged: it never
     fails simplejwt's own answer."""
-    digest = token_digest(KIND, sid)
+    digests = token_digests(KIND, sid)
     end_token_session(KIND, sid, status=status)
-    users = contained(
-        lambda: _users_of_family(digest), default=[], what="read a token family", writes=False
+    users: list[Any] = contained(
+        lambda: _users_of_family(digests), default=[], what="read a token family", writes=False
     )
-    contained(lambda: _blacklist({digest}, users), default=None, what="blacklist a token family")
+    contained(
+        lambda: _blacklist(set(digests), users), default=None, what="blacklist a token family"
+    )
     try:
-        replace_marks(users)
+        replace_marks(users, using=router.db_for_write(UserSession))
     except Exception as error:
         logger.error(
             "django-sessionmgr could not write a sign-out mark after a token logout (%s); "
@@ -235,10 +266,10 @@ def _end_family(sid: str, status: str) -> None:
         )
 
 
-def _users_of_family(digest: str) -> list[Any]:
+def _users_of_family(digests: list[str]) -> list[Any]:
     return list(
         UserSession.objects.from_primary()
-        .filter(token_digest=digest, kind=KIND)
+        .filter(token_digest__in=digests, kind=KIND)
         .values_list("user_id", flat=True)
         .distinct()
     )
@@ -254,9 +285,10 @@ def clear_families(rows: QuerySet[UserSession]) -> None:
         families.setdefault(user_id, set()).add(digest)
     for users in batched(list(families), USERS_AT_ONCE):
         _blacklist(set().union(*(families[user] for user in users)), users)
-    replace_marks(families)
+    replace_marks(families, using=rows.db)
 
 
+@sensitive_variables()
 def _blacklist(digests: set[str], users: list[Any]) -> None:
     """Blacklist the live, not yet blacklisted refresh tokens of ``users``
     whose family digest is among ``digests`` (the family is read from the
@@ -267,7 +299,8 @@ def _blacklist(digests: set[str], users: list[Any]) -> None:
     family = [
         pk
         for pk, encoded in outstanding.iterator()
-        if isinstance(sid := _sid_of(encoded), str) and token_digest(KIND, sid) in digests
+        if isinstance(sid := _sid_of(encoded), str)
+        and not digests.isdisjoint(token_digests(KIND, sid))
     ]
     BlacklistedToken._default_manager.bulk_create(
         [BlacklistedToken(token_id=pk) for pk in family], ignore_conflicts=True

@@ -21,9 +21,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, NamedTuple
 
 from django.core.cache import BaseCache, caches
+from django.db import connections, transaction
 
 from ..batches import batched
 from ..conf import django_settings
@@ -55,22 +57,48 @@ def shared_cache() -> BaseCache | None:
     return None if isinstance(cache, LOCAL_CACHES) else cache
 
 
-def replace_marks(user_pks: Iterable[Any]) -> None:
+def replace_marks(user_pks: Iterable[Any], *, using: str) -> None:
     """Mark that token families of these users stopped just now. Call it after
-    the write that stopped them. Raises if the cache fails."""
+    the write that stopped them, on the database ``using``. Raises if the
+    cache fails.
+
+    Inside a transaction, the marks are replaced again once it commits: until
+    then another request may read the new mark yet still find the row active.
+    """
+    users = set(user_pks)
+    _write_marks(users)
+    if users and connections[using].in_atomic_block:
+        transaction.on_commit(partial(_write_marks_after_commit, users), using=using)
+
+
+def _write_marks_after_commit(user_pks: set[Any]) -> None:
+    try:
+        _write_marks(user_pks)
+    except Exception as error:
+        logger.error(
+            "django-sessionmgr could not write a sign-out mark after a transaction that "
+            "stopped token families committed (%s); their access tokens may be accepted "
+            "until they expire",
+            type(error).__name__,
+        )
+
+
+def _write_marks(user_pks: set[Any]) -> None:
     cache = shared_cache()
     if cache is None:
         return
     token = new_token()
     timeout = int(django_settings.SESSION_COOKIE_AGE)
-    for batch in batched({mark_key(pk) for pk in user_pks}, MARK_BATCH_SIZE):
+    for batch in batched([mark_key(pk) for pk in user_pks], MARK_BATCH_SIZE):
         if failed := cache.set_many(dict.fromkeys(batch, token), timeout):
             raise RuntimeError(f"{len(failed)} sign-out mark(s) were not stored")
 
 
-def family_serves(digest: str, user_pk: Any) -> bool:
-    """May the family whose row has token digest ``digest`` (of ``user_pk``)
-    be served now? Between row writes: one cache ``get``, no query."""
+def family_serves(digests: list[str], user_pk: Any) -> bool:
+    """May the family whose row holds one of ``digests`` (the first under
+    ``SECRET_KEY``), of the user ``user_pk``, be served now? Between row
+    writes: one cache ``get``, no query."""
+    digest = digests[0]
     cache = shared_cache()
     mark = _read(cache, user_pk) if cache is not None else None
     seen = _recall(digest)
@@ -80,13 +108,13 @@ def family_serves(digest: str, user_pk: Any) -> bool:
         mark = _add_mark(cache, user_pk)
     row = (
         UserSession.objects.from_primary()
-        .filter(token_digest=digest, kind=UserSession.Kind.JWT)
+        .filter(token_digest__in=digests, kind=UserSession.Kind.JWT)
         .order_by()
         .values_list("status", "expires_at", "revoke_batch")
         .first()
     )
     if row is None:
-        return True  # no row yet: token_used adopts it
+        return True  # no row yet (its login could not write one): token_used adopts it
     status, expires_at, claimed = row
     if status != UserSession.Status.ACTIVE or expires_at.timestamp() <= time.time():
         forget(digest)

@@ -12,16 +12,21 @@ from rest_framework_simplejwt.views import (
     TokenRefreshView,
 )
 
+from django_sessionmgr.state import request_state
 from django_sessionmgr.tokens.jwt import SessionmgrJWTAuthentication
 from tests.urls import urlpatterns as project
 
 
 class AppWhoami(APIView):
+    """Who the token is, and which row the request was served as (the current session)."""
+
     authentication_classes = [SessionmgrJWTAuthentication]
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request) -> Response:
-        return Response({"user": request.user.get_username()})
+        state = request_state(request._request)
+        row = state.token_row_id if state is not None else None
+        return Response({"user": request.user.get_username(), "row": row})
 
 
 class StockWhoami(AppWhoami):
