@@ -28,7 +28,7 @@ from django_sessionmgr.models import UserSession
 from django_sessionmgr.signouts import read_mark
 from django_sessionmgr.tokens.jwt import SID_CLAIM, family_of
 from tests import counting_cache
-from tests.helpers import IPHONE, PASSWORD, logged_in_client, make_client
+from tests.helpers import IPHONE, PASSWORD, failing, logged_in_client, make_client
 from tests.integration.token_checks import REVOKE_WAYS, assert_refused_as_unknown, revoke
 from tests.services import redis_url
 
@@ -391,6 +391,29 @@ def test_between_writes_a_request_costs_one_cache_get_and_no_query(
         assert (queries, cache_calls) == (stock_queries + (not shared), int(shared))
         if shared:
             assert counting_cache.calls == {"get": 1}
+
+
+@pytest.mark.parametrize("first", ["request", "refresh"])
+def test_a_login_whose_row_could_not_be_written_gets_it_later(
+    marks: str, user: Any, first: str
+) -> None:
+    """A failure of ours never fails simplejwt's login; the family's row is
+    written at its first request (or refresh), with that request's device."""
+    with failing(UserSession._meta.db_table, "INSERT"):
+        pair = obtain(user)
+    assert not jwt_rows(user)
+
+    if first == "request":
+        assert answer(pair) == 200
+    else:
+        pair = refreshed(pair)
+
+    row = the_row(user)
+    assert (row.status, row.ip_address) == (UserSession.Status.ACTIVE, "203.0.113.9")
+    assert current_of(pair) == str(row.pk)
+    revoke_from_a_browser(user, row)
+    assert answer(pair) == 401
+    assert refresh(pair).status_code == 401
 
 
 def test_tokens_from_before_the_install_work_as_stock(user: Any) -> None:
