@@ -207,6 +207,22 @@ def test_a_revoke_stops_the_family(
     assert answer(rotated, "/jwt/stock-whoami/") == 200  # the stock class: until its expiry
 
 
+def test_a_login_past_max_sessions_stops_the_least_recently_active_family(
+    marks: str, user: Any, settings: Any, clock: Any
+) -> None:
+    settings.SESSIONMGR = {"MAX_SESSIONS": 1}
+    older = obtain(user)
+    clock.shift(10)
+    newer = obtain(user)
+
+    assert blacklisted(older.refresh)
+    assert refresh(older).status_code == 401
+    assert answer(older) == 401
+    assert answer(newer) == 200
+    reasons = {row.status: row.revoke_reason for row in jwt_rows(user)}
+    assert reasons == {"revoked": "session_limit", "active": ""}
+
+
 @pytest.mark.parametrize("marks", ["redis"], indirect=True)
 def test_a_revoke_in_a_transaction_replaces_the_mark_again_once_it_commits(
     marks: str, user: Any, django_capture_on_commit_callbacks: Any
