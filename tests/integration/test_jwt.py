@@ -458,19 +458,20 @@ def test_no_token_or_jti_in_any_body_log_line_or_admin_page(
 
     admin = make_client()
     admin.force_login(superuser)
-    bodies = [
-        make_client(**pair.header()).get("/api/sessions/").content,
-        make_client(**pair.header()).get(f"/api/sessions/{row.pk}/").content,
-        admin.get("/api/admin/sessions/").content,
-        admin.get(f"/api/admin/sessions/{row.pk}/").content,
-        admin.get("/admin/django_sessionmgr/usersession/").content,
-        admin.get(f"/admin/django_sessionmgr/usersession/{row.pk}/change/").content,
-        logged_in_client(user).get("/account/sessions/").content,
+    pages = [
+        make_client(**pair.header()).get("/api/sessions/"),
+        make_client(**pair.header()).get(f"/api/sessions/{row.pk}/"),
+        admin.get("/api/admin/sessions/"),
+        admin.get(f"/api/admin/sessions/{row.pk}/"),
+        admin.get("/admin/django_sessionmgr/usersession/"),
+        admin.get(f"/admin/django_sessionmgr/usersession/{row.pk}/change/"),
+        logged_in_client(user).get("/account/sessions/"),
     ]
+    assert [page.status_code for page in pages] == [200] * len(pages)
     revoke_from_a_browser(user, row)
-    bodies.append(make_client(**pair.header()).get("/jwt/whoami/").content)
-    bodies.append(refresh(pair).content)
-    text = "\n".join(body.decode() for body in bodies)
+    refusals = [make_client(**pair.header()).get("/jwt/whoami/"), refresh(pair)]
+    assert [page.status_code for page in refusals] == [401, 401]
+    text = "\n".join(page.content.decode() for page in pages + refusals)
     logs = "\n".join(
         f"{record.getMessage()} {record.args!r} {json.dumps(vars(record), default=str)}"
         for record in caplog.records
