@@ -6,10 +6,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import QuerySet
 from django.test import RequestFactory
@@ -310,3 +312,18 @@ def test_max_sessions_counts_tokens_only_when_the_setting_says_so(
             start_token_session(request(), user, KNOX, new_token())
         assert len(active_rows(user)) == 6
         assert whoami(first) == "alice"
+
+
+def test_revoke_all_reaches_every_token(user: Any, other_user: Any, clearers: Clearers) -> None:
+    clearers.register(KNOX)
+    clearers.register(DRF)
+    rows = [
+        start_token_session(request(), user, KNOX, new_token()),
+        start_token_session(None, other_user, DRF, new_token()),
+    ]
+    browser = logged_in_client(other_user)
+
+    call_command("sessionmgr_revoke", "--all", stdout=StringIO())
+
+    assert set().union(*clearers.seen[KNOX], *clearers.seen[DRF]) == {str(r.pk) for r in rows}
+    assert not UserSession.objects.active().exists() and whoami(browser) is None

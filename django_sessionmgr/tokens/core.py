@@ -27,7 +27,6 @@ from django.db import router
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -57,7 +56,8 @@ class TokenRefused(AuthenticationFailed):
     """The token's session is over (revoked, ended, expired): the request is
     refused. Adapters answer as their package answers an unknown token."""
 
-    default_detail = _("Invalid token.")
+    #: Adapters answer with their package's own words instead (translated by it).
+    default_detail = "Invalid token."
 
 
 @sensitive_variables()
@@ -108,7 +108,7 @@ def _serve(request: Any, row_id: str) -> None:
         state.token_row_id = row_id
 
 
-def _end_of(created: datetime, now: datetime, expires_at: datetime | None) -> datetime:
+def token_end(created: datetime, now: datetime, expires_at: datetime | None) -> datetime:
     """A token session's end: the package's own (``expires_at``; none: far
     away), ``ABSOLUTE_TIMEOUT`` after its start, ``IDLE_TIMEOUT`` after now."""
     end = expires_at if expires_at is not None else created + NO_EXPIRY
@@ -208,7 +208,7 @@ def _insert(
         token_digest=digest,
         created_at=now,
         last_activity_at=now,
-        expires_at=_end_of(now, now, expires_at),
+        expires_at=token_end(now, now, expires_at),
         adopted=adopted,
         **fields,
     )
@@ -283,7 +283,9 @@ def _check(
     """The row's verdict, with the activity write when one is due."""
     now = timezone.now()
     if known is not None and _write(request, known.row_id, known.created, now, expires_at):
-        _remember(digest, known.row_id, known.created, now, _end_of(known.created, now, expires_at))
+        _remember(
+            digest, known.row_id, known.created, now, token_end(known.created, now, expires_at)
+        )
         return _Outcome(known.row_id)
     digests = token_digests(kind, identity)
     row = _row_of(kind, digests, known)
@@ -347,7 +349,7 @@ def _new_end(created: datetime, now: datetime, expires_at: datetime | None) -> d
     when the package says when the token ends now; else the end stays."""
     if expires_at is None and idle_allowance() is None:
         return None
-    return _end_of(created, now, expires_at)
+    return token_end(created, now, expires_at)
 
 
 def _write(

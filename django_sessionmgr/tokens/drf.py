@@ -16,12 +16,12 @@ Connected by ``receivers.connect`` when ``rest_framework.authtoken`` is installe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextvars import ContextVar
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models.signals import post_delete, post_save
-from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token, TokenProxy
 
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
 
 KIND = UserSession.Kind.DRF_TOKEN
+#: A key no ``Token`` has (DRF makes 40 hex digits).
+NO_KEY = ""
 
 #: Set while ``obtain_auth_token`` makes a token: it records the row itself.
 obtaining: ContextVar[bool] = ContextVar("sessionmgr_drf_obtaining", default=False)
@@ -54,8 +56,10 @@ class SessionmgrTokenAuthentication(TokenAuthentication):
         try:
             token_used(request, KIND, token.key, user=user)
         except TokenRefused:
-            # DRF's own words for an unknown key: a revoked one is no different.
-            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+            # DRF's own answer to an unknown key (asked for one no token has):
+            # a revoked key gets exactly the same.
+            self.authenticate_credentials(NO_KEY)
+            raise  # not reached: DRF refuses NO_KEY
         return authenticated
 
 
@@ -102,6 +106,12 @@ def delete_tokens(rows: QuerySet[UserSession]) -> None:
         Token.objects.filter(pk__in=doomed).delete()
     finally:
         _clearing.reset(flag)
+
+
+def existing_tokens() -> Iterator[tuple[Any, str, datetime | None]]:
+    """Every ``Token``: (user pk, key, no expiry), for ``sessionmgr_adopt_tokens``."""
+    for user_pk, key in Token.objects.order_by().values_list("user_id", "key").iterator():
+        yield user_pk, key, None
 
 
 def connect() -> None:

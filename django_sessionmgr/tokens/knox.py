@@ -19,16 +19,16 @@ Connected by ``receivers.connect`` when ``knox`` is installed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextvars import ContextVar
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from knox.auth import TokenAuthentication
 from knox.models import get_token_model
-from rest_framework import exceptions
 
 from .. import token_clearers
 from ..devices import device_fields
@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
 
 KIND = UserSession.Kind.KNOX
+#: A token no ``AuthToken`` has (knox's keys are never empty).
+NO_TOKEN = b""
 
 
 class _NewToken(NamedTuple):
@@ -78,8 +80,10 @@ class SessionmgrKnoxAuthentication(TokenAuthentication):
         try:
             token_used(request, KIND, auth_token.digest, user=user, expires_at=auth_token.expiry)
         except TokenRefused:
-            # Knox's own words for an unknown token: a revoked one is no different.
-            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+            # Knox's own answer to an unknown token (asked for one no token
+            # has): a revoked token gets exactly the same.
+            self.authenticate_credentials(NO_TOKEN)
+            raise  # not reached: knox refuses NO_TOKEN
         return authenticated
 
 
@@ -143,6 +147,13 @@ def delete_tokens(rows: QuerySet[UserSession]) -> None:
         model.objects.filter(digest__in=doomed).delete()
     finally:
         _clearing.reset(flag)
+
+
+def existing_tokens() -> Iterator[tuple[Any, str, datetime | None]]:
+    """Every unexpired ``AuthToken``: (user pk, digest, expiry), for
+    ``sessionmgr_adopt_tokens``."""
+    tokens = get_token_model().objects.order_by().exclude(expiry__lte=timezone.now())
+    yield from tokens.values_list("user_id", "digest", "expiry").iterator()
 
 
 def connect() -> None:

@@ -206,3 +206,27 @@ def test_the_browser_client_is_untouched(user: Any) -> None:
     browser.defaults["HTTP_AUTHORIZATION"] = f"Token {key}"
     assert browser.get("/token-whoami/").json() == {"user": "alice"}
     assert UserSession.objects.filter(kind="session", status="active").count() == 1
+
+
+def test_the_adopt_command_makes_earlier_tokens_revocable_before_their_next_use(
+    user: Any, other_user: Any
+) -> None:
+    # bulk_create sends no post_save: as tokens made before the app was installed.
+    earlier = Token.objects.bulk_create(
+        [Token(key=unknown_key(), user=user), Token(key=unknown_key(), user=other_user)]
+    )
+    out = StringIO()
+    call_command("sessionmgr_adopt_tokens", "--dry-run", stdout=out)
+    assert out.getvalue() == "DRF: Would adopt 2 token(s); 0 already had a row.\n"
+    assert not UserSession.objects.exists()
+
+    call_command("sessionmgr_adopt_tokens", stdout=out)
+
+    assert out.getvalue().endswith("DRF: Adopted 2 token(s); 0 already had a row.\n")
+    row = token_row(user)
+    assert row.adopted and row.ip_address is None
+    logged_in_client(user).post("/api/sessions/revoke-others/")
+    assert_refused_as_unknown(with_token, earlier[0].key, unknown_key())
+    assert with_token(earlier[1].key).status_code == 200
+    call_command("sessionmgr_adopt_tokens", stdout=out)
+    assert out.getvalue().endswith("DRF: Adopted 0 token(s); 1 already had a row.\n")

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from knox.crypto import hash_token
-from knox.models import AuthToken
+from knox.models import AuthToken, get_digest_token
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.tokens.core import token_digest
@@ -205,3 +207,32 @@ def test_max_sessions_and_tokens(settings: Any, user: Any, tokens_count: bool) -
     else:
         assert whoami(laptop) == "alice"
         assert all(with_token(t).status_code == 200 for t in (first, second, third))
+
+
+def test_the_adopt_command_makes_earlier_tokens_revocable_before_their_next_use(
+    user: Any,
+) -> None:
+    # bulk_create sends no post_save: as tokens made before the app was installed.
+    (digest, token), (old_digest, expired) = get_digest_token(), get_digest_token()
+    now = timezone.now()
+    AuthToken.objects.bulk_create(
+        [
+            AuthToken(
+                digest=digest, token_key=token[:15], user=user, expiry=now + timedelta(hours=1)
+            ),
+            AuthToken(
+                digest=old_digest,
+                token_key=expired[:15],
+                user=user,
+                expiry=now - timedelta(hours=1),
+            ),
+        ]
+    )
+    out = StringIO()
+    call_command("sessionmgr_adopt_tokens", stdout=out)
+
+    assert out.getvalue() == "knox: Adopted 1 token(s); 0 already had a row.\n"
+    row = row_of_token(token)
+    assert row.adopted and row.expires_at == now + timedelta(hours=1)
+    logged_in_client(user).post("/api/sessions/revoke-others/")
+    assert_refused_as_unknown(with_token, token, UNKNOWN)
