@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +23,9 @@ from django.contrib.auth import get_user_model
 from django.db import router
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import (
     TokenBlacklistSerializer,
     TokenObtainPairSerializer,
@@ -53,8 +50,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("django_sessionmgr")
 
-#: simplejwt's words for a token it cannot verify (translated by its catalogs).
-UNKNOWN = _("Token is invalid")
+#: A token simplejwt never made (not even a JWT): its answer to it is the
+#: answer to a token of a stopped family.
+NOT_A_TOKEN = "-"
 #: The claim naming a token's family.
 SID_CLAIM = "sessionmgr_sid"
 KIND = UserSession.Kind.JWT
@@ -68,16 +66,6 @@ def family_of(encoded: str) -> dict[str, Any]:
     read again without a second signature check or blacklist query."""
     claims: dict[str, Any] = pyjwt.decode(encoded, options={"verify_signature": False})
     return claims
-
-
-@contextmanager
-def refused_as_unknown() -> Iterator[None]:
-    """A refresh token simplejwt refuses (blacklisted by a revoke or a logout,
-    expired, forged) gets one answer: a revoked token reads as an unknown one."""
-    try:
-        yield
-    except TokenError:
-        raise TokenError(UNKNOWN) from None
 
 
 class SessionmgrRefreshToken(RefreshToken):
@@ -129,8 +117,16 @@ class SessionmgrTokenRefreshSerializer(TokenRefreshSerializer):
 
     @sensitive_variables()
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        with refused_as_unknown():
-            data = super().validate(attrs)
+        try:
+            return self._follow(attrs)
+        except TokenError:
+            # simplejwt's own answer to a token nobody made: a token refused for
+            # any reason (revoked, ended, past a timeout) gets exactly that.
+            super().validate({"refresh": NOT_A_TOKEN})
+            raise  # not reached: simplejwt refuses NOT_A_TOKEN
+
+    def _follow(self, attrs: dict[str, Any]) -> dict[str, str]:
+        data = super().validate(attrs)
         claims = family_of(attrs["refresh"])
         sid = claims.get(SID_CLAIM)
         if not isinstance(sid, str):
@@ -144,7 +140,7 @@ class SessionmgrTokenRefreshSerializer(TokenRefreshSerializer):
             what="follow a token refresh",
         ):
             _end_family(sid, UserSession.Status.EXPIRED)
-            raise TokenError(UNKNOWN)
+            raise TokenError
         return data
 
 
@@ -154,8 +150,13 @@ class SessionmgrTokenBlacklistSerializer(TokenBlacklistSerializer):
 
     @sensitive_variables()
     def validate(self, attrs: dict[str, Any]) -> dict[Any, Any]:
-        with refused_as_unknown():
+        try:
             data = super().validate(attrs)
+        except TokenError:
+            # simplejwt's own answer to a token nobody made: one a revoke or an
+            # earlier logout blacklisted gets exactly that.
+            super().validate({"refresh": NOT_A_TOKEN})
+            raise  # not reached: simplejwt refuses NOT_A_TOKEN
         claims = family_of(attrs["refresh"])
         if isinstance(sid := claims.get(SID_CLAIM), str):
             _end_family(sid, UserSession.Status.ENDED)
@@ -184,25 +185,11 @@ class SessionmgrJWTAuthentication(JWTAuthentication):
             token_used(request, KIND, sid, user=user)
         except TokenRefused:
             forget(digests[0])
-            raise _invalid() from None
+            # simplejwt's own answer to a token nobody made: a token of a
+            # stopped family gets exactly that.
+            self.get_validated_token(NOT_A_TOKEN.encode())
+            raise  # not reached: simplejwt refuses NOT_A_TOKEN
         return result
-
-
-def _invalid() -> InvalidToken:
-    """What simplejwt answers for a token none of its classes accepts."""
-    return InvalidToken(
-        {
-            "detail": _("Given token not valid for any token type"),
-            "messages": [
-                {
-                    "token_class": token_class.__name__,
-                    "token_type": token_class.token_type,
-                    "message": UNKNOWN,
-                }
-                for token_class in api_settings.AUTH_TOKEN_CLASSES
-            ],
-        }
-    )
 
 
 def _extend(
