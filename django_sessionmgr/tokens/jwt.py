@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,8 @@ logger = logging.getLogger("django_sessionmgr")
 NOT_A_TOKEN = "-"
 #: The claim naming a token's family.
 SID_CLAIM = "sessionmgr_sid"
+#: Namespace of the family ids of refresh tokens from before the install.
+LEGACY_FAMILIES = uuid.UUID("5d0c1b8e-3f0a-4a55-9d2c-7f3e8a61b2c4")
 KIND = UserSession.Kind.JWT
 #: Users whose outstanding tokens one query of the clearer reads.
 USERS_AT_ONCE = 500
@@ -68,15 +71,33 @@ def family_of(encoded: str) -> dict[str, Any]:
     return claims
 
 
+def family_id(claims: dict[str, Any]) -> str | None:
+    """The family of a token's claims: its ``sessionmgr_sid``; for a refresh
+    token from before the install, an id derived from its ``jti`` (so its
+    row, its later tokens and ``sessionmgr_adopt_tokens`` agree); None for
+    an access token from before the install."""
+    sid = claims.get(SID_CLAIM)
+    if isinstance(sid, str):
+        return sid
+    jti = claims.get(api_settings.JTI_CLAIM)
+    if claims.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh" or not isinstance(jti, str):
+        return None
+    return uuid.uuid5(LEGACY_FAMILIES, jti).hex
+
+
 class SessionmgrRefreshToken(RefreshToken):
-    """simplejwt's refresh token; a new one starts a family. The claim is set
-    at construction, so the ``OutstandingToken`` that ``for_user`` records
-    already carries it (a revoke finds the family's tokens there)."""
+    """simplejwt's refresh token, always of a family: a new one starts one,
+    one from before the install gets its own. The claim is set at
+    construction, so the ``OutstandingToken`` that ``for_user`` records
+    already carries it (a revoke finds the family's tokens there), and the
+    access tokens and rotated refresh tokens made from it copy it."""
 
     def __init__(self, token: Any = None, verify: bool = True) -> None:
         super().__init__(token, verify)
         if token is None:
             self[SID_CLAIM] = uuid.uuid4().hex
+        elif (sid := family_id(self.payload)) is not None:
+            self[SID_CLAIM] = sid
 
 
 class SessionmgrTokenObtainPairSerializer(TokenObtainPairSerializer):
@@ -128,9 +149,9 @@ class SessionmgrTokenRefreshSerializer(TokenRefreshSerializer):
     def _follow(self, attrs: dict[str, Any]) -> dict[str, str]:
         data = super().validate(attrs)
         claims = family_of(attrs["refresh"])
-        sid = claims.get(SID_CLAIM)
-        if not isinstance(sid, str):
-            return data  # a token from before the install: as stock simplejwt
+        if (sid := family_id(claims)) is None:
+            return data  # not a refresh token simplejwt would have refreshed
+        claims[SID_CLAIM] = sid
         refresh = family_of(data.get("refresh", attrs["refresh"]))
         access = family_of(data["access"])
         request = self.context.get("request")
@@ -158,7 +179,7 @@ class SessionmgrTokenBlacklistSerializer(TokenBlacklistSerializer):
             super().validate({"refresh": NOT_A_TOKEN})
             raise  # not reached: simplejwt refuses NOT_A_TOKEN
         claims = family_of(attrs["refresh"])
-        if isinstance(sid := claims.get(SID_CLAIM), str):
+        if (sid := family_id(claims)) is not None:
             _end_family(sid, UserSession.Status.ENDED)
         return data
 
@@ -286,7 +307,7 @@ def _blacklist(digests: set[str], users: list[Any]) -> None:
     family = [
         pk
         for pk, encoded in outstanding.iterator()
-        if isinstance(sid := _sid_of(encoded), str)
+        if (sid := _sid_of(encoded)) is not None
         and not digests.isdisjoint(token_digests(KIND, sid))
     ]
     BlacklistedToken._default_manager.bulk_create(
@@ -294,9 +315,9 @@ def _blacklist(digests: set[str], users: list[Any]) -> None:
     )
 
 
-def _sid_of(encoded: str) -> Any:
+def _sid_of(encoded: str) -> str | None:
     try:
-        return family_of(encoded).get(SID_CLAIM)
+        return family_id(family_of(encoded))
     except pyjwt.PyJWTError:
         return None
 
@@ -306,6 +327,27 @@ def _user(user_id: Any) -> AbstractBaseUser | None:
         return None
     model = get_user_model()
     return model._default_manager.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+
+
+def existing_tokens() -> Iterator[tuple[Any, str, datetime | None]]:
+    """One (user pk, family id, expiry) per family among the live, not
+    blacklisted refresh tokens simplejwt keeps, for ``sessionmgr_adopt_tokens``.
+    Read user by user, latest first: one user's families in memory at a time."""
+    outstanding = (
+        OutstandingToken._default_manager.filter(
+            user__isnull=False, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+        )
+        .order_by("user_id", "-expires_at")
+        .values_list("user_id", "token", "expires_at")
+    )
+    user: Any = None
+    seen: set[str] = set()
+    for user_pk, encoded, expires_at in outstanding.iterator():
+        if user_pk != user:
+            user, seen = user_pk, set()
+        if (sid := _sid_of(encoded)) is not None and sid not in seen:
+            seen.add(sid)
+            yield user_pk, sid, expires_at
 
 
 def connect() -> None:

@@ -432,14 +432,58 @@ def test_a_login_whose_row_could_not_be_written_gets_it_later(
     assert refresh(pair).status_code == 401
 
 
-def test_tokens_from_before_the_install_work_as_stock(user: Any) -> None:
-    """A pair made by simplejwt's own RefreshToken (no family claim): served,
-    refreshed, no row."""
+def before_the_install(user: Any) -> Pair:
+    """A pair as simplejwt made it before the app's serializers were set: no family claim."""
     legacy = RefreshToken.for_user(user)
     pair = Pair({"refresh": str(legacy), "access": str(legacy.access_token)})
-    assert answer(pair) == 200
-    assert refreshed(pair)
+    assert SID_CLAIM not in family_of(pair.refresh)
+    return pair
+
+
+def test_a_refresh_token_from_before_the_install_gets_a_family_at_its_first_refresh(
+    marks: str, user: Any
+) -> None:
+    old = before_the_install(user)
+    assert answer(old) == 200  # an access token with no family: as stock simplejwt
     assert not jwt_rows(user)
+
+    pair = refreshed(old)
+
+    row = the_row(user)
+    assert (row.status, row.ip_address) == (UserSession.Status.ACTIVE, "203.0.113.9")
+    sid = family_of(pair.refresh)[SID_CLAIM]
+    assert family_of(pair.access)[SID_CLAIM] == sid
+    assert current_of(pair) == str(row.pk)
+    assert family_of(refreshed(pair).refresh)[SID_CLAIM] == sid  # one family from now on
+    assert [r.pk for r in jwt_rows(user)] == [row.pk]
+
+    revoke_from_a_browser(user, row)
+    assert refresh(pair).status_code == 401
+    assert answer(pair) == 401
+
+
+def test_sessionmgr_adopt_tokens_gives_each_family_from_before_the_install_its_row(
+    marks: str, user: Any, other_user: Any
+) -> None:
+    """At once, with an unknown device, so that a revoke reaches a stolen
+    refresh token never used since the install."""
+    mine, theirs = before_the_install(user), before_the_install(other_user)
+    ours = obtain(user)  # already has its row
+    out = StringIO()
+
+    call_command("sessionmgr_adopt_tokens", stdout=out)
+
+    assert "simplejwt: Adopted 2 token(s); 1 already had a row." in out.getvalue()
+    adopted = UserSession.objects.get(user=other_user)
+    assert (adopted.kind, adopted.adopted, adopted.ip_address) == ("jwt", True, None)
+    call_command("sessionmgr_adopt_tokens", stdout=out)
+    assert "simplejwt: Adopted 0 token(s); 3 already had a row." in out.getvalue()
+
+    revoke_from_a_browser(other_user, adopted)
+    assert blacklisted(theirs.refresh)
+    assert refresh(theirs).status_code == 401
+    assert refresh(mine).status_code == 200
+    assert refresh(ours).status_code == 200
 
 
 def test_no_token_or_jti_in_any_body_log_line_or_admin_page(

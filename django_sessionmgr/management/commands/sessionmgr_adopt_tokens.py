@@ -36,6 +36,10 @@ class Command(BaseCommand):
             from ...tokens import knox
 
             packages.append((UserSession.Kind.KNOX, "knox", knox.existing_tokens))
+        if apps.is_installed("rest_framework_simplejwt.token_blacklist"):
+            from ...tokens import jwt
+
+            packages.append((UserSession.Kind.JWT, "simplejwt", jwt.existing_tokens))
         if not packages:
             raise CommandError(
                 "Neither rest_framework.authtoken nor knox is in INSTALLED_APPS: "
