@@ -150,7 +150,7 @@ class SessionmgrTokenRefreshSerializer(TokenRefreshSerializer):
         data = super().validate(attrs)
         claims = family_of(attrs["refresh"])
         if (sid := family_id(claims)) is None:
-            return data  # not a refresh token simplejwt would have refreshed
+            return data  # no jti to name a family by (JTI_CLAIM None): as stock simplejwt
         claims[SID_CLAIM] = sid
         refresh = family_of(data.get("refresh", attrs["refresh"]))
         access = family_of(data["access"])
