@@ -15,6 +15,7 @@ class SessionMgrConfig(AppConfig):
         from . import receivers
         from .checks import (
             check_database_routing,
+            check_jwt,
             check_middleware,
             check_session_cache,
             check_session_reads,
@@ -27,3 +28,4 @@ class SessionMgrConfig(AppConfig):
         checks.register(check_session_cache)
         checks.register(check_database_routing)
         checks.register(check_session_reads)
+        checks.register(check_jwt)

@@ -285,3 +285,49 @@ def _cache_replicas(store: type[Any]) -> tuple[str, int] | None:
     servers = re.split("[;,]", location) if isinstance(location, str) else list(location)
     count = len([server for server in servers if server])
     return (alias, count) if count > 1 else None
+
+
+#: Where the simplejwt pieces live (named, not imported: simplejwt is optional).
+JWT_MODULE = "django_sessionmgr.tokens.jwt"
+JWT_SERIALIZERS = {
+    "TOKEN_OBTAIN_SERIALIZER": f"{JWT_MODULE}.SessionmgrTokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": f"{JWT_MODULE}.SessionmgrTokenRefreshSerializer",
+    "TOKEN_BLACKLIST_SERIALIZER": f"{JWT_MODULE}.SessionmgrTokenBlacklistSerializer",
+}
+TOKEN_BLACKLIST_APP = "rest_framework_simplejwt.token_blacklist"
+
+
+def check_jwt(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """simplejwt token sessions need its blacklist (a revoke blacklists the
+    family's refresh tokens) and all three serializers (one family, one row)."""
+    simple_jwt, rest_framework = django_settings.SIMPLE_JWT, django_settings.REST_FRAMEWORK
+    simple_jwt = simple_jwt if isinstance(simple_jwt, dict) else {}
+    rest_framework = rest_framework if isinstance(rest_framework, dict) else {}
+    classes = rest_framework.get("DEFAULT_AUTHENTICATION_CLASSES") or []
+    ours = {name for name, path in JWT_SERIALIZERS.items() if simple_jwt.get(name) == path}
+    in_use = bool(ours) or any(str(path).startswith(f"{JWT_MODULE}.") for path in classes)
+    if not in_use:
+        return []
+    if not apps.is_installed(TOKEN_BLACKLIST_APP):
+        return [
+            Error(
+                f"simplejwt token sessions are set up ({JWT_MODULE}), but "
+                f"{TOKEN_BLACKLIST_APP!r} is not installed: a revoke could not stop the "
+                "family's refresh tokens.",
+                hint=f"Add {TOKEN_BLACKLIST_APP!r} to INSTALLED_APPS and run migrate.",
+                id="django_sessionmgr.E014",
+            )
+        ]
+    if ours and (missing := sorted(set(JWT_SERIALIZERS) - ours)):
+        return [
+            Warning(
+                f"SIMPLE_JWT sets some of the app's serializers but not {', '.join(missing)}: "
+                "without them a refresh past a timeout is not refused, or simplejwt's logout "
+                "does not end the row.",
+                hint=" ".join(
+                    f"Set SIMPLE_JWT[{name!r}] = {JWT_SERIALIZERS[name]!r}." for name in missing
+                ),
+                id="django_sessionmgr.W004",
+            )
+        ]
+    return []

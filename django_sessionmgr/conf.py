@@ -297,6 +297,9 @@ class DjangoSettings:
     GEOIP_COUNTRY = DjangoSetting[str | None](default=None)
     #: As the project wrote it (``check_settings`` reports one that is not a dict).
     SESSIONMGR = DjangoSetting[Any](default={})
+    #: DRF's and simplejwt's, as the project wrote them (``checks.check_jwt``).
+    REST_FRAMEWORK = DjangoSetting[Any](default=None)
+    SIMPLE_JWT = DjangoSetting[Any](default=None)
 
 
 django_settings = DjangoSettings()

@@ -154,6 +154,10 @@ def connect() -> None:
         from .tokens import knox  # imports knox's models: only once it is installed
 
         knox.connect()
+    if apps.is_installed("rest_framework_simplejwt.token_blacklist"):
+        from .tokens import jwt  # imports simplejwt's models: only once they are installed
+
+        jwt.connect()
     if apps.is_installed("hijack"):
         from hijack.signals import hijack_started
 

@@ -83,6 +83,12 @@ OTHER_CHECKS = {
         "`signed_cookies`) is a `RedisCache` with more than one `LOCATION`, so it reads "
         "from replicas. See [read replicas](engines.md#read-replicas)."
     ),
+    "django_sessionmgr.E014": (
+        "The app's simplejwt pieces are set up (its serializers in `SIMPLE_JWT`, or "
+        "`SessionmgrJWTAuthentication` in DRF's `DEFAULT_AUTHENTICATION_CLASSES`) but "
+        "`rest_framework_simplejwt.token_blacklist` is not installed: a revoke could not stop "
+        "the family's refresh tokens. See [simplejwt](tokens.md#simplejwt)."
+    ),
     "django_sessionmgr.W001": ("`SESSIONMGR` has a key the app does not know (a typo?)."),
     "django_sessionmgr.W002": (
         "The `cache` or `cached_db` engine keeps sessions in a process-local cache "
@@ -93,6 +99,11 @@ OTHER_CHECKS = {
         "`NOTIFY_NEW_DEVICE` is on, but neither `SITE_URL` is set nor "
         "`django.contrib.sites` installed: the emails would have no base URL for their "
         "link (the request's `Host` is never used)."
+    ),
+    "django_sessionmgr.W004": (
+        "`SIMPLE_JWT` sets some of the app's three serializers but not all: without the "
+        "refresh one a refresh past a timeout is not refused, without the blacklist one "
+        "simplejwt's logout does not end the row. See [simplejwt](tokens.md#simplejwt)."
     ),
 }
 

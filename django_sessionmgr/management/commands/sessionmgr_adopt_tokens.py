@@ -1,6 +1,6 @@
 """``manage.py sessionmgr_adopt_tokens [--dry-run]``: rows for tokens from before the install.
 
-A DRF or knox token made before the app was installed has no row: no revoke
+A DRF, knox or simplejwt token made before the app was installed has no row: no revoke
 reaches it until its first request through the app's authentication class
 adopts it. This command gives each such token its row now (``adopted``,
 unknown device), in bounded memory, printing how many.
@@ -18,7 +18,7 @@ from ...tokens.adoption import adopt_tokens
 
 
 class Command(BaseCommand):
-    help = "Give every DRF and knox token made before the install its UserSession row."
+    help = "Give every DRF, knox and simplejwt token made before the install its UserSession row."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -36,9 +36,14 @@ class Command(BaseCommand):
             from ...tokens import knox
 
             packages.append((UserSession.Kind.KNOX, "knox", knox.existing_tokens))
+        if apps.is_installed("rest_framework_simplejwt.token_blacklist"):
+            from ...tokens import jwt
+
+            packages.append((UserSession.Kind.JWT, "simplejwt", jwt.existing_tokens))
         if not packages:
             raise CommandError(
-                "Neither rest_framework.authtoken nor knox is in INSTALLED_APPS: "
+                "None of rest_framework.authtoken, knox and "
+                "rest_framework_simplejwt.token_blacklist is in INSTALLED_APPS: "
                 "there are no tokens to adopt."
             )
         for kind, name, tokens in packages:
