@@ -30,7 +30,7 @@ from django_sessionmgr.tokens.jwt import SID_CLAIM, family_of
 from tests import counting_cache
 from tests.helpers import IPHONE, PASSWORD, failing, logged_in_client, make_client
 from tests.integration.token_checks import REVOKE_WAYS, assert_refused_as_unknown, revoke
-from tests.services import redis_url
+from tests.real_servers import redis_url
 
 pytestmark = pytest.mark.django_db
 
@@ -533,3 +533,18 @@ def test_the_check_warns_when_a_serializer_is_left_out(settings: Any) -> None:
     stock = "rest_framework_simplejwt.serializers.TokenBlacklistSerializer"
     settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "TOKEN_BLACKLIST_SERIALIZER": stock}
     assert [message.id for message in check_jwt()] == ["django_sessionmgr.W004"]
+
+
+def test_the_familys_session_is_current_when_its_access_token_authenticates(user: Any) -> None:
+    """With the access token, ``current/`` is the family's row and only it is
+    ``is_current``, of kind ``jwt``; neither token is in the answers."""
+    pair = obtain(user)
+    (row,) = jwt_rows(user)
+    client = make_client(**pair.header())
+    current = client.get("/api/sessions/current/")
+    assert current.status_code == 200
+    assert current.json()["id"] == str(row.pk)
+    assert current.json()["kind"] == "jwt"
+    listed = client.get("/api/sessions/?limit=50").json()["results"]
+    assert [item["id"] for item in listed if item["is_current"]] == [str(row.pk)]
+    assert pair.access not in current.content.decode() and pair.refresh not in str(listed)
