@@ -14,6 +14,7 @@ import it, never the other way round.
 from __future__ import annotations
 
 import enum
+from datetime import datetime, timedelta
 
 from django.utils.translation import gettext, ngettext
 
@@ -25,6 +26,15 @@ from .conf import app_settings
 #: marker's whole second (the write in between), so a policy's end lies up to
 #: a second and that moment away from them.
 TOLERANCE = 2
+
+#: How far a session without an end of its own (a DRF token) is recorded to
+#: end: a date every database stores, shown as "No expiry" (``never_ends``).
+NO_EXPIRY = timedelta(days=36525)
+
+
+def never_ends(created: datetime, expires: datetime) -> bool:
+    """Whether a row's end is the far date of a session with no end of its own."""
+    return expires - created >= NO_EXPIRY - timedelta(days=1)
 
 
 class EndingPolicy(enum.Enum):

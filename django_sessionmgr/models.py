@@ -250,12 +250,11 @@ class UserSession(models.Model):
 
     @property
     def device_summary(self) -> str:
-        if self.device_browser and self.device_os:
-            return str(_("%(browser)s on %(os)s")) % {
-                "browser": self.device_browser,
-                "os": self.device_os,
-            }
-        return self.device_browser or self.device_os or str(_("Unknown device"))
+        # "Other" is what the parser calls an operating system it does not know.
+        os = "" if self.device_os == "Other" else self.device_os
+        if self.device_browser and os:
+            return str(_("%(browser)s on %(os)s")) % {"browser": self.device_browser, "os": os}
+        return self.device_browser or os or str(_("Unknown device"))
 
     @property
     def revoke_reason_display(self) -> str | None:

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 
 from ..conf import app_settings
 from ..devices import device_name, session_title
-from ..endings import duration
+from ..endings import duration, never_ends
 from ..network import ip_markup, stored_ip
 
 if TYPE_CHECKING:
@@ -80,6 +80,8 @@ def ends(session: UserSession) -> SafeString:
     it may.
     """
     moment = session.expires_at
+    if never_ends(session.created_at, moment):
+        return format_html("{}", _("No expiry"))
     local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
     at = format_html(
         '<time class="sessionmgr-date" datetime="{}">{}</time>',

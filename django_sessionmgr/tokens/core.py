@@ -32,7 +32,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from ..conf import app_settings, django_settings
 from ..devices import device_fields
-from ..endings import idle_allowance
+from ..endings import NO_EXPIRY, idle_allowance
 from ..exceptions import RevokeFailed
 from ..models import UserSession
 from ..policies import login_atomically, revoke_past_limit, sessions_past_limit, tokens_count
@@ -46,10 +46,6 @@ from .known import KNOWN_TOKENS, Known, KnownTokens
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.http import HttpRequest
-
-#: How far a token without an expiry of its own (DRF's) is recorded to end:
-#: shown as "no expiry"; a date every database can store.
-NO_EXPIRY = timedelta(days=36525)
 
 
 class TokenRefused(AuthenticationFailed):

@@ -256,7 +256,10 @@ class Command(BaseCommand):
         request = RequestFactory().post(
             "/api/token/", HTTP_USER_AGENT=seed.user_agent, REMOTE_ADDR=ip
         )
-        row = start_token_session(request, user, seed.kind, secrets.token_urlsafe(32))
+        # An app's refresh token lasts a month; an API token has no end of its own.
+        lasts = timedelta(days=30) if seed.kind == UserSession.Kind.JWT else None
+        ends = timezone.now() + lasts if lasts else None
+        row = start_token_session(request, user, seed.kind, secrets.token_urlsafe(32), ends)
         if row is None:
             raise CommandError(f"Recording a {seed.kind} session from {ip} failed")
         return str(row.pk)
