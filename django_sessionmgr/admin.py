@@ -28,17 +28,20 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import DatabaseError, router, transaction
-from django.db.models import Field, Model, Q, QuerySet
+from django.db.models import BooleanField, Case, Field, Model, Q, QuerySet, When
 from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 from django.utils.text import smart_split, unescape_string_literal
@@ -404,8 +407,28 @@ class StatusListFilter(admin.SimpleListFilter):
         value = self.value()
         if value not in UserSession.Status.values:
             return None
+        if value == UserSession.Status.EXPIRED:
+            return queryset.filter(expired_case())
         sessions: UserSessionQuerySet = queryset  # type: ignore[assignment]
         return sessions.with_status(value)
+
+
+def expired_case() -> Case:
+    """``UserSessionQuerySet.expired()`` as one CASE: a row marked expired, or
+    an active one past its expiry.
+
+    As an OR of two conditions on ``status``, a planner without
+    statistics (SQLite as Django leaves it) reads both statuses through the
+    status index and sorts them all for one page. No index serves a CASE, so
+    the list walks its own order index (``sessionmgr_created_status``, which
+    holds both columns the CASE tests) and stops at the page.
+    """
+    status = UserSession.Status
+    return Case(
+        When(status=status.ACTIVE, then=Q(expires_at__lte=timezone.now())),
+        default=Q(status=status.EXPIRED),
+        output_field=BooleanField(),
+    )
 
 
 #: Columns that hold an IP address as it was stored, perhaps before
@@ -414,6 +437,61 @@ IP_FIELDS = ("ip_address", "last_ip_address")
 
 #: The query parameter of the user page's link to all of a user's sessions.
 USER_PARAMETER = "user"
+
+
+#: How many pages past the one shown the changelist counts; beyond them it
+#: counts no further (see ``LookaheadPaginator``).
+PAGES_AHEAD = 4
+
+#: No count goes past this many rows, whatever page a URL asks for: a
+#: LIMIT every database takes (a 64-bit integer).
+MAX_COUNTED_ROWS = 2**62
+
+
+class LookaheadPaginator(Paginator[UserSession]):
+    """Counts the rows of the list only up to ``PAGES_AHEAD`` pages past ``page``.
+
+    A COUNT of every row of a status reads all of them, however the page
+    itself is found: at a million rows that count was most of the time a
+    filtered changelist took. This one counts the first rows in the list's
+    own order (the page's plan, stopped after so many rows), so it costs
+    what the next few pages cost, whatever the table's size. When more rows
+    follow, ``count`` is that bound, the page links end with an ellipsis, and
+    each later page counts further on. A lighter list gets its exact count.
+    """
+
+    def __init__(
+        self, object_list: QuerySet[UserSession], per_page: int, *args: Any, page: int = 1
+    ) -> None:
+        super().__init__(object_list, per_page, *args)
+        self.rows = object_list
+        self.counted_rows = min(int(per_page) * (max(page, 1) + PAGES_AHEAD), MAX_COUNTED_ROWS)
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._found, self.counted_rows)
+
+    @cached_property
+    def has_more(self) -> bool:
+        """Whether rows follow those counted."""
+        return self._found > self.counted_rows
+
+    @cached_property
+    def _found(self) -> int:
+        return self.rows[: self.counted_rows + 1].count()
+
+    def get_elided_page_range(self, *args: Any, **kwargs: Any) -> Any:
+        yield from super().get_elided_page_range(*args, **kwargs)
+        if self.has_more:
+            yield self.ELLIPSIS
+
+
+def requested_page(request: HttpRequest) -> int:
+    """The changelist's page number, read as ``ChangeList`` reads it."""
+    try:
+        return int(request.GET.get(PAGE_VAR, 1))
+    except ValueError:
+        return 1
 
 
 class SessionChangeList(ChangeList):
@@ -456,11 +534,12 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
     # the planner may start from the user table and sort a million sessions
     # instead of walking the (status,) created_at index for one page.
     list_select_related = ()
-    # Newest first along the (created_at, id) index; the admin adds the id
+    # Newest first along the (created_at, id, ...) index; the admin adds the id
     # tie-break itself, and an index-backed order is what keeps a page of a
     # huge table from sorting all of it.
     ordering = ("-created_at",)
-    # COUNT(*) over millions of rows is the slow part of a big changelist.
+    # COUNT(*) over millions of rows is the slow part of a big changelist:
+    # no total, and the list's own count stops a few pages ahead (get_paginator).
     show_full_result_count = False
     if hasattr(admin, "ShowFacets"):  # Django 5.0+
         # Facets cost a COUNT per filter choice, a dozen scans of a big table.
@@ -508,6 +587,18 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return SessionChangeList
+
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[UserSession],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> LookaheadPaginator:
+        return LookaheadPaginator(
+            queryset, per_page, orphans, allow_empty_first_page, page=requested_page(request)
+        )
 
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
