@@ -69,9 +69,11 @@ if TYPE_CHECKING:
 
     SessionModelAdmin = admin.ModelAdmin[UserSession]
     SessionTabularInline = admin.TabularInline[UserSession, Any]
-else:  # the admin classes are not subscriptable at run time
+    SessionPaginator = Paginator[UserSession]
+else:  # the admin classes and Paginator are not subscriptable at run time
     SessionModelAdmin = admin.ModelAdmin
     SessionTabularInline = admin.TabularInline
+    SessionPaginator = Paginator
 
 
 #: The field that holds the session key, in whatever form it is stored. No
@@ -448,7 +450,7 @@ PAGES_AHEAD = 4
 MAX_COUNTED_ROWS = 2**62
 
 
-class LookaheadPaginator(Paginator[UserSession]):
+class LookaheadPaginator(SessionPaginator):
     """Counts the rows of the list only up to ``PAGES_AHEAD`` pages past ``page``.
 
     A COUNT of every row of a status reads all of them, however the page
