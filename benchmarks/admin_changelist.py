@@ -43,7 +43,8 @@ def run(options: Any) -> None:
     from django_sessionmgr.models import UserSession
 
     print(
-        f"{h.about(vendor)}; {options.users:,} users; median and best of {options.repeat} loads, no ANALYZE"
+        f"{h.about(vendor)}; {options.users:,} users; "
+        f"median and best of {options.repeat} loads, no ANALYZE"
     )
     h.header("rows", "admin changelist", "ms", "best ms", "queries", "seeded in")
     for rows in options.rows:
