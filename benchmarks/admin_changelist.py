@@ -5,7 +5,8 @@ At each size, a fresh table of realistic rows (:func:`harness.logins`) of
 page, status filters, a date filter, a username search, an exact IP search
 and a deep page. Each page's median and best load: on a shared machine the
 best is the steadier figure. ``--plans`` prints the plan of each query that
-reads the sessions table.
+reads the sessions table (on PostgreSQL with ``ANALYZE, BUFFERS``: its time
+and the buffers it read, run once more after the timed loads).
 """
 
 from __future__ import annotations
@@ -91,7 +92,11 @@ def run(options: Any) -> None:
             for sql, params in sent if options.plans else []:
                 if "usersession" in sql and sql.startswith("SELECT"):
                     with connection.cursor() as cursor:
-                        explain = "EXPLAIN QUERY PLAN " if vendor == "sqlite" else "EXPLAIN "
+                        explain = (
+                            "EXPLAIN QUERY PLAN "
+                            if vendor == "sqlite"
+                            else "EXPLAIN (ANALYZE, BUFFERS) "
+                        )
                         cursor.execute(explain + sql, params)
                         print(f"    {sql[:200]}", *(f"      {r[-1]}" for r in cursor), sep="\n")
 
