@@ -214,7 +214,14 @@ class UserSession(models.Model):
                 fields=["user", "status", "created_at", "id"],
                 name="sessionmgr_user_status_created",
             ),
-            models.Index(fields=["created_at", "id"], name="sessionmgr_created"),
+            # Every staff list newest first (admin changelist, staff API cursor).
+            # status and expires_at ride along: the admin's expired filter (a
+            # CASE no index serves) and its count test them while walking this
+            # index in order, without reading the rows they skip.
+            models.Index(
+                fields=["created_at", "id", "status", "expires_at"],
+                name="sessionmgr_created_status",
+            ),
             # Expiry first, not status: without planner statistics (SQLite
             # before ANALYZE), "status = active AND expires_at > now" would
             # read every active row from a (status, expires_at) index rather

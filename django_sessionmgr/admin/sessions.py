@@ -37,6 +37,7 @@ from .cells import (
     username_cell,
 )
 from .lookups import NoSessionKeyLookupsMixin, capped_search_words
+from .paging import LookaheadPaginator, requested_page
 from .revoking import can_revoke, confirm_or_revoke, own_row_id
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ class StatusListFilter(admin.SimpleListFilter):
         if value not in UserSession.Status.values:
             return None
         sessions: UserSessionQuerySet = queryset  # type: ignore[assignment]
+        if value == UserSession.Status.EXPIRED:
+            return sessions.expired_in_list_order()
         return sessions.with_status(value)
 
 
@@ -112,11 +115,12 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
     # the planner may start from the user table and sort a million sessions
     # instead of walking the (status,) created_at index for one page.
     list_select_related = ()
-    # Newest first along the (created_at, id) index; the admin adds the id
+    # Newest first along the (created_at, id, ...) index; the admin adds the id
     # tie-break itself, and an index-backed order is what keeps a page of a
     # huge table from sorting all of it.
     ordering = ("-created_at",)
-    # COUNT(*) over millions of rows is the slow part of a big changelist.
+    # COUNT(*) over millions of rows is the slow part of a big changelist:
+    # no total, and the list's own count stops a few pages ahead (get_paginator).
     show_full_result_count = False
     if hasattr(admin, "ShowFacets"):  # Django 5.0+
         # Facets cost a COUNT per filter choice, a dozen scans of a big table.
@@ -170,6 +174,18 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return SessionChangeList
+
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[UserSession],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> LookaheadPaginator:
+        return LookaheadPaginator(
+            queryset, per_page, orphans, allow_empty_first_page, page=requested_page(request)
+        )
 
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
