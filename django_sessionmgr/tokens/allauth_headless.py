@@ -15,8 +15,9 @@ is the ``X-Session-Token``, so it has its row like a browser's.
   ``ACTIVITY_UPDATE_INTERVAL``; a session whose row is over is refused where
   the store cannot say so (``cached_db`` under a sign-out mark cache). A
   refused session is deleted from the store and allauth answers as it does
-  for an unknown token. ``SessionTokenStrategyMixin`` adds the same to
-  another strategy.
+  for an unknown token. When the session's key rotates (a password change
+  cycles it) and allauth hands the app its new token, the row follows the
+  new key.
 
 A revoke, a password change and ``logout`` need nothing of their own here:
 they end the row and delete the session from the store like a browser's.
@@ -40,9 +41,10 @@ from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBS
 from ..conf import app_settings
 from ..markers import Marker, read_marker
 from ..models import UserSession
-from ..rows import end_row, record_activity, session_alive
+from ..rows import end_row, record_activity, session_alive, sync_row
 from ..safety import contained
 from ..signouts import mark_cache
+from ..state import RequestState, current_state
 from ..stores import is_server_side
 
 if TYPE_CHECKING:
@@ -67,32 +69,49 @@ def app_login(request: HttpRequest) -> bool:
     return getattr(headless, "client", None) == APP_CLIENT
 
 
-class SessionTokenStrategyMixin:
-    """Checks the session behind an ``X-Session-Token`` as the middleware
-    checks a browser's; put it before the strategy it extends."""
+class SessionTokenStrategy(AllauthSessionTokenStrategy):
+    """allauth's ``SessionTokenStrategy``, checking the session behind an
+    ``X-Session-Token`` as the middleware checks a browser's."""
 
     def get_session_token(self, request: HttpRequest) -> str | None:
-        token: str | None = super().get_session_token(request)  # type: ignore[misc]
+        token: str | None = super().get_session_token(request)
         _asking.set((token, weakref.ref(request)) if token else None)
         return token
 
     def lookup_session(self, session_token: str) -> SessionBase | None:
-        session: SessionBase | None = super().lookup_session(session_token)  # type: ignore[misc]
+        session: SessionBase | None = super().lookup_session(session_token)
         asking = _asking.get()
         _asking.set(None)
         if session is None:
             return None
         request = asking[1]() if asking is not None and asking[0] == session_token else None
-        if contained(
+        if not contained(
             lambda: may_go_on(request, session), default=True, what="check an app's session"
         ):
-            return session
-        session.delete()
-        return None  # allauth's answer to an unknown token
+            session.delete()
+            return None  # allauth's answer to an unknown token
+        if request is not None and current_state.get() is not None:
+            # The session serving the rest of the request, for receivers that
+            # get none (a password change spares it); the middleware resets it.
+            current_state.set(RequestState(session.session_key, session))
+        return session
 
-
-class SessionTokenStrategy(SessionTokenStrategyMixin, AllauthSessionTokenStrategy):
-    """allauth's ``SessionTokenStrategy``, with the app's checks."""
+    def create_session_token(self, request: HttpRequest) -> str:
+        """The token allauth hands the app when its session changed: after a
+        key rotation (a password change cycles it), the row follows the new key,
+        so that a revoke still reaches the session."""
+        token: str = super().create_session_token(request)
+        brought = self.get_session_token(request)
+        marker = read_marker(request.session)
+        if brought and token != brought and marker is not None:
+            session = request.session
+            if not contained(
+                lambda: sync_row(session, marker.row_id, activity=False),
+                default=True,
+                what="follow an app's session key",
+            ):
+                session.delete()  # revoked while this request ran
+        return token
 
 
 def may_go_on(request: HttpRequest | None, session: SessionBase) -> bool:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -217,21 +218,48 @@ def test_allauths_browser_logins_stay_browser_sessions(user):
     assert whoami(headless) == whoami(pages) == user.get_username()
 
 
-def test_an_app_login_beside_a_browser_session_keeps_both(user):
-    """An app request that also carries the browser's cookie (a web view, say)
-    signs the app in without touching the browser's session or row."""
+def test_a_password_change_in_the_app_keeps_its_session_and_follows_its_new_key(user):
+    token = app_login(user)
     browser = logged_in_client(user)
-    browser_row = active_rows(user)[0]
+
+    response = app_client(token).post(
+        f"{APP}/account/password/change",
+        json.dumps({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    new = response.json()["meta"]["session_token"]  # Django cycled the key
+
+    assert app_session(new).status_code == 200
+    assert app_row(user).status == "active"
+    assert whoami(browser) is None  # the other sessions are revoked
+    # The row holds the new key: a revoke still reaches the session.
+    call_command("sessionmgr_revoke", user.get_username(), stdout=StringIO())
+    assert_signed_out_as_unknown(new)
+
+
+def test_an_app_request_beside_a_browser_cookie_is_the_apps_alone(user, other_user, settings):
+    """An app request that also carries a browser's cookie (a web view, say),
+    with a middleware that reads the browser's user before the view: the app's
+    token serves the app's user, and the browser's session and row go on."""
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    ]
+    token = app_login(user)
+    browser = logged_in_client(other_user)
+    browser_row = active_rows(other_user)[0]
+
+    response = browser.get(f"{APP}/auth/session", HTTP_X_SESSION_TOKEN=token)
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["user"]["username"] == user.get_username()
     response = browser.post(
         f"{APP}/auth/login",
         json.dumps({"username": user.get_username(), "password": PASSWORD}),
         content_type="application/json",
     )
     assert response.status_code == 200, response.content
-    token = response.json()["meta"]["session_token"]
 
-    assert {row.kind for row in active_rows(user)} == {"session", KIND}
+    assert [row.kind for row in active_rows(user)] == [KIND, KIND]
     assert UserSession.objects.get(pk=browser_row.pk).status == "active"
-    assert whoami(browser) == user.get_username()
-    assert app_session(token).status_code == 200
-    assert get_user_model().objects.count() == 1
+    assert whoami(browser) == other_user.get_username()
