@@ -15,12 +15,14 @@ is the ``X-Session-Token``, so it has its row like a browser's.
   ``ACTIVITY_UPDATE_INTERVAL``; a session whose row is over is refused where
   the store cannot say so (``cached_db`` under a sign-out mark cache). A
   refused session is deleted from the store and allauth answers as it does
-  for an unknown token. When the session's key rotates (a password change
-  cycles it) and allauth hands the app its new token, the row follows the
-  new key.
+  for an unknown token. A served session is the request's current one
+  (``current_state``), so the app's own password change spares it; when its
+  key rotates (a password change cycles it) and allauth hands the app its
+  new token, the row follows the new key.
 
-A revoke, a password change and ``logout`` need nothing of their own here:
-they end the row and delete the session from the store like a browser's.
+A revoke, a password change from elsewhere and ``logout`` need nothing of
+their own here: they end the row and delete the session from the store like
+a browser's.
 """
 
 from __future__ import annotations
