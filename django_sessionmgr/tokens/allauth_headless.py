@@ -103,7 +103,7 @@ class SessionTokenStrategy(AllauthSessionTokenStrategy):
         key rotation (a password change cycles it), the row follows the new key,
         so that a revoke still reaches the session."""
         token: str = super().create_session_token(request)
-        brought = self.get_session_token(request)
+        brought = super().get_session_token(request)
         marker = read_marker(request.session)
         if brought and token != brought and marker is not None:
             session = request.session
