@@ -190,6 +190,9 @@ class UserSessionMiddleware:
     def _checked_user(
         self, request: HttpRequest, state: RequestState, load: Callable[[], Any]
     ) -> User:
+        if request.session is not state.session:
+            served: User = load()  # a view serves another session: see ``request_state``
+            return served
         if state.checked_user is not None:
             return state.checked_user
         user = load()
@@ -219,6 +222,9 @@ class UserSessionMiddleware:
         ``auser()`` does in async) and checked in that same thread hop, rather
         than in stock's hop for the user plus one of ours.
         """
+        if request.session is not state.session:
+            served: User = await auser()  # a view serves another session: see ``request_state``
+            return served
         if state.checked_user is not None:
             return state.checked_user
         session: SessionBase = request.session

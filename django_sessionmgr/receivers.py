@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
@@ -30,7 +31,17 @@ def record_login(
     sender: Any, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any
 ) -> None:
     if request is not None and signed_into_session(request, user):
-        start_session(request, user)
+        start_session(request, user, login_kind(request))
+
+
+def login_kind(request: HttpRequest) -> str:
+    """``app_session`` for a login through allauth headless' app client, else ``session``."""
+    if apps.is_installed("allauth.headless"):
+        from .tokens import allauth_headless  # imports allauth: only once it is installed
+
+        if allauth_headless.app_login(request):
+            return allauth_headless.KIND
+    return UserSession.Kind.SESSION
 
 
 def signed_into_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
@@ -130,7 +141,6 @@ def log_admin_revoke(
 
 
 def connect() -> None:
-    from django.apps import apps
     from django.contrib.auth.signals import user_logged_in, user_logged_out
     from django.db.models.signals import post_save
 

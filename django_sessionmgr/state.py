@@ -127,5 +127,13 @@ current_state: ContextVar[RequestState | None] = ContextVar("sessionmgr_state", 
 
 
 def request_state(request: HttpRequest | None) -> RequestState | None:
-    """The state the middleware keeps on ``request``, if it runs."""
-    return getattr(request, "_sessionmgr", None) if request is not None else None
+    """The state the middleware keeps on ``request``, if it runs, while the
+    request's own session serves it: a view that serves another session in its
+    place (allauth headless, an app's ``X-Session-Token``) gets none, and what
+    happens there is recorded as without the middleware."""
+    if request is None:
+        return None
+    state: RequestState | None = getattr(request, "_sessionmgr", None)
+    if state is None or state.session is None:
+        return state
+    return state if getattr(request, "session", None) is state.session else None

@@ -73,6 +73,7 @@ def _create_row(
     row_id: str,
     *,
     adopted: bool = False,
+    kind: str = UserSession.Kind.SESSION,
 ) -> UserSession:
     now = timezone.now()
     marker, expires_at = marker_as_of_now(
@@ -91,6 +92,7 @@ def _create_row(
         last_location_city=fields["location_city"],
         last_location_country=fields["location_country"],
         adopted=adopted,
+        kind=kind,
         **fields,
     )
     insert_row(row)
@@ -98,8 +100,11 @@ def _create_row(
     return row
 
 
-def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession | None:
-    """Record a login: reuse the session's row if it has one for this user, else create one.
+def start_session(
+    request: HttpRequest, user: AbstractBaseUser, kind: str = UserSession.Kind.SESSION
+) -> UserSession | None:
+    """Record a login: reuse the session's row if it has one for this user, else
+    create one of ``kind`` (an app's session is a Django session too).
 
     A failure to record is logged and never fails the login. The steps, in order:
     note the row a flushed session leaves behind, refuse users our table cannot
@@ -119,7 +124,7 @@ def start_session(request: HttpRequest, user: AbstractBaseUser) -> UserSession |
     failed: tuple[str, UserSession | None] = ("", None)
     try:
         row_id, row = contained(
-            lambda: _record_row(request, session, user, marker, stack),
+            lambda: _record_row(request, session, user, marker, stack, kind),
             default=failed,
             what="record a login",
         )
@@ -169,6 +174,7 @@ def _record_row(
     user: AbstractBaseUser,
     marker: Marker | None,
     stack: list[ImpersonationEntry] | None,
+    kind: str,
 ) -> tuple[str, UserSession | None]:
     """The login's row id, and the row when it is new.
 
@@ -197,7 +203,7 @@ def _record_row(
                 state.replaced_row_id = None  # a row the rest of the chain goes back to
         return row_id, None
     with login_atomically(user):
-        row = _create_row(request, session, user, str(uuid.uuid4()))
+        row = _create_row(request, session, user, str(uuid.uuid4()), kind=kind)
         excess = sessions_past_limit(user, str(row.pk))
     state = request_state(request)
     if state is not None:
