@@ -21,6 +21,9 @@ processes: the class then reads the family's row on every request.
 Then the login that hands out a token (DRF's obtain view, knox's
 ``LoginView`` with basic auth, simplejwt's ``TokenObtainPairView``), each
 for a user who has no token yet: stock view vs the app's.
+
+``--same-middleware`` serves the stock side through the app's middleware too
+(the classes alone); ``--analyze`` gives the planner statistics after seeding.
 """
 
 from __future__ import annotations
@@ -57,6 +60,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokens", type=int, default=50, help="tokens the requests rotate through")
     parser.add_argument("--obtain-batches", type=int, default=10)
     parser.add_argument("--obtain-per-batch", type=int, default=10)
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="ANALYZE after seeding (VACUUM ANALYZE on PostgreSQL, as autovacuum leaves it)",
+    )
+    parser.add_argument(
+        "--same-middleware",
+        action="store_true",
+        help="the stock side through the app's middleware too: the classes alone",
+    )
     parser.add_argument("--sql", action="store_true", help="print the counted queries")
     parser.add_argument(
         "--redis-url",
@@ -97,13 +110,22 @@ def run(options: Any) -> None:
     h.urlpatterns += _urls()
     seeded = h.seed_sessions(options.rows, users=options.users)
     made = seed_tokens(seeded.users)
+    if options.analyze:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE" if vendor == "postgresql" else "ANALYZE")
     where = f"Redis ({options.redis_url})" if options.redis_url else "LocMemCache"
     print(
         f"{h.about(vendor)}; sign-out marks on {where}; {options.rows:,} browser rows, "
-        f"{options.users:,} users, {made}; {options.batches} batches of {options.per_batch} "
+        f"{options.users:,} users, {made}, {'analysed' if options.analyze else 'no ANALYZE'}; "
+        f"{options.batches} batches of {options.per_batch} "
         f"requests, rotating through {options.tokens} tokens"
     )
-    stock, app = h.WSGISite(h.STOCK_MIDDLEWARE), h.WSGISite(h.APP_MIDDLEWARE)
+    app = h.WSGISite(h.APP_MIDDLEWARE)
+    stock = h.WSGISite(h.APP_MIDDLEWARE if options.same_middleware else h.STOCK_MIDDLEWARE)
+    if options.same_middleware:
+        print("Both sides through the app's middleware: the authentication classes alone.")
     rng = random.Random(23)
     holders = _usernames(rng.sample(seeded.users[1:], options.tokens))
     h.header(
