@@ -359,11 +359,12 @@ def counting_cache() -> Iterator[list[tuple[str, Any]]]:
 
         return call
 
-    cache.get, cache.get_many = counted("get"), counted("get_many")
+    own = vars(cache)  # instance attributes over the class's methods, for the block
+    own.update(get=counted("get"), get_many=counted("get_many"))
     try:
         yield calls
     finally:
-        del cache.get, cache.get_many
+        del own["get"], own["get_many"]
 
 
 # Seed ----------------------------------------------------------------------------
@@ -416,8 +417,8 @@ def seed_tokens(users: list[Any], seed: int = 23) -> str:
             if rng.random() < 1 / 7:
                 refresh.blacklist()  # simplejwt's logout, as the app's serializer ends it
                 end_token_session(UserSession.Kind.JWT, refresh[SID_CLAIM])
-    counts = UserSession.objects.exclude(kind="session").values_list("kind", "status")
+    kinds = UserSession.objects.exclude(kind="session").values_list("kind", flat=True)
     tally: dict[str, int] = {}
-    for kind, _status in counts:
-        tally[kind] = tally.get(kind, 0) + 1
-    return ", ".join(f"{n:,} {kind} rows" for kind, n in sorted(tally.items()))
+    for made in kinds:
+        tally[made] = tally.get(made, 0) + 1
+    return ", ".join(f"{n:,} {made} rows" for made, n in sorted(tally.items()))
