@@ -21,6 +21,7 @@ SCENARIOS = [
     "mass_revoke",
     "staff_bulk",
     "admin_changelist",
+    "tokens",
     "compare",
 ]
 

@@ -22,7 +22,7 @@ import tempfile
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from io import BytesIO
@@ -52,11 +52,18 @@ FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Fire
 urlpatterns: list[Any] = []
 
 
-def setup(database: str | None = None, competitor: str = "sessionmgr", **overrides: Any) -> str:
+def setup(
+    database: str | None = None,
+    competitor: str = "sessionmgr",
+    extra_apps: Iterable[str] = (),
+    **overrides: Any,
+) -> str:
     """Configure Django for ``competitor``, migrate a fresh database; returns its vendor.
 
     ``competitor`` is ``sessionmgr`` (the app installed; every scenario),
     or, for the side-by-side runs, ``stock``, ``user_sessions`` or ``allauth``.
+    ``extra_apps`` go before the app in ``INSTALLED_APPS`` (a scenario's own
+    packages, such as the token packages).
     """
     import dj_database_url
     import django
@@ -83,7 +90,7 @@ def setup(database: str | None = None, competitor: str = "sessionmgr", **overrid
     middleware, engine = list(STOCK_MIDDLEWARE), "django.contrib.sessions.backends.db"
     extra: dict[str, Any] = {}
     if competitor == "sessionmgr":
-        apps += ["rest_framework", "django_sessionmgr"]
+        apps += ["rest_framework", *extra_apps, "django_sessionmgr"]
         middleware = list(APP_MIDDLEWARE)
     elif competitor == "user_sessions":
         apps[apps.index("django.contrib.sessions")] = "user_sessions"
@@ -247,6 +254,7 @@ class WSGISite:
 
         with override_settings(MIDDLEWARE=middleware or settings.MIDDLEWARE):
             self.handler = WSGIHandler()
+        self.body = b""
 
     def call(
         self,
@@ -256,8 +264,13 @@ class WSGISite:
         form: dict[str, str] | None = None,
         user_agent: str = FIREFOX,
         remote_addr: str = "81.2.69.160",
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, str]:
-        """Serve one request; returns its status and the session cookie it set, if any."""
+        """Serve one request; returns its status and the session cookie it set, if any.
+
+        ``headers``: more WSGI environ entries (``HTTP_AUTHORIZATION``, say).
+        The response's body is kept in ``self.body``.
+        """
         from django.conf import settings
 
         path, _, query = path.partition("?")
@@ -279,11 +292,12 @@ class WSGISite:
             "wsgi.input": BytesIO(body),
             "wsgi.errors": sys.stderr,
             "wsgi.url_scheme": "http",
+            **(headers or {}),
         }
         seen: list[Any] = []
         result = self.handler(environ, lambda status, headers, exc=None: seen.extend(headers))
         try:
-            b"".join(result)
+            self.body = b"".join(result)
         finally:
             result.close()
         assert result.status_code in (200, 302), (path, result.status_code)
@@ -640,13 +654,18 @@ _loop: asyncio.AbstractEventLoop | None = None
 
 
 def paired(
-    stock_run: Callable[[int], Any], app_run: Callable[[int], Any], batches: int, per_batch: int
+    stock_run: Callable[[int], Any],
+    app_run: Callable[[int], Any],
+    batches: int,
+    per_batch: int,
+    stock_context: Callable[[], AbstractContextManager[Any]] = stock,
 ) -> Paired:
     """Alternate batches of stock and app calls (ABBA); each batch's median, ratio per pair.
 
-    Stock batches run inside :func:`stock`. Each call gets a running index, so
-    it can be given new input (a user agent never seen before, say). The two
-    may be coroutine functions: their batches then run on one event loop.
+    Stock batches run inside ``stock_context`` (:func:`stock` unless given).
+    Each call gets a running index, so it can be given new input (a user
+    agent never seen before, say). The two may be coroutine functions: their
+    batches then run on one event loop.
     """
     global _loop
     counter = iter(range(10**9))
@@ -670,7 +689,7 @@ def paired(
 
     for b in range(batches):
         for run in (stock_run, app_run) if b % 2 else (app_run, stock_run):
-            with stock() if run is stock_run else nullcontext():
+            with stock_context() if run is stock_run else nullcontext():
                 if inspect.iscoroutinefunction(run):
                     _loop = _loop or asyncio.new_event_loop()
                     samples = _loop.run_until_complete(timed_async(run))
