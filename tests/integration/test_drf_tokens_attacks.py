@@ -1,0 +1,143 @@
+"""Attacks on DRF authtoken sessions: a thief holding a key, and what an
+error report keeps of it. Real HTTP through DRF's views and the app's."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+from django.views.debug import ExceptionReporter
+from rest_framework.authtoken.models import Token
+
+from django_sessionmgr.models import UserSession
+from django_sessionmgr.signals import session_started
+from tests.helpers import PASSWORD, logged_in_client
+from tests.integration.test_drf_tokens import obtain, unknown_key, with_token
+from tests.integration.token_checks import NEW_PASSWORD, secret_parts
+
+pytestmark = pytest.mark.django_db
+
+KIND = "drf_token"
+
+
+def token_from_before_the_install(user: Any) -> str:
+    """A key made before the app was installed: bulk_create sends no post_save."""
+    key: str = Token.objects.bulk_create([Token(key=unknown_key(), user=user)])[0].key
+    assert not UserSession.objects.filter(kind=KIND).exists()
+    return key
+
+
+def change_password(browser: Client) -> None:
+    response = browser.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302, response.content
+
+
+def test_a_key_from_before_the_install_does_not_survive_a_password_change(user: Any) -> None:
+    # The thief holds a key the owner made before the app was installed, and
+    # has not used it since. The owner changes the password: Django signs out
+    # every other browser; a token the app cannot see must not go on working.
+    key = token_from_before_the_install(user)
+    change_password(logged_in_client(user))
+
+    assert with_token(key).status_code == 401
+
+
+def test_a_key_from_before_the_install_does_not_survive_sign_out_everywhere(user: Any) -> None:
+    key = token_from_before_the_install(user)
+    response = logged_in_client(user).post("/api/sessions/revoke-others/")
+    assert response.status_code == 200
+
+    assert with_token(key).status_code == 401
+
+
+def test_a_revoke_after_a_secret_key_rotation_ends_the_key(settings: Any, user: Any) -> None:
+    # The key's row was written under the old SECRET_KEY; the key has not been
+    # used since the rotation, and the old key is no longer a fallback.
+    key = obtain(user)
+    row = UserSession.objects.get(kind=KIND)
+    settings.SECRET_KEY = "a-new-secret-key-after-rotation-" + "x" * 32
+    settings.SECRET_KEY_FALLBACKS = []
+    browser = logged_in_client(user)
+
+    response = browser.post("/api/sessions/revoke-others/")
+
+    assert response.status_code == 200
+    assert UserSession.objects.get(pk=row.pk).status == "revoked"
+    # The row says revoked: the key must not answer 200, nor come back as a new row.
+    assert with_token(key).status_code == 401
+    assert not UserSession.objects.filter(kind=KIND, status="active").exists()
+
+
+@pytest.mark.parametrize("timeout", ["IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT"])
+def test_the_key_obtained_after_a_timeout_works(settings: Any, user: Any, timeout: str) -> None:
+    settings.SESSIONMGR = {timeout: 3600}
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        first = obtain(user)
+        clock.shift(7200)
+        # The owner signs in again after the timeout, the key unused since:
+        # what the obtain view hands out must work.
+        again = obtain(user)
+        assert with_token(again).status_code == 200
+        assert with_token(first).status_code == (200 if again == first else 401)
+    assert UserSession.objects.filter(kind=KIND, status="active").count() == 1
+
+
+@pytest.fixture
+def failing_receiver() -> Any:
+    def fail(**kwargs: Any) -> None:
+        raise RuntimeError("a project's receiver failed")
+
+    session_started.connect(fail, dispatch_uid="tests.attacks.fail")
+    yield
+    session_started.disconnect(dispatch_uid="tests.attacks.fail")
+
+
+def error_report(caplog: pytest.LogCaptureFixture, call: Any) -> str:
+    """The report Django's ``AdminEmailHandler`` (``include_html``) mails for the
+    500 of ``call``: built from the ``django.request`` record, as it does."""
+    caplog.set_level(logging.ERROR, logger="django.request")
+    response = call()
+    assert response.status_code == 500
+    (record,) = [r for r in caplog.records if r.name == "django.request" and r.exc_info]
+    assert record.exc_info is not None
+    reporter = ExceptionReporter(getattr(record, "request", None), *record.exc_info)
+    text = reporter.get_traceback_html()
+    assert "receiver failed" in text and "Local vars" in text
+    return text
+
+
+def test_an_error_report_of_a_tokens_request_holds_no_key(
+    settings: Any, user: Any, failing_receiver: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The first use of a key from before the install adopts it, which sends
+    # session_started; a project's receiver that fails makes a 500, and its
+    # report (mailed to ADMINS with DEBUG off) shows each frame's variables.
+    settings.DEBUG = False
+    key = token_from_before_the_install(user)
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {key}", raise_request_exception=False)
+    text = error_report(caplog, lambda: client.get("/token-whoami/"))
+
+    for part in secret_parts(KIND, key):
+        assert part not in text
+
+
+def test_an_error_report_of_an_obtain_holds_no_key(
+    settings: Any, user: Any, failing_receiver: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.DEBUG = False
+
+    client = Client(raise_request_exception=False)
+    credentials = {"username": user.get_username(), "password": PASSWORD}
+    text = error_report(caplog, lambda: client.post("/api-token-auth/", credentials))
+
+    key = Token.objects.get(user=user).key
+    for part in secret_parts(KIND, key):
+        assert part not in text
