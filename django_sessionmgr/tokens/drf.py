@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models.signals import post_delete, post_save
+from django.views.decorators.debug import sensitive_variables
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token, TokenProxy
 
@@ -48,6 +49,9 @@ class SessionmgrTokenAuthentication(TokenAuthentication):
     """``TokenAuthentication`` that keeps the token's row: its activity, and
     the request's current session (the token's row)."""
 
+    # A ``Token`` shows its key (``str``): not in the frame's variables of an
+    # error report.
+    @sensitive_variables("authenticated", "token")
     def authenticate(self, request: Request) -> tuple[AbstractBaseUser, Any] | None:
         authenticated = super().authenticate(request)
         if authenticated is None:
@@ -75,6 +79,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+@sensitive_variables("instance")
 def token_saved(
     sender: Any, instance: Token, created: bool, raw: bool = False, **kwargs: Any
 ) -> None:
@@ -84,6 +89,7 @@ def token_saved(
         start_token_session(None, instance.user, KIND, instance.key)
 
 
+@sensitive_variables("instance")
 def token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
     if not _clearing.get():
         end_token_session(KIND, instance.key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.views.decorators.debug import sensitive_variables
 from rest_framework.authtoken import views
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
@@ -20,6 +21,8 @@ class ObtainAuthToken(views.ObtainAuthToken):
     device of this request (DRF's ``post``, which hands out the user's
     existing key if there is one)."""
 
+    # Not in the frame's variables of an error report: the key.
+    @sensitive_variables("token")
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
