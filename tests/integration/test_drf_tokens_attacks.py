@@ -141,3 +141,23 @@ def test_an_error_report_of_an_obtain_holds_no_key(
     key = Token.objects.get(user=user).key
     for part in secret_parts(KIND, key):
         assert part not in text
+
+
+def test_a_key_given_to_another_user_in_drfs_admin_is_that_users_session(
+    user: Any, other_user: Any, superuser: Any
+) -> None:
+    # Staff give Alice's key to Bob in DRF's own admin (its change form edits
+    # the token's user): the key now signs in as Bob, so its session is Bob's,
+    # listed and ended by Bob's "sign out everywhere", and Alice's row ends.
+    key = obtain(user)
+    admin = logged_in_client(superuser)
+    response = admin.post(f"/admin/authtoken/tokenproxy/{user.pk}/change/", {"user": other_user.pk})
+    assert response.status_code == 302, response.content
+    assert with_token(key).json() == {"user": other_user.get_username()}
+    assert not UserSession.objects.filter(user=user, kind=KIND, status="active").exists()
+
+    bob = logged_in_client(other_user)
+    listed = bob.get("/api/sessions/").json()["results"]
+    assert sorted(item["kind"] for item in listed) == [KIND, "session"]
+    assert bob.post("/api/sessions/revoke-others/").json() == {"revoked": 1}
+    assert with_token(key).status_code == 401
