@@ -28,6 +28,7 @@ from rest_framework.authtoken.models import Token, TokenProxy
 
 from .. import token_clearers
 from ..models import UserSession
+from ..safety import contained
 from .core import TokenRefused, end_token_session, start_token_session, token_digests, token_used
 
 if TYPE_CHECKING:
@@ -84,9 +85,29 @@ def token_saved(
     sender: Any, instance: Token, created: bool, raw: bool = False, **kwargs: Any
 ) -> None:
     """A token's row, the moment it is made outside ``obtain_auth_token``
-    (the admin, ``drf_create_token``, a script): its device is unknown."""
-    if created and not raw and not obtaining.get():
+    (the admin, ``drf_create_token``, a script): its device is unknown.
+
+    A key given to another user (DRF's admin edits a token's user) signs in
+    as that user from then on: the first user's row ends, and the key gets a
+    row of the new owner's, so their list and revokes reach it."""
+    if raw or obtaining.get():
+        return
+    if created or owned_by_another(instance):
+        if not created:
+            end_token_session(KIND, instance.key)
         start_token_session(None, instance.user, KIND, instance.key)
+
+
+@sensitive_variables("instance")
+def owned_by_another(instance: Token) -> bool:
+    """Whether the key's active row is another user's than the token's."""
+    rows = UserSession.objects.from_primary().filter(
+        status=UserSession.Status.ACTIVE,
+        kind=KIND,
+        token_digest__in=token_digests(KIND, instance.key),
+    )
+    others = rows.exclude(user_id=instance.user_id)
+    return contained(others.exists, default=False, what="read a token's owner", writes=False)
 
 
 @sensitive_variables("instance")
