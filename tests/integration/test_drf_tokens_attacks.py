@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_started
-from tests.helpers import PASSWORD, logged_in_client
+from tests.helpers import PASSWORD, failing, logged_in_client
 from tests.integration.test_drf_tokens import obtain, unknown_key, with_token
 from tests.integration.token_checks import NEW_PASSWORD, secret_parts
 
@@ -161,3 +161,23 @@ def test_a_key_given_to_another_user_in_drfs_admin_is_that_users_session(
     assert sorted(item["kind"] for item in listed) == [KIND, "session"]
     assert bob.post("/api/sessions/revoke-others/").json() == {"revoked": 1}
     assert with_token(key).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)  # a trigger is DDL: MariaDB commits it
+def test_a_revoke_whose_store_fails_leaves_no_active_row_for_an_ended_key(user: Any) -> None:
+    # "Sign out everywhere else" ends the key first (its clearer), then the
+    # store fails on the browser sessions: the revoke answers that nothing was
+    # signed out and undoes its claim. The key is gone all the same, so its
+    # row must not go on reading active (listed as a live API token, counted
+    # by MAX_SESSIONS, for a hundred years).
+    key = obtain(user)
+    logged_in_client(user)  # another browser, whose stored session cannot be deleted
+    browser = logged_in_client(user)
+
+    with failing("django_session", "DELETE"):
+        response = browser.post("/api/sessions/revoke-others/")
+
+    assert response.status_code == 503, response.content
+    refused = with_token(key).status_code == 401
+    row = UserSession.objects.get(kind=KIND)
+    assert (refused, row.status) in {(False, "active"), (True, "revoked")}
