@@ -4,10 +4,12 @@ error report keeps of it. Real HTTP through DRF's views and the app's."""
 from __future__ import annotations
 
 import logging
+from io import StringIO
 from typing import Any
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
@@ -181,3 +183,20 @@ def test_a_revoke_whose_store_fails_leaves_no_active_row_for_an_ended_key(user: 
     refused = with_token(key).status_code == 401
     row = UserSession.objects.get(kind=KIND)
     assert (refused, row.status) in {(False, "active"), (True, "revoked")}
+
+
+def test_pruning_the_row_of_a_timed_out_key_does_not_bring_the_key_back(
+    settings: Any, user: Any
+) -> None:
+    # ABSOLUTE_TIMEOUT ended the key's session while the key went unused: its
+    # row still reads active, past its end, until the key's next request. The
+    # retention prune deletes rows that ended long enough ago; the key must
+    # not then come back as a new row, its timeout forgotten.
+    settings.SESSIONMGR = {"ABSOLUTE_TIMEOUT": 3600}
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        key = obtain(user)
+        clock.shift(3 * 24 * 3600)
+        call_command("sessionmgr_prune", "--days", "1", stdout=StringIO())
+
+        assert with_token(key).status_code == 401
+        assert not UserSession.objects.filter(kind=KIND, status="active").exists()
