@@ -185,17 +185,21 @@ def test_a_revoke_whose_store_fails_leaves_no_active_row_for_an_ended_key(user: 
     assert (refused, row.status) in {(False, "active"), (True, "revoked")}
 
 
+@pytest.mark.parametrize("expire_first", [False, True])
 def test_pruning_the_row_of_a_timed_out_key_does_not_bring_the_key_back(
-    settings: Any, user: Any
+    settings: Any, user: Any, expire_first: bool
 ) -> None:
     # ABSOLUTE_TIMEOUT ended the key's session while the key went unused: its
-    # row still reads active, past its end, until the key's next request. The
-    # retention prune deletes rows that ended long enough ago; the key must
-    # not then come back as a new row, its timeout forgotten.
+    # row still reads active, past its end, until the key's next request (or
+    # sessionmgr_expire marks it expired). The retention prune deletes rows
+    # that ended long enough ago; the key must not then come back as a new
+    # row, its timeout forgotten.
     settings.SESSIONMGR = {"ABSOLUTE_TIMEOUT": 3600}
     with time_machine.travel(timezone.now(), tick=False) as clock:
         key = obtain(user)
         clock.shift(3 * 24 * 3600)
+        if expire_first:  # the row reads expired: sessionmgr_expire, from cron
+            call_command("sessionmgr_expire", stdout=StringIO())
         call_command("sessionmgr_prune", "--days", "1", stdout=StringIO())
 
         assert with_token(key).status_code == 401
