@@ -27,6 +27,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from .. import token_clearers
+from ..batches import batched
 from ..models import UserSession
 from ..safety import contained
 from .core import TokenRefused, end_token_session, start_token_session, token_digests, token_used
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 KIND = UserSession.Kind.DRF_TOKEN
 #: A key no ``Token`` has (DRF makes 40 hex digits).
 NO_KEY = ""
+
+#: Digests looked up in one query by the clearer.
+DIGESTS_AT_ONCE = 900
 
 #: Set while ``obtain_auth_token`` makes a token: it records the row itself.
 obtaining: ContextVar[bool] = ContextVar("sessionmgr_drf_obtaining", default=False)
@@ -116,15 +120,34 @@ def token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
         end_token_session(KIND, instance.key)
 
 
+@sensitive_variables("tokens", "doomed")
 def delete_tokens(rows: QuerySet[UserSession]) -> None:
     """The clearer: delete the ``Token`` of each row (one key per user: the
-    rows' users' tokens, matched by digest)."""
+    rows' users' tokens, matched by digest).
+
+    A user's key that no row's digest matches at all is deleted too: its row
+    was written under a ``SECRET_KEY`` no longer in ``SECRET_KEY_FALLBACKS``
+    (or it has none yet), and it is the only key the user has, so it is the
+    one the user signed out. Left alone, it would go on working, and come
+    back as a new row at its next request."""
     wanted = set(rows.order_by().values_list("token_digest", flat=True))
     users = rows.order_by().values("user_id")
-    doomed = [
-        token.pk
+    tokens = {
+        token.pk: token_digests(KIND, token.key)
         for token in Token.objects.filter(user_id__in=users).only("key")
-        if wanted.intersection(token_digests(KIND, token.key))
+    }
+    every = [digest for digests in tokens.values() for digest in digests]
+    recorded: set[str] = set()
+    for some in batched(every, DIGESTS_AT_ONCE):  # within every database's parameter limit
+        recorded.update(
+            UserSession.objects.from_primary()
+            .filter(kind=KIND, token_digest__in=some)
+            .values_list("token_digest", flat=True)
+        )
+    doomed = [
+        pk
+        for pk, digests in tokens.items()
+        if wanted.intersection(digests) or not recorded.intersection(digests)
     ]
     if not doomed:
         return
