@@ -18,7 +18,7 @@ from knox.models import AuthToken, get_digest_token
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_started
 from tests.helpers import PASSWORD, logged_in_client
-from tests.integration.test_knox_tokens import with_token
+from tests.integration.test_knox_tokens import knox_login, with_token
 from tests.integration.token_checks import NEW_PASSWORD, secret_parts
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +88,18 @@ def test_an_error_report_of_a_tokens_request_holds_no_token(
     assert "receiver failed" in text and "Local vars" in text
     for part in secret_parts(KIND, token, digest):
         assert part not in text
+
+
+def test_a_revoke_after_a_secret_key_rotation_ends_the_token(settings: Any, user: Any) -> None:
+    # The token's row was written under the old SECRET_KEY; the token has not
+    # been used since the rotation, and the old key is no longer a fallback.
+    token = knox_login(user)
+    settings.SECRET_KEY = "a-new-secret-key-after-rotation-" + "x" * 32
+    settings.SECRET_KEY_FALLBACKS = []
+
+    response = logged_in_client(user).post("/api/sessions/revoke-others/")
+
+    assert response.status_code == 200 and response.json() == {"revoked": 1}
+    # The row says revoked: the token must not answer 200, nor come back as a new row.
+    assert with_token(token).status_code == 401
+    assert not UserSession.objects.filter(kind=KIND, status="active").exists()
