@@ -204,3 +204,20 @@ def test_pruning_the_row_of_a_timed_out_key_does_not_bring_the_key_back(
 
         assert with_token(key).status_code == 401
         assert not UserSession.objects.filter(kind=KIND, status="active").exists()
+
+
+@pytest.mark.urls("tests.integration.urls_drf_tokens_attacks")
+def test_a_password_change_made_with_a_key_keeps_that_key(user: Any) -> None:
+    # The app changes the password through the project's API, authenticated by
+    # its key: "the session that made the change stays signed in" (the key),
+    # and every other session is revoked.
+    key = obtain(user)
+    browser = logged_in_client(user)
+    client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+
+    response = client.post("/api/password/", {"new_password": NEW_PASSWORD})
+
+    assert response.status_code == 204, response.content
+    assert with_token(key).status_code == 200
+    assert browser.get("/whoami/").json()["user"] is None
+    assert UserSession.objects.get(kind=KIND).status == "active"
