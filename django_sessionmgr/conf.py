@@ -112,8 +112,11 @@ class AppSettings:
         default=True,
         doc=(
             "When a user's password changes (`set_password()` then `save()`, from any view, the "
-            'admin or a script), revoke their other sessions with reason `"password_change"`. The '
-            "session that made the change stays signed in."
+            'admin or a script), revoke their other sessions with reason `"password_change"`, '
+            "token sessions included. The session that made the change stays signed in (a token "
+            "session, when its own token authenticated the request). Off, Django still signs the "
+            "other browser sessions out (their session auth hash no longer matches), but API "
+            "tokens go on working: they carry no password hash."
         ),
     )
     RETENTION_DAYS = AppSetting(

@@ -22,6 +22,7 @@ from .models import RevokeReason, UserSession
 from .notifications import EMAIL_RECEIVER_UID, email_on_new_device
 from .safety import contained
 from .signals import new_device_signed_in, session_revoked
+from .state import current_state
 from .tracking import end_session, start_session
 
 logger = logging.getLogger("django_sessionmgr")
@@ -91,7 +92,7 @@ def revoke_on_password_change(
     if not app_settings.REVOKE_ON_PASSWORD_CHANGE:
         return
 
-    current = session_row_id()
+    current = changing_session_id()
 
     def revoke_others() -> int:
         # Read inside ``contained``: finding the sessions queries too.
@@ -108,6 +109,16 @@ def revoke_on_password_change(
         # Django itself signs those sessions out at their next request (the
         # session auth hash no longer matches); the password change stands.
         logger.error("After a password change, the other sessions could not be revoked")
+
+
+def changing_session_id() -> str | None:
+    """The row of the session serving the request being served: a token
+    session when its own token authenticated the request (the app's token
+    authentication classes), else the browser session's."""
+    state = current_state.get()
+    if state is not None and not state.ended and state.token_row_id is not None:
+        return state.token_row_id
+    return session_row_id()
 
 
 #: Set while the admin revokes, so the revoked rows get ``LogEntry`` rows.

@@ -321,7 +321,9 @@ _ROW_FIELDS = (
 
 
 def _row_of(kind: str, digests: list[str], known: Known | None) -> dict[str, Any] | None:
-    """The token's row as the database has it: its active one if any, else its latest."""
+    """The token's row as the database has it: its active one if any, else its
+    latest (the row this process knew first, unless that one is over: a key
+    given to another user in DRF's admin has a new row, made in another process)."""
     rows = UserSession.objects.from_primary()
     rows = rows.filter(pk=known.row_id) if known is not None else rows
     live_first = Case(
@@ -335,7 +337,8 @@ def _row_of(kind: str, digests: list[str], known: Known | None) -> dict[str, Any
         .values(*_ROW_FIELDS)
         .first()
     )
-    if found is None and known is not None:
+    live = found is not None and found["status"] == UserSession.Status.ACTIVE
+    if known is not None and not live:  # gone or over: the token may have another row now
         return _row_of(kind, digests, None)
     return found
 

@@ -22,11 +22,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models.signals import post_delete, post_save
+from django.views.decorators.debug import sensitive_variables
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from .. import token_clearers
+from ..batches import batched
 from ..models import UserSession
+from ..safety import contained
 from .core import TokenRefused, end_token_session, start_token_session, token_digests, token_used
 
 if TYPE_CHECKING:
@@ -38,6 +41,9 @@ KIND = UserSession.Kind.DRF_TOKEN
 #: A key no ``Token`` has (DRF makes 40 hex digits).
 NO_KEY = ""
 
+#: Digests looked up in one query by the clearer.
+DIGESTS_AT_ONCE = 900
+
 #: Set while ``obtain_auth_token`` makes a token: it records the row itself.
 obtaining: ContextVar[bool] = ContextVar("sessionmgr_drf_obtaining", default=False)
 #: Set while a revoke deletes tokens: their rows are the revoke's to mark.
@@ -48,6 +54,9 @@ class SessionmgrTokenAuthentication(TokenAuthentication):
     """``TokenAuthentication`` that keeps the token's row: its activity, and
     the request's current session (the token's row)."""
 
+    # A ``Token`` shows its key (``str``): not in the frame's variables of an
+    # error report.
+    @sensitive_variables("authenticated", "token")
     def authenticate(self, request: Request) -> tuple[AbstractBaseUser, Any] | None:
         authenticated = super().authenticate(request)
         if authenticated is None:
@@ -75,29 +84,70 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+@sensitive_variables("instance")
 def token_saved(
     sender: Any, instance: Token, created: bool, raw: bool = False, **kwargs: Any
 ) -> None:
     """A token's row, the moment it is made outside ``obtain_auth_token``
-    (the admin, ``drf_create_token``, a script): its device is unknown."""
-    if created and not raw and not obtaining.get():
+    (the admin, ``drf_create_token``, a script): its device is unknown.
+
+    A key given to another user (DRF's admin edits a token's user) signs in
+    as that user from then on: the first user's row ends, and the key gets a
+    row of the new owner's, so their list and revokes reach it."""
+    if raw or obtaining.get():
+        return
+    if created or owned_by_another(instance):
+        if not created:
+            end_token_session(KIND, instance.key)
         start_token_session(None, instance.user, KIND, instance.key)
 
 
+@sensitive_variables("instance")
+def owned_by_another(instance: Token) -> bool:
+    """Whether the key's active row is another user's than the token's."""
+    rows = UserSession.objects.from_primary().filter(
+        status=UserSession.Status.ACTIVE,
+        kind=KIND,
+        token_digest__in=token_digests(KIND, instance.key),
+    )
+    others = rows.exclude(user_id=instance.user_id)
+    return contained(others.exists, default=False, what="read a token's owner", writes=False)
+
+
+@sensitive_variables("instance")
 def token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
     if not _clearing.get():
         end_token_session(KIND, instance.key)
 
 
+@sensitive_variables("tokens", "doomed")
 def delete_tokens(rows: QuerySet[UserSession]) -> None:
     """The clearer: delete the ``Token`` of each row (one key per user: the
-    rows' users' tokens, matched by digest)."""
+    rows' users' tokens, matched by digest).
+
+    A user's key that no row's digest matches at all is deleted too: its row
+    was written under a ``SECRET_KEY`` no longer in ``SECRET_KEY_FALLBACKS``
+    (or it has none yet), and it is the only key the user has, so it is the
+    one the user signed out. Left alone, it would go on working, and come
+    back as a new row at its next request."""
     wanted = set(rows.order_by().values_list("token_digest", flat=True))
     users = rows.order_by().values("user_id")
-    doomed = [
-        token.pk
+    tokens = {
+        token.pk: token_digests(KIND, token.key)
         for token in Token.objects.filter(user_id__in=users).only("key")
-        if wanted.intersection(token_digests(KIND, token.key))
+    }
+    every = [digest for digests in tokens.values() for digest in digests]
+    recorded: set[str] = set()
+    for some in batched(every, DIGESTS_AT_ONCE):  # within every database's parameter limit
+        recorded.update(
+            UserSession.objects.from_primary()
+            .filter(kind=KIND, token_digest__in=some)
+            .values_list("token_digest", flat=True)
+        )
+    doomed = [
+        pk
+        for pk, digests in tokens.items()
+        if wanted.intersection(digests) or not recorded.intersection(digests)
     ]
     if not doomed:
         return

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from knox.auth import TokenAuthentication
 from knox.models import get_token_model
 
@@ -72,6 +73,9 @@ class SessionmgrKnoxAuthentication(TokenAuthentication):
     """Knox's ``TokenAuthentication`` that keeps the token's row: its
     activity, and the request's current session (the token's row)."""
 
+    # An ``AuthToken`` shows its digest (``str``): not in the frame's
+    # variables of an error report.
+    @sensitive_variables("authenticated", "auth_token")
     def authenticate(self, request: Request) -> tuple[AbstractBaseUser, Any] | None:
         authenticated: tuple[AbstractBaseUser, Any] | None = super().authenticate(request)
         if authenticated is None:
@@ -87,6 +91,7 @@ class SessionmgrKnoxAuthentication(TokenAuthentication):
         return authenticated
 
 
+@sensitive_variables("instance")
 def token_saved(
     sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
 ) -> None:
@@ -120,6 +125,7 @@ def token_logged_in(
     contained(lambda: rows.update(**fields), default=0, what="record a knox login's device")
 
 
+@sensitive_variables("instance")
 def token_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     """Knox's logout, logout-all, or its deletion of an expired token."""
     if _clearing.get():

@@ -111,11 +111,16 @@ class Command(BaseCommand):
 
 
 def prunable_rows(cutoff: datetime) -> Any:
-    """Rows that ended before ``cutoff``. Under signed cookies, a row adopted
+    """Rows that ended before ``cutoff``, but a token session's that still
+    reads active (its token may still be presented). Under signed cookies, a row adopted
     for a session without a marker is kept while a cookie of that session may
     still be presented (``SESSION_COOKIE_AGE``): while it is there, no
     marker-less cookie of its user is adopted again."""
-    rows = UserSession.objects.finished_before(cutoff)
+    # A token session past its end reads active until its token's next
+    # request ends the token too: until then its row is all that keeps the
+    # token from being adopted again as a new session.
+    live_token = Q(status=UserSession.Status.ACTIVE) & ~Q(kind=UserSession.Kind.SESSION)
+    rows = UserSession.objects.finished_before(cutoff).exclude(live_token)
     if is_server_side(store_class()):
         return rows
     kept_until = timezone.now() - timedelta(seconds=int(django_settings.SESSION_COOKIE_AGE))
