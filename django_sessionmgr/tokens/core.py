@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.signals import setting_changed
 from django.db import router
-from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
@@ -167,7 +166,10 @@ def _start(
     rows = UserSession.objects.from_primary().filter(
         active_and_unclaimed(), kind=kind, token_digest__in=digests
     )
-    existing = rows.order_by("-created_at").first()
+    # The token's few rows, read through the digest index and the newest
+    # picked here: an ORDER BY lets SQLite without statistics walk every
+    # active row of the table in created order instead.
+    existing = max(rows.order_by(), key=lambda row: row.created_at, default=None)
     if existing is not None:
         return existing
     counting = tokens_count()
@@ -326,16 +328,16 @@ def _row_of(kind: str, digests: list[str], known: Known | None) -> dict[str, Any
     given to another user in DRF's admin has a new row, made in another process)."""
     rows = UserSession.objects.from_primary()
     rows = rows.filter(pk=known.row_id) if known is not None else rows
-    live_first = Case(
-        When(status=UserSession.Status.ACTIVE, then=Value(0)),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
-    found: dict[str, Any] | None = (
-        rows.filter(kind=kind, token_digest__in=digests)
-        .order_by(live_first, "-created_at")
-        .values(*_ROW_FIELDS)
-        .first()
+    # Read through the digest index, then ordered here (live first, newest
+    # first): an ORDER BY in SQL lets SQLite without statistics walk another index.
+    candidates = rows.filter(kind=kind, token_digest__in=digests).order_by().values(*_ROW_FIELDS)
+    found: dict[str, Any] | None = min(
+        candidates,
+        key=lambda row: (
+            row["status"] != UserSession.Status.ACTIVE,
+            -row["created_at"].timestamp(),
+        ),
+        default=None,
     )
     live = found is not None and found["status"] == UserSession.Status.ACTIVE
     if known is not None and not live:  # gone or over: the token may have another row now

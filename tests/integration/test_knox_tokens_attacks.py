@@ -21,6 +21,23 @@ from tests.helpers import PASSWORD, logged_in_client
 from tests.integration.test_knox_tokens import knox_login, with_token
 from tests.integration.token_checks import NEW_PASSWORD, secret_parts
 
+#: Findings of the hostile review still open (docs/tokens.md, "Known limits"): the
+#: marked tests fail until the finding is fixed; then strict xfail fails, and the mark goes.
+NOT_ADOPTED = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "open: a token from before the install that was never adopted "
+        "(sessionmgr_adopt_tokens) has no row for a user-wide revoke to reach"
+    ),
+)
+ROTATED_KEY = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "open: a knox token whose row digest was made under a SECRET_KEY no "
+        "longer in SECRET_KEY_FALLBACKS is not found by the clearer"
+    ),
+)
+
 pytestmark = pytest.mark.django_db
 
 KIND = "knox"
@@ -38,6 +55,7 @@ def token_from_before_the_install(user: Any) -> tuple[str, str]:
     return token, digest
 
 
+@NOT_ADOPTED
 def test_a_token_from_before_the_install_does_not_survive_a_password_change(user: Any) -> None:
     token, _ = token_from_before_the_install(user)
     response = logged_in_client(user).post(
@@ -49,6 +67,7 @@ def test_a_token_from_before_the_install_does_not_survive_a_password_change(user
     assert with_token(token).status_code == 401
 
 
+@NOT_ADOPTED
 def test_a_token_from_before_the_install_does_not_survive_sign_out_everywhere(user: Any) -> None:
     token, _ = token_from_before_the_install(user)
     assert logged_in_client(user).post("/api/sessions/revoke-others/").status_code == 200
@@ -90,6 +109,7 @@ def test_an_error_report_of_a_tokens_request_holds_no_token(
         assert part not in text
 
 
+@ROTATED_KEY
 def test_a_revoke_after_a_secret_key_rotation_ends_the_token(settings: Any, user: Any) -> None:
     # The token's row was written under the old SECRET_KEY; the token has not
     # been used since the rotation, and the old key is no longer a fallback.
