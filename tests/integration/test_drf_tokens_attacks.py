@@ -143,7 +143,7 @@ def test_an_error_report_of_a_tokens_request_holds_no_key(
     settings.DEBUG = False
     key = token_from_before_the_install(user)
 
-    client = Client(HTTP_AUTHORIZATION=f"Token {key}", raise_request_exception=False)
+    client = Client(headers={"authorization": f"Token {key}"}, raise_request_exception=False)
     text = error_report(caplog, lambda: client.get("/token-whoami/"))
 
     for part in secret_parts(KIND, key):
@@ -233,7 +233,7 @@ def test_a_password_change_made_with_a_key_keeps_that_key(user: Any) -> None:
     # and every other session is revoked.
     key = obtain(user)
     browser = logged_in_client(user)
-    client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+    client = Client(headers={"authorization": f"Token {key}"})
 
     response = client.post("/api/password/", {"new_password": NEW_PASSWORD})
 

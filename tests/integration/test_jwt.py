@@ -536,7 +536,7 @@ def test_the_check_warns_when_a_serializer_is_left_out(settings: Any) -> None:
     assert [message.id for message in check_jwt()] == ["django_sessionmgr.W004"]
 
 
-def test_the_familys_session_is_current_when_its_access_token_authenticates(user: Any) -> None:
+def test_the_family_session_is_current_when_its_access_token_authenticates(user: Any) -> None:
     """With the access token, ``current/`` is the family's row and only it is
     ``is_current``, of kind ``jwt``; neither token is in the answers."""
     pair = obtain(user)

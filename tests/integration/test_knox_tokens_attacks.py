@@ -95,7 +95,7 @@ def test_an_error_report_of_a_tokens_request_holds_no_token(
     settings.DEBUG = False
     caplog.set_level(logging.ERROR, logger="django.request")
     token, digest = token_from_before_the_install(user)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token}", raise_request_exception=False)
+    client = Client(headers={"authorization": f"Token {token}"}, raise_request_exception=False)
 
     assert client.get("/knox/app-whoami/").status_code == 500
 

@@ -28,12 +28,12 @@ SECRET = "s3cret-knox-token"
 
 
 def token_client(secret: str = SECRET) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Token {secret}", HTTP_USER_AGENT=FIREFOX)
+    return Client(headers={"authorization": f"Token {secret}", "user-agent": FIREFOX})
 
 
 def basic_client(user: Any) -> Client:
     pair = base64.b64encode(f"{user.get_username()}:{PASSWORD}".encode()).decode()
-    return Client(HTTP_AUTHORIZATION=f"Basic {pair}")
+    return Client(headers={"authorization": f"Basic {pair}"})
 
 
 @pytest.fixture
