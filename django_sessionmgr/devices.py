@@ -289,6 +289,17 @@ def device_fields(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+def login_fields(request: HttpRequest) -> dict[str, Any]:
+    """A new row's device fields, and where it was last seen: where it started."""
+    fields = device_fields(request)
+    fields.update(
+        last_ip_address=fields["ip_address"],
+        last_location_city=fields["location_city"],
+        last_location_country=fields["location_country"],
+    )
+    return fields
+
+
 # Device families that name no device a person would know.
 _NAMELESS_DEVICES = {"", "Other", "Spider"}
 

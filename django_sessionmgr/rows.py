@@ -137,6 +137,13 @@ def session_alive(marker: Marker, user_pk: Any) -> bool:
     return True
 
 
+def ended_fields(status: str) -> dict[str, Any]:
+    """What a row's UPDATE sets when its session ends as ``status``."""
+    if status == UserSession.Status.ENDED:
+        return {"status": status, "ended_at": timezone.now()}
+    return {"status": status}
+
+
 def end_row(row_id: str, status: str = UserSession.Status.ENDED) -> None:
     """End an active row: ``ended`` (a logout, a session replaced by a login),
     or ``expired`` (its recorded end passed).
@@ -144,9 +151,7 @@ def end_row(row_id: str, status: str = UserSession.Status.ENDED) -> None:
     Another copy of the session (an older or a newer cookie of it) must not go
     on being vouched for by its user's sign-out mark: the mark is replaced.
     """
-    fields: dict[str, Any] = {"status": status}
-    if status == UserSession.Status.ENDED:
-        fields["ended_at"] = timezone.now()
+    fields = ended_fields(status)
     if UserSession.objects.filter(pk=row_id, status=UserSession.Status.ACTIVE).update(**fields):
         record_sign_out_of_row(UserSession.objects.from_primary().filter(pk=row_id))
 

@@ -34,13 +34,17 @@ def marks_in_use(store: type[Any]) -> bool:
     return not is_server_side(store) or issubclass(store, CachedDBStore)
 
 
-def mark_cache() -> BaseCache | None:
-    """The cache that holds the marks, or None when they are not in use:
-    an engine whose store a revoke clears for good, or a process-local cache."""
-    if not marks_in_use(store_class()):
-        return None
+def shared_mark_cache() -> BaseCache | None:
+    """The cache the marks live in (``SESSION_CACHE_ALIAS``), whatever the
+    session engine; None when it is local to each process."""
     cache = caches[django_settings.SESSION_CACHE_ALIAS]
     return None if isinstance(cache, LOCAL_CACHES) else cache
+
+
+def mark_cache() -> BaseCache | None:
+    """The cache that holds the sessions' marks, or None when they are not in
+    use: an engine whose store a revoke clears for good, or a process-local cache."""
+    return shared_mark_cache() if marks_in_use(store_class()) else None
 
 
 def mark_key(user_pk: Any) -> str:
@@ -72,6 +76,12 @@ def mark_before_write(user_pk: Any) -> str:
     cache = mark_cache()
     if cache is None or user_pk is None:
         return ""
+    return current_mark(cache, user_pk) or ""
+
+
+def current_mark(cache: BaseCache, user_pk: Any) -> str | None:
+    """The user's token in ``cache``, added first when there is none (never
+    overwriting a sign-out's); None when the cache fails (logged)."""
     try:
         key = mark_key(user_pk)
         token = cache.get(key)
@@ -82,8 +92,8 @@ def mark_before_write(user_pk: Any) -> str:
         logger.warning(
             "django-sessionmgr could not read a sign-out mark (%s)", type(error).__name__
         )
-        return ""
-    return token if isinstance(token, str) else ""
+        return None
+    return token if isinstance(token, str) else None
 
 
 def note_no_mark(cache: BaseCache, user_pk: Any) -> None:
@@ -102,8 +112,12 @@ def record_sign_outs(user_pks: Iterable[Any]) -> None:
     Call it right after the UPDATE that ended them. Raises if the cache fails.
     """
     cache = mark_cache()
-    if cache is None:
-        return
+    if cache is not None:
+        write_marks(cache, user_pks)
+
+
+def write_marks(cache: BaseCache, user_pks: Iterable[Any]) -> None:
+    """Replace these users' marks in ``cache`` by one new token. Raises if the cache fails."""
     token = new_token()
     for batch in batched({mark_key(pk) for pk in user_pks}, MARK_BATCH_SIZE):
         if failed := cache.set_many(dict.fromkeys(batch, token), _timeout()):

@@ -18,7 +18,7 @@ from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
 from .conf import django_settings
-from .devices import device_fields
+from .devices import login_fields
 from .digests import adopted_row_id, client_digest, stored_key, stored_key_digest
 from .markers import SESSION_MARKER, Marker, marker_as_of_now, read_marker
 from .models import UserSession
@@ -79,7 +79,6 @@ def _create_row(
     marker, expires_at = marker_as_of_now(
         session, row_id, client=client_digest(request), user_pk=user.pk
     )
-    fields = device_fields(request)
     row = UserSession(
         id=row_id,
         user_id=user.pk,
@@ -88,12 +87,9 @@ def _create_row(
         created_at=now,
         last_activity_at=now,
         expires_at=expires_at,
-        last_ip_address=fields["ip_address"],
-        last_location_city=fields["location_city"],
-        last_location_country=fields["location_country"],
         adopted=adopted,
         kind=kind,
-        **fields,
+        **login_fields(request),
     )
     insert_row(row)
     session[SESSION_MARKER] = marker

@@ -30,17 +30,17 @@ from django.views.decorators.debug import sensitive_variables
 from rest_framework.exceptions import AuthenticationFailed
 
 from ..conf import app_settings, django_settings
-from ..devices import device_fields
+from ..devices import login_fields
 from ..endings import NO_EXPIRY, idle_allowance
 from ..exceptions import RevokeFailed
 from ..models import UserSession
 from ..policies import login_atomically, revoke_past_limit, sessions_past_limit, tokens_count
-from ..rows import active_and_unclaimed, insert_row, last_seen
+from ..rows import active_and_unclaimed, ended_fields, insert_row, last_seen
 from ..safety import contained
 from ..signals import session_started
 from ..state import request_state
 from ..token_clearers import clear_tokens
-from .known import KNOWN_TOKENS, Known, KnownTokens
+from .known import Known, KnownTokens
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -75,7 +75,7 @@ def token_digests(kind: str, identity: str) -> list[str]:
     return [token_digest(kind, identity), *(_digest(kind, identity, key) for key in fallbacks)]
 
 
-_known = KnownTokens(KNOWN_TOKENS)
+_known: KnownTokens[Known] = KnownTokens()
 
 
 def forget_known_tokens(**kwargs: Any) -> None:
@@ -92,13 +92,13 @@ def _remember(
     _known.put(digest, Known(str(row_id), created, written.timestamp(), expires.timestamp()))
 
 
-def _underlying(request: Any) -> HttpRequest:
+def django_request(request: Any) -> HttpRequest:
     """Django's request behind a DRF ``Request`` (or the request itself)."""
     return getattr(request, "_request", request)  # type: ignore[no-any-return]
 
 
 def _serve(request: Any, row_id: str) -> None:
-    state = request_state(_underlying(request))
+    state = request_state(django_request(request))
     if state is not None:
         state.token_row_id = row_id
 
@@ -192,14 +192,7 @@ def _insert(
     adopted: bool,
 ) -> UserSession:
     now = timezone.now()
-    fields: dict[str, Any] = {}
-    if request is not None:
-        fields = device_fields(_underlying(request))
-        fields.update(
-            last_ip_address=fields["ip_address"],
-            last_location_city=fields["location_city"],
-            last_location_country=fields["location_country"],
-        )
+    fields = login_fields(django_request(request)) if request is not None else {}
     row = UserSession(
         user_id=user.pk,
         kind=kind,
@@ -359,7 +352,7 @@ def _write(
     """The activity write, if the row is still active, unclaimed, not past its
     end and not written within the interval (by any process)."""
     interval = timedelta(seconds=app_settings.ACTIVITY_UPDATE_INTERVAL)
-    fields: dict[str, Any] = {"last_activity_at": now, **last_seen(_underlying(request))}
+    fields: dict[str, Any] = {"last_activity_at": now, **last_seen(django_request(request))}
     if (end := _new_end(created, now, expires_at)) is not None:
         fields["expires_at"] = end
     rows = UserSession.objects.filter(
@@ -389,8 +382,6 @@ def end_token_session(kind: str, identity: str, status: str = UserSession.Status
     claimed is left to the revoke. A failure of ours is logged."""
     digests = token_digests(kind, identity)
     _known.forget(digests[0])
-    fields: dict[str, Any] = {"status": status}
-    if status == UserSession.Status.ENDED:
-        fields["ended_at"] = timezone.now()
+    fields = ended_fields(status)
     rows = UserSession.objects.filter(active_and_unclaimed(), kind=kind, token_digest__in=digests)
     contained(partial(rows.update, **fields), default=0, what="record the end of a token")

@@ -1,5 +1,5 @@
-"""What one process remembers of the token sessions it served: a bounded
-LRU table, so that a token's request between activity writes costs no query."""
+"""What one process remembers of the token sessions it served: bounded LRU
+tables, so that a token's request between activity writes costs no query."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
-#: Tokens whose row one process remembers, at most.
+#: Tokens (or token families) one process remembers, at most.
 KNOWN_TOKENS = 10_000
+
+V = TypeVar("V")
 
 
 @dataclass(slots=True)
@@ -22,21 +25,21 @@ class Known:
     expires: float
 
 
-class KnownTokens:
-    """A bounded LRU table, digest -> ``Known``, safe across threads."""
+class KnownTokens(Generic[V]):
+    """A bounded LRU table, digest -> what this process knows, safe across threads."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int = KNOWN_TOKENS) -> None:
         self.size, self.lock = size, threading.Lock()
-        self.entries: OrderedDict[str, Known] = OrderedDict()
+        self.entries: OrderedDict[str, V] = OrderedDict()
 
-    def get(self, digest: str) -> Known | None:
+    def get(self, digest: str) -> V | None:
         with self.lock:
             known = self.entries.get(digest)
             if known is not None:
                 self.entries.move_to_end(digest)
             return known
 
-    def put(self, digest: str, known: Known) -> None:
+    def put(self, digest: str, known: V) -> None:
         with self.lock:
             self.entries[digest] = known
             self.entries.move_to_end(digest)

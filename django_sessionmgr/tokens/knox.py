@@ -32,12 +32,13 @@ from knox.auth import TokenAuthentication
 from knox.models import get_token_model
 
 from .. import token_clearers
-from ..devices import device_fields
+from ..devices import login_fields
 from ..models import UserSession
 from ..safety import contained
 from ..state import RequestState, current_state
 from .core import (
     TokenRefused,
+    django_request,
     end_token_session,
     start_token_session,
     token_digests,
@@ -115,12 +116,7 @@ def token_logged_in(
     _new_token.set(None)
     if new.state is not current_state.get() or new.user_pk != user.pk:
         return  # made in another request (a script, an earlier request of this thread)
-    fields = device_fields(getattr(request, "_request", request))
-    fields.update(
-        last_ip_address=fields["ip_address"],
-        last_location_city=fields["location_city"],
-        last_location_country=fields["location_country"],
-    )
+    fields = login_fields(django_request(request))
     rows = UserSession.objects.filter(pk=new.row_id)
     contained(lambda: rows.update(**fields), default=0, what="record a knox login's device")
 

@@ -17,25 +17,18 @@ then every request reads the row. docs/tokens.md ("simplejwt") states the guaran
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
 from functools import partial
 from typing import Any, NamedTuple
 
-from django.core.cache import BaseCache, caches
 from django.db import connections, transaction
 
-from ..batches import batched
-from ..conf import django_settings
 from ..models import UserSession
-from ..signouts import LOCAL_CACHES, MARK_BATCH_SIZE, mark_key, new_token, read_mark, vouches
+from ..signouts import current_mark, shared_mark_cache, vouches, write_marks
+from .known import KnownTokens
 
 logger = logging.getLogger("django_sessionmgr")
-
-#: Families remembered per process, at most (the least recently used go).
-REMEMBERED_FAMILIES = 10_000
 
 
 class Seen(NamedTuple):
@@ -47,14 +40,7 @@ class Seen(NamedTuple):
     ends: float
 
 
-_seen: OrderedDict[str, Seen] = OrderedDict()
-_lock = threading.Lock()
-
-
-def shared_cache() -> BaseCache | None:
-    """The cache holding the marks, or None when it is local to each process."""
-    cache = caches[django_settings.SESSION_CACHE_ALIAS]
-    return None if isinstance(cache, LOCAL_CACHES) else cache
+_seen: KnownTokens[Seen] = KnownTokens()
 
 
 def replace_marks(user_pks: Iterable[Any], *, using: str) -> None:
@@ -84,14 +70,8 @@ def _write_marks_after_commit(user_pks: set[Any]) -> None:
 
 
 def _write_marks(user_pks: set[Any]) -> None:
-    cache = shared_cache()
-    if cache is None:
-        return
-    token = new_token()
-    timeout = int(django_settings.SESSION_COOKIE_AGE)
-    for batch in batched([mark_key(pk) for pk in user_pks], MARK_BATCH_SIZE):
-        if failed := cache.set_many(dict.fromkeys(batch, token), timeout):
-            raise RuntimeError(f"{len(failed)} sign-out mark(s) were not stored")
+    if (cache := shared_mark_cache()) is not None:
+        write_marks(cache, user_pks)
 
 
 def family_serves(digests: list[str], user_pk: Any) -> bool:
@@ -99,13 +79,12 @@ def family_serves(digests: list[str], user_pk: Any) -> bool:
     ``SECRET_KEY``), of the user ``user_pk``, be served now? Between row
     writes: one cache ``get``, no query."""
     digest = digests[0]
-    cache = shared_cache()
-    mark = _read(cache, user_pk) if cache is not None else None
-    seen = _recall(digest)
+    cache = shared_mark_cache()
+    # A mark added here (the user had none) vouches for nothing seen before.
+    mark = current_mark(cache, user_pk) if cache is not None else None
+    seen = _seen.get(digest)
     if seen is not None and vouches(mark, seen.mark) and time.time() < seen.ends:
         return True
-    if cache is not None and mark is None:
-        mark = _add_mark(cache, user_pk)
     row = (
         UserSession.objects.from_primary()
         .filter(token_digest__in=digests, kind=UserSession.Kind.JWT)
@@ -120,49 +99,9 @@ def family_serves(digests: list[str], user_pk: Any) -> bool:
         forget(digest)
         return False
     if mark is not None and claimed is None:  # a revoke under way vouches for nothing
-        _remember(digest, Seen(mark, expires_at.timestamp()))
+        _seen.put(digest, Seen(mark, expires_at.timestamp()))
     return True
 
 
 def forget(digest: str) -> None:
-    with _lock:
-        _seen.pop(digest, None)
-
-
-def _recall(digest: str) -> Seen | None:
-    with _lock:
-        seen = _seen.get(digest)
-        if seen is not None:
-            _seen.move_to_end(digest)
-        return seen
-
-
-def _remember(digest: str, seen: Seen) -> None:
-    with _lock:
-        _seen[digest] = seen
-        _seen.move_to_end(digest)
-        while len(_seen) > REMEMBERED_FAMILIES:
-            _seen.popitem(last=False)
-
-
-def _read(cache: BaseCache, user_pk: Any) -> str | None:
-    """The user's mark; None when there is none or the cache fails (then
-    the row decides)."""
-    try:
-        return read_mark(cache, user_pk)
-    except Exception as error:
-        logger.warning(
-            "django-sessionmgr could not read a sign-out mark (%s)", type(error).__name__
-        )
-        return None
-
-
-def _add_mark(cache: BaseCache, user_pk: Any) -> str | None:
-    """A mark for a user who has none, read back (another process may have
-    added one first). Never overwrites a sign-out's."""
-    try:
-        cache.add(mark_key(user_pk), new_token(), int(django_settings.SESSION_COOKIE_AGE))
-        return read_mark(cache, user_pk)
-    except Exception as error:
-        logger.warning("django-sessionmgr could not add a sign-out mark (%s)", type(error).__name__)
-        return None
+    _seen.forget(digest)
