@@ -83,6 +83,16 @@ def insert_row(row: UserSession) -> None:
 _STATUS, _CLAIM = "status", "revoke_batch"
 
 
+def is_project_user(user: AbstractBaseUser) -> bool:
+    """Whether rows can point at ``user``: of the model our foreign key targets,
+    and written to the database our table is routed to (a user read from a
+    replica of it is one of ours)."""
+    target = UserSession._meta.get_field("user").related_model
+    return isinstance(user, target) and router.db_for_write(
+        target, instance=user
+    ) == router.db_for_write(UserSession)
+
+
 def active_and_unclaimed() -> Q:
     """The rows whose session may go on: active, and claimed by no revoke in progress."""
     return Q(**{_STATUS: UserSession.Status.ACTIVE, f"{_CLAIM}__isnull": True})

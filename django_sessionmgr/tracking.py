@@ -29,7 +29,7 @@ from .policies import (
     revoke_past_limit,
     sessions_past_limit,
 )
-from .rows import end_row, insert_row, sync_row
+from .rows import end_row, insert_row, is_project_user, sync_row
 from .safety import contained
 from .signals import session_started
 from .state import (
@@ -153,7 +153,7 @@ def _note_replaced_row(state: RequestState | None, marker: Marker | None) -> Non
 def _trackable(user: AbstractBaseUser) -> bool:
     """Whether the login can have a row; says why in the log when it cannot,
     since the session then escapes every revoke."""
-    if _is_project_user(user):
+    if is_project_user(user):
         return True
     logger.warning(
         "django-sessionmgr records logins of %s users in the database of its own "
@@ -259,16 +259,6 @@ def _announce_new_row(
         notify_if_new_device(request, user, row)
 
 
-def _is_project_user(user: AbstractBaseUser) -> bool:
-    """Whether rows can point at ``user``: of the model our foreign key targets,
-    and written to the database our table is routed to (a user read from a
-    replica of it is one of ours)."""
-    target = UserSession._meta.get_field("user").related_model
-    return (
-        isinstance(user, target) and router.db_for_write(target, instance=user) == _db_for_write()
-    )
-
-
 def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
     """Give an authenticated session that carries no marker its row, once,
     under the same policies as a login (``MAX_SESSIONS`` and the timeouts).
@@ -283,7 +273,7 @@ def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
     """
 
     session: SessionBase = request.session
-    if session.session_key is None or not _is_project_user(user):
+    if session.session_key is None or not is_project_user(user):
         return True  # served as stock Django would; it cannot have a row
     row_id = adopted_row_id(session.session_key)
     rows = UserSession.objects.from_primary()

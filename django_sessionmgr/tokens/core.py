@@ -23,7 +23,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.signals import setting_changed
-from django.db import router
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
@@ -35,7 +34,7 @@ from ..endings import NO_EXPIRY, idle_allowance
 from ..exceptions import RevokeFailed
 from ..models import UserSession
 from ..policies import login_atomically, revoke_past_limit, sessions_past_limit, tokens_count
-from ..rows import active_and_unclaimed, ended_fields, insert_row, last_seen
+from ..rows import active_and_unclaimed, ended_fields, insert_row, is_project_user, last_seen
 from ..safety import contained
 from ..signals import session_started
 from ..state import request_state
@@ -114,14 +113,6 @@ def token_end(created: datetime, now: datetime, expires_at: datetime | None) -> 
     return end
 
 
-def _trackable(user: AbstractBaseUser) -> bool:
-    """Whether rows can point at ``user`` (the model and database of our foreign key)."""
-    target = UserSession._meta.get_field("user").related_model
-    return isinstance(user, target) and router.db_for_write(
-        target, instance=user
-    ) == router.db_for_write(UserSession)
-
-
 # Starting a token session.
 
 
@@ -144,7 +135,7 @@ def start_token_session(
     Sends ``session_started``. A failure of ours is logged and never fails
     the package's login: None then.
     """
-    if not _trackable(user):
+    if not is_project_user(user):
         return None
     digests = token_digests(kind, identity)
     return contained(
@@ -281,7 +272,7 @@ def _check(
     digests = token_digests(kind, identity)
     row = _row_of(kind, digests, known)
     if row is None:
-        if user is None or not _trackable(user):
+        if user is None or not is_project_user(user):
             return _Outcome()
         adopted = _start(request, user, kind, digests, expires_at, adopted=True)
         return _Outcome(str(adopted.pk))
