@@ -52,7 +52,7 @@ from .exceptions import RevokeFailed
 from .internals import query_hints
 from .signals import session_revoked
 from .signouts import mark_cache, record_sign_outs
-from .token_clearers import clear_tokens
+from .token_clearers import clear_tokens, sweep_tokens
 
 logger = logging.getLogger("django_sessionmgr")
 
@@ -93,6 +93,9 @@ def revoke_sessions(
 
     If the store or the marks cannot be written, the claim is undone and
     ``RevokeFailed`` is raised: a retry then reaches the same sessions.
+
+    A revoke of every session of some users (``signed_in_as_or_by``) also
+    ends their tokens that no active row records (``sweep_tokens``).
     """
     model = sessions.model
     batch = uuid.uuid4()
@@ -103,6 +106,9 @@ def revoke_sessions(
     # Receivers see what was stored.
     reason = (reason or "")[: model._meta.get_field("revoke_reason").max_length]
     reason = model.storable_text(reason, alias)
+    if (everyone_of := query_hints(sessions).get(ACTORS_HINT)) is not None:
+        # Before the claim: what it claims is still active, so still recorded.
+        sweep_tokens(everyone_of)
     pending = _pending_model()._default_manager.using(alias)
     # The record first (on the database's clock): a process killed between
     # the two leaves a bare record, never claimed rows without one.
@@ -321,16 +327,26 @@ def _complete(
     """Steps 2 and 3 for the rows claimed under ``batch``; return how many it marked.
 
     ``token_kinds``: the kinds of token sessions among them, when known (None:
-    read them)."""
-    active = model.Status.ACTIVE
-    claimed = model.objects.using(alias).filter(revoke_batch=batch, status=active)
+    read them). Tokens are ended first: a package that fails leaves every
+    session as it was. When the store fails after them, the token sessions
+    are over all the same, so their rows read revoked, and only the claim
+    of the rest is undone."""
+    claimed = model.objects.using(alias).filter(revoke_batch=batch, status=model.Status.ACTIVE)
     try:
-        _clear(claimed, token_kinds)
+        if token_kinds is None or token_kinds:
+            clear_tokens(claimed, token_kinds)
     except RevokeFailed:
         if undo_on_failure:
-            claimed.update(revoked_by=None, revoke_reason="", revoke_batch=None)
-            _pending_model()._default_manager.using(alias).filter(batch=batch).delete()
-        logger.error("Revoking session(s) failed: the session store or tokens could not be cleared")
+            _undo_claim(claimed, alias, batch)
+        raise
+    try:
+        _clear(claimed)
+    except RevokeFailed:
+        if undo_on_failure:
+            tokens = claimed.exclude(kind=model.Kind.SESSION)
+            ended = tokens.update(status=model.Status.REVOKED, revoked_at=timezone.now())
+            _undo_claim(claimed, alias, batch)
+            _announce(model, alias, batch, ended, revoked_by, reason)
         raise
     count = claimed.update(status=model.Status.REVOKED, revoked_at=timezone.now())
     _pending_model()._default_manager.using(alias).filter(batch=batch).delete()
@@ -339,22 +355,44 @@ def _complete(
         # claim: a save that lands meanwhile passes its check of the row.
         # Clearing again once it commits deletes what such a save wrote.
         transaction.on_commit(partial(_clear_after_commit, model, alias, batch), using=alias)
+    _announce(model, alias, batch, count, revoked_by, reason)
+    return count
+
+
+def _announce(
+    model: type[UserSession],
+    alias: str,
+    batch: uuid.UUID,
+    count: int,
+    revoked_by: AbstractBaseUser | None,
+    reason: str,
+) -> None:
+    """``session_revoked`` for the ``count`` rows of ``batch`` that read revoked."""
     if count:
         session_revoked.send(
             sender=model,
-            sessions=model.objects.using(alias).filter(revoke_batch=batch),
+            sessions=model.objects.using(alias).filter(
+                revoke_batch=batch, status=model.Status.REVOKED
+            ),
             count=count,
             revoked_by=revoked_by,
             reason=reason,
         )
-    return count
+
+
+def _undo_claim(claimed: QuerySet[UserSession], alias: str, batch: uuid.UUID) -> None:
+    """A failed revoke lets go of the rows it still holds, and of its record:
+    a retry reaches the same sessions."""
+    claimed.update(revoked_by=None, revoke_reason="", revoke_batch=None)
+    _pending_model()._default_manager.using(alias).filter(batch=batch).delete()
+    logger.error("Revoking session(s) failed: the session store or tokens could not be cleared")
 
 
 def _clear_after_commit(model: type[UserSession], alias: str, batch: uuid.UUID) -> None:
     revoked = model.objects.using(alias).filter(revoke_batch=batch)
     try:
         # The tokens were ended inside the transaction, which commits their end.
-        _clear(revoked, token_kinds=())
+        _clear(revoked)
     except RevokeFailed:
         logger.error(
             "The sessions of a revoke could not be cleared again after its transaction "
@@ -362,13 +400,9 @@ def _clear_after_commit(model: type[UserSession], alias: str, batch: uuid.UUID) 
         )
 
 
-def _clear(rows: QuerySet[UserSession], token_kinds: Collection[str] | None) -> None:
-    """Step 2 for ``rows``: their stored sessions deleted, the tokens of
-    their token sessions ended (of ``token_kinds``; None: whichever there
-    are), their users' sign-out marks replaced. Raises ``RevokeFailed``."""
-    # Tokens first: a clearer that fails then leaves every session as it was.
-    if token_kinds is None or token_kinds:
-        clear_tokens(rows, token_kinds)
+def _clear(rows: QuerySet[UserSession]) -> None:
+    """Step 2 for ``rows``, after their tokens: their stored sessions
+    deleted, their users' sign-out marks replaced. Raises ``RevokeFailed``."""
     delete_stored_sessions(rows.exclude(session_key="").values_list("session_key", flat=True))
     _record_sign_outs(rows)
 

@@ -28,6 +28,7 @@ from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 from rest_framework.exceptions import AuthenticationFailed
 
+from ..batches import batched
 from ..conf import app_settings, django_settings
 from ..devices import login_fields
 from ..endings import NO_EXPIRY, idle_allowance
@@ -42,6 +43,8 @@ from ..token_clearers import clear_tokens
 from .known import Known, KnownTokens
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from django.contrib.auth.models import AbstractBaseUser
     from django.http import HttpRequest
 
@@ -72,6 +75,31 @@ def token_digests(kind: str, identity: str) -> list[str]:
     under each of ``SECRET_KEY_FALLBACKS`` (rows written before a rotation)."""
     fallbacks = getattr(django_settings, "SECRET_KEY_FALLBACKS", None) or []
     return [token_digest(kind, identity), *(_digest(kind, identity, key) for key in fallbacks)]
+
+
+#: Digests one query of ``unrecorded`` looks for (within every database's
+#: parameter limit).
+DIGESTS_AT_ONCE = 900
+
+
+@sensitive_variables("tokens", "chunk", "digests")
+def unrecorded(kind: str, tokens: Iterable[tuple[Any, str]]) -> list[Any]:
+    """The ids among ``tokens`` (pairs of an id and what identifies the token)
+    that no active row of ``kind`` records, under ``SECRET_KEY`` or a fallback.
+
+    Read a bounded number at a time, so any number of tokens fits in memory."""
+    per_token = len(token_digests(kind, ""))
+    found: list[Any] = []
+    for chunk in batched(tokens, max(1, DIGESTS_AT_ONCE // per_token)):
+        digests = {token_id: token_digests(kind, identity) for token_id, identity in chunk}
+        every = [digest for some in digests.values() for digest in some]
+        live = set(
+            UserSession.objects.from_primary()
+            .filter(kind=kind, status=UserSession.Status.ACTIVE, token_digest__in=every)
+            .values_list("token_digest", flat=True)
+        )
+        found.extend(token_id for token_id, some in digests.items() if live.isdisjoint(some))
+    return found
 
 
 _known: KnownTokens[Known] = KnownTokens()

@@ -16,7 +16,7 @@ Connected by ``receivers.connect`` when ``rest_framework.authtoken`` is installe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,15 @@ from .. import token_clearers
 from ..batches import batched
 from ..models import UserSession
 from ..safety import contained
-from .core import TokenRefused, end_token_session, start_token_session, token_digests, token_used
+from .core import (
+    DIGESTS_AT_ONCE,
+    TokenRefused,
+    end_token_session,
+    start_token_session,
+    token_digests,
+    token_used,
+    unrecorded,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -40,9 +48,6 @@ if TYPE_CHECKING:
 KIND = UserSession.Kind.DRF_TOKEN
 #: A key no ``Token`` has (DRF makes 40 hex digits).
 NO_KEY = ""
-
-#: Digests looked up in one query by the clearer.
-DIGESTS_AT_ONCE = 900
 
 #: Set while ``obtain_auth_token`` makes a token: it records the row itself.
 obtaining: ContextVar[bool] = ContextVar("sessionmgr_drf_obtaining", default=False)
@@ -120,7 +125,7 @@ def token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
         end_token_session(KIND, instance.key)
 
 
-@sensitive_variables("tokens", "doomed")
+@sensitive_variables("tokens")
 def delete_tokens(rows: QuerySet[UserSession]) -> None:
     """The clearer: delete the ``Token`` of each row (one key per user: the
     rows' users' tokens, matched by digest).
@@ -144,16 +149,29 @@ def delete_tokens(rows: QuerySet[UserSession]) -> None:
             .filter(kind=KIND, token_digest__in=some)
             .values_list("token_digest", flat=True)
         )
-    doomed = [
+    _delete(
         pk
         for pk, digests in tokens.items()
         if wanted.intersection(digests) or not recorded.intersection(digests)
-    ]
-    if not doomed:
-        return
+    )
+
+
+def sweep_tokens(users: Any) -> None:
+    """The sweeper: delete the keys of ``users`` (None: everyone's) that no
+    active row records (made before the install and unused since, say)."""
+    keys = Token.objects.order_by()
+    if users is not None:
+        keys = keys.filter(user_id__in=users)
+    _delete(unrecorded(KIND, keys.values_list("pk", "key").iterator()))
+
+
+@sensitive_variables("doomed")
+def _delete(doomed: Iterable[Any]) -> None:
+    """Delete the ``Token``s of the keys ``doomed``: their rows are the revoke's to mark."""
     flag = _clearing.set(True)
     try:
-        Token.objects.filter(pk__in=doomed).delete()
+        for some in batched(doomed, DIGESTS_AT_ONCE):
+            Token.objects.filter(pk__in=some).delete()
     finally:
         _clearing.reset(flag)
 
@@ -174,4 +192,4 @@ def connect() -> None:
             sender=model,
             dispatch_uid=f"django_sessionmgr.drf.deleted.{model.__name__}",
         )
-    token_clearers.register(KIND, delete_tokens)
+    token_clearers.register(KIND, delete_tokens, sweep_tokens)

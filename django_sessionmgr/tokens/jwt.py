@@ -42,7 +42,14 @@ from ..endings import policy_end
 from ..models import UserSession
 from ..safety import contained
 from ..token_clearers import register
-from .core import TokenRefused, end_token_session, start_token_session, token_digests, token_used
+from .core import (
+    TokenRefused,
+    end_token_session,
+    start_token_session,
+    token_digests,
+    token_used,
+    unrecorded,
+)
 from .vouching import family_serves, forget, replace_marks
 
 if TYPE_CHECKING:
@@ -315,6 +322,33 @@ def _blacklist(digests: set[str], users: list[Any]) -> None:
     )
 
 
+@sensitive_variables()
+def sweep_families(users: Any) -> None:
+    """The sweeper: blacklist the live refresh tokens of ``users`` (None:
+    everyone's) whose family no active row records (from before the install
+    and unused since, say), then their users' sign-out marks replaced."""
+    outstanding = OutstandingToken._default_manager.order_by().filter(
+        user__isnull=False, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    if users is not None:
+        outstanding = outstanding.filter(user_id__in=users)
+    owners: dict[Any, Any] = {}
+
+    def families() -> Iterator[tuple[Any, str]]:
+        for pk, user_id, encoded in outstanding.values_list("pk", "user_id", "token").iterator():
+            if (sid := _sid_of(encoded)) is not None:
+                owners[pk] = user_id
+                yield pk, sid
+
+    doomed = unrecorded(KIND, families())
+    for some in batched(doomed, USERS_AT_ONCE):
+        BlacklistedToken._default_manager.bulk_create(
+            [BlacklistedToken(token_id=pk) for pk in some], ignore_conflicts=True
+        )
+    if doomed:
+        replace_marks({owners[pk] for pk in doomed}, using=router.db_for_write(UserSession))
+
+
 def _sid_of(encoded: str) -> str | None:
     try:
         return family_id(family_of(encoded))
@@ -352,4 +386,4 @@ def existing_tokens() -> Iterator[tuple[Any, str, datetime | None]]:
 
 def connect() -> None:
     """Register the revoke's clear step for ``jwt`` rows (``AppConfig.ready``)."""
-    register(KIND, clear_families)
+    register(KIND, clear_families, sweep_families)

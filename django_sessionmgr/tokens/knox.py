@@ -32,17 +32,20 @@ from knox.auth import TokenAuthentication
 from knox.models import get_token_model
 
 from .. import token_clearers
+from ..batches import batched
 from ..devices import login_fields
 from ..models import UserSession
 from ..safety import contained
 from ..state import RequestState, current_state
 from .core import (
+    DIGESTS_AT_ONCE,
     TokenRefused,
     django_request,
     end_token_session,
     start_token_session,
     token_digests,
     token_used,
+    unrecorded,
 )
 
 if TYPE_CHECKING:
@@ -133,20 +136,40 @@ def token_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
 
 def delete_tokens(rows: QuerySet[UserSession]) -> None:
     """The clearer: delete the rows' ``AuthToken``s (the rows' users' tokens,
-    matched by digest)."""
-    model = get_token_model()
+    matched by digest).
+
+    When a row's token is not found, its digest was written under a
+    ``SECRET_KEY`` since dropped from ``SECRET_KEY_FALLBACKS`` (or knox has
+    deleted the token as expired): the revoke fails closed, and the users'
+    tokens that no active row records go too, that one among them. Left
+    alone, it would go on working, and come back as a new row."""
     wanted = set(rows.order_by().values_list("token_digest", flat=True))
     users = rows.order_by().values("user_id")
-    doomed = [
-        digest
-        for digest in model.objects.filter(user_id__in=users).values_list("digest", flat=True)
-        if wanted.intersection(token_digests(KIND, digest))
-    ]
-    if not doomed:
-        return
+    tokens = list(
+        get_token_model().objects.filter(user_id__in=users).values_list("digest", flat=True)
+    )
+    doomed = [digest for digest in tokens if wanted.intersection(token_digests(KIND, digest))]
+    if len(doomed) < len(wanted):
+        others = (digest for digest in tokens if digest not in doomed)
+        doomed += unrecorded(KIND, ((digest, digest) for digest in others))
+    _delete(doomed)
+
+
+def sweep_tokens(users: Any) -> None:
+    """The sweeper: delete the unexpired tokens of ``users`` (None: everyone's)
+    that no active row records (made before the install and unused since, say)."""
+    tokens = get_token_model().objects.order_by().exclude(expiry__lte=timezone.now())
+    if users is not None:
+        tokens = tokens.filter(user_id__in=users)
+    _delete(unrecorded(KIND, tokens.values_list("digest", "digest").iterator()))
+
+
+def _delete(digests: list[Any]) -> None:
+    """Delete the ``AuthToken``s of ``digests``: their rows are the revoke's to mark."""
     flag = _clearing.set(True)
     try:
-        model.objects.filter(digest__in=doomed).delete()
+        for some in batched(digests, DIGESTS_AT_ONCE):
+            get_token_model().objects.filter(digest__in=some).delete()
     finally:
         _clearing.reset(flag)
 
@@ -163,4 +186,4 @@ def connect() -> None:
     post_save.connect(token_saved, sender=model, dispatch_uid="django_sessionmgr.knox.saved")
     post_delete.connect(token_deleted, sender=model, dispatch_uid="django_sessionmgr.knox.deleted")
     user_logged_in.connect(token_logged_in, dispatch_uid="django_sessionmgr.knox.logged_in")
-    token_clearers.register(KIND, delete_tokens)
+    token_clearers.register(KIND, delete_tokens, sweep_tokens)

@@ -21,23 +21,6 @@ from tests.helpers import PASSWORD, failing, logged_in_client
 from tests.integration.test_drf_tokens import obtain, unknown_key, with_token
 from tests.integration.token_checks import NEW_PASSWORD, secret_parts
 
-#: Findings of the hostile review still open (docs/tokens.md, "Known limits"): the
-#: marked tests fail until the finding is fixed; then strict xfail fails, and the mark goes.
-NOT_ADOPTED = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open: a token from before the install that was never adopted "
-        "(sessionmgr_adopt_tokens) has no row for a user-wide revoke to reach"
-    ),
-)
-STORE_FAILS = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open: when the store fails after the tokens were ended, their rows "
-        "stay active (the claim is undone for every row)"
-    ),
-)
-
 pytestmark = pytest.mark.django_db
 
 KIND = "drf_token"
@@ -58,7 +41,6 @@ def change_password(browser: Client) -> None:
     assert response.status_code == 302, response.content
 
 
-@NOT_ADOPTED
 def test_a_key_from_before_the_install_does_not_survive_a_password_change(user: Any) -> None:
     # The thief holds a key the owner made before the app was installed, and
     # has not used it since. The owner changes the password: Django signs out
@@ -69,7 +51,6 @@ def test_a_key_from_before_the_install_does_not_survive_a_password_change(user: 
     assert with_token(key).status_code == 401
 
 
-@NOT_ADOPTED
 def test_a_key_from_before_the_install_does_not_survive_sign_out_everywhere(user: Any) -> None:
     key = token_from_before_the_install(user)
     response = logged_in_client(user).post("/api/sessions/revoke-others/")
@@ -184,7 +165,6 @@ def test_a_key_given_to_another_user_in_drfs_admin_is_that_users_session(
     assert with_token(key).status_code == 401
 
 
-@STORE_FAILS
 @pytest.mark.django_db(transaction=True)  # a trigger is DDL: MariaDB commits it
 def test_a_revoke_whose_store_fails_leaves_no_active_row_for_an_ended_key(user: Any) -> None:
     # "Sign out everywhere else" ends the key first (its clearer), then the
@@ -241,3 +221,25 @@ def test_a_password_change_made_with_a_key_keeps_that_key(user: Any) -> None:
     assert with_token(key).status_code == 200
     assert browser.get("/whoami/").json()["user"] is None
     assert UserSession.objects.get(kind=KIND).status == "active"
+
+
+def test_sessionmgr_revoke_all_ends_keys_from_before_the_install(
+    user: Any, other_user: Any
+) -> None:
+    mine, theirs = token_from_before_the_install(user), token_from_before_the_install(other_user)
+
+    call_command("sessionmgr_revoke", "--all", stdout=StringIO())
+
+    assert (with_token(mine).status_code, with_token(theirs).status_code) == (401, 401)
+
+
+def test_a_staff_revoke_of_a_user_ends_their_key_from_before_the_install(
+    user: Any, other_user: Any, superuser: Any
+) -> None:
+    mine, theirs = token_from_before_the_install(user), token_from_before_the_install(other_user)
+    staff = logged_in_client(superuser)
+
+    response = staff.post("/api/admin/sessions/revoke/", {"users": [user.pk]}, "application/json")
+
+    assert response.status_code == 200, response.content
+    assert (with_token(mine).status_code, with_token(theirs).status_code) == (401, 200)

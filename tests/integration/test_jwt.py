@@ -29,7 +29,12 @@ from django_sessionmgr.signouts import read_mark
 from django_sessionmgr.tokens.jwt import SID_CLAIM, family_of
 from tests import counting_cache
 from tests.helpers import IPHONE, PASSWORD, failing, logged_in_client, make_client
-from tests.integration.token_checks import REVOKE_WAYS, assert_refused_as_unknown, revoke
+from tests.integration.token_checks import (
+    NEW_PASSWORD,
+    REVOKE_WAYS,
+    assert_refused_as_unknown,
+    revoke,
+)
 from tests.real_servers import redis_url
 
 pytestmark = pytest.mark.django_db
@@ -549,3 +554,31 @@ def test_the_family_session_is_current_when_its_access_token_authenticates(user:
     listed = client.get("/api/sessions/?limit=50").json()["results"]
     assert [item["id"] for item in listed if item["is_current"]] == [str(row.pk)]
     assert pair.access not in current.content.decode() and pair.refresh not in str(listed)
+
+
+@pytest.mark.parametrize("way", ["revoke_others", "password_change", "command_all"])
+def test_a_refresh_token_from_before_the_install_does_not_survive_a_user_wide_revoke(
+    marks: str, user: Any, other_user: Any, way: str
+) -> None:
+    # Never refreshed since the install, so no row: a revoke of every session
+    # of the user must still stop it, and leave another user's alone.
+    mine, theirs = before_the_install(user), before_the_install(other_user)
+    browser = logged_in_client(user)
+    if way == "revoke_others":
+        assert browser.post("/api/sessions/revoke-others/").status_code == 200
+    elif way == "password_change":
+        response = browser.post(
+            "/accounts/password/",
+            {
+                "old_password": PASSWORD,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
+        assert response.status_code == 302, response.content
+    else:
+        call_command("sessionmgr_revoke", "--all", stdout=StringIO())
+
+    assert refresh(mine).status_code == 401
+    assert blacklisted(mine.refresh)
+    assert refresh(theirs).status_code == (401 if way == "command_all" else 200)

@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
@@ -20,23 +22,6 @@ from django_sessionmgr.signals import session_started
 from tests.helpers import PASSWORD, logged_in_client
 from tests.integration.test_knox_tokens import knox_login, with_token
 from tests.integration.token_checks import NEW_PASSWORD, secret_parts
-
-#: Findings of the hostile review still open (docs/tokens.md, "Known limits"): the
-#: marked tests fail until the finding is fixed; then strict xfail fails, and the mark goes.
-NOT_ADOPTED = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open: a token from before the install that was never adopted "
-        "(sessionmgr_adopt_tokens) has no row for a user-wide revoke to reach"
-    ),
-)
-ROTATED_KEY = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open: a knox token whose row digest was made under a SECRET_KEY no "
-        "longer in SECRET_KEY_FALLBACKS is not found by the clearer"
-    ),
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +40,6 @@ def token_from_before_the_install(user: Any) -> tuple[str, str]:
     return token, digest
 
 
-@NOT_ADOPTED
 def test_a_token_from_before_the_install_does_not_survive_a_password_change(user: Any) -> None:
     token, _ = token_from_before_the_install(user)
     response = logged_in_client(user).post(
@@ -67,7 +51,6 @@ def test_a_token_from_before_the_install_does_not_survive_a_password_change(user
     assert with_token(token).status_code == 401
 
 
-@NOT_ADOPTED
 def test_a_token_from_before_the_install_does_not_survive_sign_out_everywhere(user: Any) -> None:
     token, _ = token_from_before_the_install(user)
     assert logged_in_client(user).post("/api/sessions/revoke-others/").status_code == 200
@@ -109,7 +92,6 @@ def test_an_error_report_of_a_tokens_request_holds_no_token(
         assert part not in text
 
 
-@ROTATED_KEY
 def test_a_revoke_after_a_secret_key_rotation_ends_the_token(settings: Any, user: Any) -> None:
     # The token's row was written under the old SECRET_KEY; the token has not
     # been used since the rotation, and the old key is no longer a fallback.
@@ -123,3 +105,49 @@ def test_a_revoke_after_a_secret_key_rotation_ends_the_token(settings: Any, user
     # The row says revoked: the token must not answer 200, nor come back as a new row.
     assert with_token(token).status_code == 401
     assert not UserSession.objects.filter(kind=KIND, status="active").exists()
+
+
+def test_one_revoke_after_a_secret_key_rotation_ends_the_token(settings: Any, user: Any) -> None:
+    # The same rotation, and the owner signs out that one token from the list:
+    # its row's digest matches no token now, so the revoke ends the tokens no
+    # active row records rather than leave that one working.
+    token = knox_login(user)
+    row = UserSession.objects.get(kind=KIND)
+    settings.SECRET_KEY = "a-new-secret-key-after-rotation-" + "x" * 32
+    settings.SECRET_KEY_FALLBACKS = []
+
+    response = logged_in_client(user).delete(f"/api/sessions/{row.pk}/")
+
+    assert response.status_code == 204
+    assert with_token(token).status_code == 401
+    assert not UserSession.objects.filter(kind=KIND, status="active").exists()
+
+
+def test_one_revoke_leaves_the_users_other_recorded_tokens(user: Any) -> None:
+    first, second = knox_login(user), knox_login(user)
+    row = UserSession.objects.filter(kind=KIND).order_by("created_at").first()
+    assert row is not None
+
+    assert logged_in_client(user).delete(f"/api/sessions/{row.pk}/").status_code == 204
+
+    assert (with_token(first).status_code, with_token(second).status_code) == (401, 200)
+
+
+def test_sign_out_everywhere_leaves_other_users_tokens_from_before_the_install(
+    user: Any, other_user: Any
+) -> None:
+    theirs, _ = token_from_before_the_install(other_user)
+    assert logged_in_client(user).post("/api/sessions/revoke-others/").status_code == 200
+
+    assert with_token(theirs).status_code == 200
+
+
+def test_sessionmgr_revoke_all_ends_tokens_from_before_the_install(
+    user: Any, other_user: Any
+) -> None:
+    mine, _ = token_from_before_the_install(user)
+    theirs, _ = token_from_before_the_install(other_user)
+
+    call_command("sessionmgr_revoke", "--all", stdout=StringIO())
+
+    assert (with_token(mine).status_code, with_token(theirs).status_code) == (401, 401)

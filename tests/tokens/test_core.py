@@ -54,6 +54,7 @@ class Clearers:
 
     def __init__(self) -> None:
         self.seen: dict[str, list[set[str]]] = {}
+        self.swept: dict[str, list[set[Any] | None]] = {}
         self.fail: set[str] = set()
 
     def register(self, kind: str, *, reads: bool = True) -> None:
@@ -67,18 +68,27 @@ class Clearers:
                 {str(pk) for pk in rows.values_list("pk", flat=True)}
             )
 
-        token_clearers.register(kind, clear)
+        def sweep(users: Any) -> None:
+            if kind in self.fail:
+                raise OSError("the token store is down")
+            swept = None if users is None else set(users)
+            self.swept.setdefault(kind, []).append(swept)
+
+        token_clearers.register(kind, clear, sweep)
 
 
 @pytest.fixture
 def clearers() -> Iterator[Clearers]:
-    before = dict(token_clearers._clearers)
-    token_clearers._clearers.clear()
+    registries = (token_clearers._clearers, token_clearers._sweepers)
+    before = [dict(registry) for registry in registries]
+    for registry in registries:
+        registry.clear()
     try:
         yield Clearers()
     finally:
-        token_clearers._clearers.clear()
-        token_clearers._clearers.update(before)
+        for registry, kept in zip(registries, before, strict=True):
+            registry.clear()
+            registry.update(kept)
 
 
 def test_the_digest_is_keyed_and_says_nothing_of_the_token(settings: Any) -> None:
@@ -327,3 +337,33 @@ def test_revoke_all_reaches_every_token(user: Any, other_user: Any, clearers: Cl
 
     assert set().union(*clearers.seen[KNOX], *clearers.seen[DRF]) == {str(r.pk) for r in rows}
     assert not UserSession.objects.active().exists() and whoami(browser) is None
+
+
+def test_a_revoke_of_every_session_of_a_user_sweeps_their_tokens_without_a_row(
+    user: Any, other_user: Any, clearers: Clearers
+) -> None:
+    clearers.register(KNOX)
+    browser = logged_in_client(user)
+
+    assert browser.post("/api/sessions/revoke-others/").json() == {"revoked": 0}
+    UserSession.objects.filter(user=other_user).revoke()  # not every session of a user
+    call_command("sessionmgr_revoke", "--all", stdout=StringIO())
+
+    assert clearers.swept == {KNOX: [{user.pk}, None]}
+    assert clearers.seen == {}  # no token row was claimed
+
+
+def test_a_failing_sweep_fails_the_revoke_before_it_claims_anything(
+    user: Any, clearers: Clearers
+) -> None:
+    clearers.register(KNOX)
+    other_browser = logged_in_client(user)
+    browser = logged_in_client(user)
+    clearers.fail.add(KNOX)
+
+    response = browser.post("/api/sessions/revoke-others/")
+
+    assert response.status_code == 503
+    assert "store is down" not in response.content.decode()
+    assert whoami(other_browser) == "alice"
+    assert not UserSession.objects.filter(revoke_batch__isnull=False).exists()

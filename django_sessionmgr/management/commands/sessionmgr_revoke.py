@@ -1,6 +1,7 @@
 """``manage.py sessionmgr_revoke USERNAME | --all [--reason TEXT]``: sign users out everywhere.
 
-``--all`` (after a breach) revokes every active session of every user in
+``--all`` (after a breach) ends the tokens no session records (from before
+the install, unused since), then revokes every active session of every user in
 batches through the one revoke path, in bounded memory, printing progress. It
 selects by status, so a run that is interrupted resumes where it stopped when
 started again, and walks the table in login order, so each batch costs the same.
@@ -25,6 +26,7 @@ from ...exceptions import RevokeFailed
 from ...markers import session_row_id
 from ...models import REASON_MAX_LENGTH, RevokeReason, UserSession
 from ...revocation import finish_interrupted_revokes, revoke_sessions
+from ...token_clearers import sweep_tokens
 
 BATCH_SIZE = 10_000
 MAX_BATCH_SIZE = 50_000
@@ -133,6 +135,11 @@ class Command(BaseCommand):
         finished = finish_interrupted_revokes(UserSession, router.db_for_write(UserSession))
         if finished:
             self.stdout.write(f"Finished {finished} session(s) an interrupted revoke had claimed.")
+        try:
+            # Tokens no row records (made before the install, unused since).
+            sweep_tokens(None)
+        except RevokeFailed as error:
+            raise CommandError(f"{error} Nothing more was revoked; try again.") from error
         lock, failed = threading.Lock(), threading.Event()
         errors: list[RevokeFailed] = []
         done = finished
