@@ -15,6 +15,7 @@ class SessionMgrConfig(AppConfig):
         from . import receivers
         from .checks import (
             check_database_routing,
+            check_headless,
             check_jwt,
             check_middleware,
             check_session_cache,
@@ -29,3 +30,4 @@ class SessionMgrConfig(AppConfig):
         checks.register(check_database_routing)
         checks.register(check_session_reads)
         checks.register(check_jwt)
+        checks.register(check_headless)

@@ -331,3 +331,37 @@ def check_jwt(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+#: The app's allauth headless strategy (named, not imported: allauth is optional).
+HEADLESS_STRATEGY = "django_sessionmgr.tokens.allauth_headless.SessionTokenStrategy"
+ALLAUTH_SESSION_STRATEGY = "allauth.headless.tokens.strategies.sessions.SessionTokenStrategy"
+
+
+def check_headless(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """allauth headless' app sessions get the timeouts and activity writes
+    only through the app's session-token strategy."""
+    if not apps.is_installed("allauth.headless"):
+        return []
+    clients = django_settings.HEADLESS_CLIENTS
+    if not isinstance(clients, (list, tuple)) or "app" not in clients:
+        return []
+    path = django_settings.HEADLESS_TOKEN_STRATEGY or ALLAUTH_SESSION_STRATEGY
+    try:
+        strategy = import_string(path)
+        allauths, ours = import_string(ALLAUTH_SESSION_STRATEGY), import_string(HEADLESS_STRATEGY)
+    except (ImportError, TypeError, ValueError):
+        return []  # allauth's own import of the setting reports it
+    if not isinstance(strategy, type) or not issubclass(strategy, allauths):
+        return []  # another kind of token (allauth's JWT strategy): not a session's
+    if issubclass(strategy, ours):
+        return []
+    return [
+        Warning(
+            "allauth headless serves app clients with its session-token strategy: the apps' "
+            "sessions are listed and revoked, but their activity is never written and "
+            "IDLE_TIMEOUT and ABSOLUTE_TIMEOUT do not reach them.",
+            hint=f"Set HEADLESS_TOKEN_STRATEGY = {HEADLESS_STRATEGY!r}.",
+            id="django_sessionmgr.W005",
+        )
+    ]

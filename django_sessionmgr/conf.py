@@ -303,6 +303,9 @@ class DjangoSettings:
     #: DRF's and simplejwt's, as the project wrote them (``checks.check_jwt``).
     REST_FRAMEWORK = DjangoSetting[Any](default=None)
     SIMPLE_JWT = DjangoSetting[Any](default=None)
+    #: allauth headless', as the project wrote them (``checks.check_headless``).
+    HEADLESS_CLIENTS = DjangoSetting[Any](default=("app", "browser"))
+    HEADLESS_TOKEN_STRATEGY = DjangoSetting[Any](default=None)
 
 
 django_settings = DjangoSettings()

@@ -105,6 +105,12 @@ OTHER_CHECKS = {
         "refresh one a refresh past a timeout is not refused, without the blacklist one "
         "simplejwt's logout does not end the row. See [simplejwt](tokens.md#simplejwt)."
     ),
+    "django_sessionmgr.W005": (
+        "allauth headless serves app clients with allauth's own session-token strategy, "
+        "not the app's: the apps' sessions are listed and revoked, but their activity is "
+        "never written and the timeouts do not reach them. See "
+        "[allauth headless](tokens.md#django-allauth-headless)."
+    ),
 }
 
 

@@ -27,6 +27,7 @@ a browser's.
 
 from __future__ import annotations
 
+import secrets
 import time
 import weakref
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from allauth.core import context as allauth_context
 from allauth.headless.tokens.strategies.sessions import (
     SessionTokenStrategy as AllauthSessionTokenStrategy,
 )
@@ -56,6 +58,8 @@ if TYPE_CHECKING:
 KIND = UserSession.Kind.APP_SESSION
 #: allauth's ``Client.APP`` (a ``str`` enum), as the app-client views mark the request.
 APP_CLIENT = "app"
+#: The header allauth's authentication classes read the token from.
+TOKEN_HEADER = "X-Session-Token"
 
 #: The token the request being served brought, and that request: allauth asks
 #: the strategy for the token (with the request), then for its session (without).
@@ -81,12 +85,12 @@ class SessionTokenStrategy(AllauthSessionTokenStrategy):
         return token
 
     def lookup_session(self, session_token: str) -> SessionBase | None:
-        session: SessionBase | None = super().lookup_session(session_token)
         asking = _asking.get()
         _asking.set(None)
+        session: SessionBase | None = super().lookup_session(session_token)
         if session is None:
             return None
-        request = asking[1]() if asking is not None and asking[0] == session_token else None
+        request = _request_bringing(session_token, asking)
         if not contained(
             lambda: may_go_on(request, session), default=True, what="check an app's session"
         ):
@@ -114,6 +118,22 @@ class SessionTokenStrategy(AllauthSessionTokenStrategy):
             ):
                 session.delete()  # revoked while this request ran
         return token
+
+
+def _request_bringing(
+    session_token: str, asking: tuple[str, weakref.ref[HttpRequest]] | None
+) -> HttpRequest | None:
+    """The request that brought ``session_token``: the one that asked the
+    strategy for it (allauth's own views); else the request allauth's
+    middleware is serving, when its header holds that token (allauth's DRF and
+    Ninja authentication classes read the header themselves)."""
+    if asking is not None and asking[0] == session_token:
+        return asking[1]()
+    request: HttpRequest | None = allauth_context.request
+    brought = request.headers.get(TOKEN_HEADER) if request is not None else None
+    if brought and secrets.compare_digest(brought, session_token):
+        return request
+    return None
 
 
 def may_go_on(request: HttpRequest | None, session: SessionBase) -> bool:

@@ -16,13 +16,14 @@ token, so what this table remembers never serves a revoked token.
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext, suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.signals import setting_changed
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
@@ -31,6 +32,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from ..batches import batched
 from ..conf import app_settings, django_settings
 from ..devices import login_fields
+from ..digests import adopted_row_id
 from ..endings import NO_EXPIRY, idle_allowance
 from ..exceptions import RevokeFailed
 from ..models import UserSession
@@ -151,11 +153,14 @@ def start_token_session(
     kind: str,
     identity: str,
     expires_at: datetime | None = None,
+    *,
+    adopted: bool = False,
 ) -> UserSession | None:
     """One active row of ``kind`` for the token ``identity`` names, with the
     device, IP and location of ``request`` (None: unknown device, for a token
     made in the admin or by a command); the active row of that token as it
-    is when it has one.
+    is when it has one. ``adopted``: the token is older than its row (made
+    before the install, or its login could not write the row).
 
     ``expires_at``: the package's own expiry of the token, if it has one;
     else the row ends at ``ABSOLUTE_TIMEOUT`` if set, or is shown as having
@@ -167,7 +172,7 @@ def start_token_session(
         return None
     digests = token_digests(kind, identity)
     return contained(
-        partial(_start, request, user, kind, digests, expires_at, adopted=False),
+        partial(_start, request, user, kind, digests, expires_at, adopted=adopted),
         default=None,
         what="record a token login",
     )
@@ -192,13 +197,27 @@ def _start(
     if existing is not None:
         return existing
     counting = tokens_count()
-    with login_atomically(user) if counting else nullcontext():
-        row = _insert(request, user, kind, digests[0], expires_at, adopted=adopted)
-        excess = sessions_past_limit(user, str(row.pk)) if counting else []
+    try:
+        with login_atomically(user) if counting else nullcontext(), _adopting(adopted, rows.db):
+            row = _insert(request, user, kind, digests[0], expires_at, adopted=adopted)
+            excess = sessions_past_limit(user, str(row.pk)) if counting else []
+    except IntegrityError:
+        # Two first uses of one token at once: the other's row, under the same id.
+        won = rows.model.objects.from_primary().filter(pk=adopted_row_id(digests[0])).first()
+        if not adopted or won is None:
+            raise
+        return won
     revoke_past_limit(excess)
     _remember(digests[0], row.pk, row.created_at, row.last_activity_at, row.expires_at)
     session_started.send(sender=UserSession, session=row, request=request)
     return row
+
+
+def _adopting(adopted: bool, alias: str) -> AbstractContextManager[Any]:
+    """Around an adoption's INSERT, a savepoint: its id is the token's own
+    (``adopted_row_id``), so a concurrent adoption of the token fails on it,
+    and the transaction around goes on."""
+    return transaction.atomic(using=alias) if adopted else nullcontext()
 
 
 def _insert(
@@ -213,6 +232,7 @@ def _insert(
     now = timezone.now()
     fields = login_fields(django_request(request)) if request is not None else {}
     row = UserSession(
+        **({"pk": adopted_row_id(digest)} if adopted else {}),
         user_id=user.pk,
         kind=kind,
         token_digest=digest,

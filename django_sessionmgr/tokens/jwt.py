@@ -235,7 +235,7 @@ def _extend(
     if (found := rows.order_by().values_list(*fields).first()) is None:
         if (user := _user(claims.get(api_settings.USER_ID_CLAIM))) is not None:
             ends = _end(refresh["exp"], started=now, last_write=now)
-            start_token_session(request, user, KIND, sid, expires_at=ends)
+            start_token_session(request, user, KIND, sid, expires_at=ends, adopted=True)
         return True
     pk, status, created_at, last_activity_at, expires_at = found
     ends = min(expires_at, _end(claims["exp"], started=created_at, last_write=last_activity_at))

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from django_sessionmgr.checks import check_headless
 from django_sessionmgr.models import UserSession
 from tests.helpers import (
     IPHONE,
@@ -263,3 +264,32 @@ def test_an_app_request_beside_a_browser_cookie_is_the_apps_alone(user, other_us
     assert [row.kind for row in active_rows(user)] == [KIND, KIND]
     assert UserSession.objects.get(pk=browser_row.pk).status == "active"
     assert whoami(browser) == other_user.get_username()
+
+
+def test_allauths_drf_class_writes_the_apps_activity_and_applies_the_timeouts(
+    user: Any, settings: Any
+) -> None:
+    # A project's own API authenticated by allauth's XSessionTokenAuthentication,
+    # which looks the token up without asking the strategy for it.
+    settings.SESSIONMGR = {"ACTIVITY_UPDATE_INTERVAL": 60, "IDLE_TIMEOUT": 3600}
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        token = app_login(user)
+        api = app_client(token, ip="192.0.2.51")
+        clock.shift(61)
+        response = api.get("/app-api/whoami/")
+        assert response.status_code == 200 and response.json() == {"user": "alice"}
+        row = app_row(user)
+        assert row.last_activity_at > row.created_at
+        assert str(row.last_ip_address) == "192.0.2.51"
+
+        clock.shift(3601)
+        assert api.get("/app-api/whoami/").status_code in (401, 403)
+        assert app_row(user).status == "expired"
+
+
+def test_the_check_warns_when_the_apps_strategy_is_allauths_own(settings: Any) -> None:
+    assert check_headless() == []
+    settings.HEADLESS_TOKEN_STRATEGY = STOCK_STRATEGY
+    assert [message.id for message in check_headless()] == ["django_sessionmgr.W005"]
+    settings.HEADLESS_CLIENTS = ("browser",)
+    assert check_headless() == []

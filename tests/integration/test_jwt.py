@@ -457,6 +457,7 @@ def test_a_refresh_token_from_before_the_install_gets_a_family_at_its_first_refr
 
     row = the_row(user)
     assert (row.status, row.ip_address) == (UserSession.Status.ACTIVE, "203.0.113.9")
+    assert row.adopted  # older than its row, as one adopted at its first use through a view
     sid = family_of(pair.refresh)[SID_CLAIM]
     assert family_of(pair.access)[SID_CLAIM] == sid
     assert current_of(pair) == str(row.pk)
