@@ -23,7 +23,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.signals import setting_changed
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from django.contrib.auth.models import AbstractBaseUser
+    from django.db.models import QuerySet
     from django.http import HttpRequest
 
 
@@ -79,6 +80,14 @@ def token_digests(kind: str, identity: str) -> list[str]:
     return [token_digest(kind, identity), *(_digest(kind, identity, key) for key in fallbacks)]
 
 
+def token_rows(kind: str, digests: list[str]) -> QuerySet[UserSession]:
+    """The rows of ``kind`` holding one of ``digests``, whatever their status,
+    read from the primary through the digest index. Conditions on the status
+    are the caller's to check on the few rows found: beside the digest in
+    SQL, they let SQLite without statistics walk every active row instead."""
+    return UserSession.objects.from_primary().filter(kind=kind, token_digest__in=digests).order_by()
+
+
 #: Digests one query of ``unrecorded`` looks for (within every database's
 #: parameter limit).
 DIGESTS_AT_ONCE = 900
@@ -95,11 +104,11 @@ def unrecorded(kind: str, tokens: Iterable[tuple[Any, str]]) -> list[Any]:
     for chunk in batched(tokens, max(1, DIGESTS_AT_ONCE // per_token)):
         digests = {token_id: token_digests(kind, identity) for token_id, identity in chunk}
         every = [digest for some in digests.values() for digest in some]
-        live = set(
-            UserSession.objects.from_primary()
-            .filter(kind=kind, status=UserSession.Status.ACTIVE, token_digest__in=every)
-            .values_list("token_digest", flat=True)
-        )
+        live = {
+            digest
+            for digest, status in token_rows(kind, every).values_list("token_digest", "status")
+            if status == UserSession.Status.ACTIVE
+        }
         found.extend(token_id for token_id, some in digests.items() if live.isdisjoint(some))
     return found
 
@@ -155,12 +164,15 @@ def start_token_session(
     expires_at: datetime | None = None,
     *,
     adopted: bool = False,
+    access_valid_until: datetime | None = None,
 ) -> UserSession | None:
     """One active row of ``kind`` for the token ``identity`` names, with the
     device, IP and location of ``request`` (None: unknown device, for a token
     made in the admin or by a command); the active row of that token as it
     is when it has one. ``adopted``: the token is older than its row (made
     before the install, or its login could not write the row).
+    ``access_valid_until``: until when the package's stock authentication
+    serves the session's stateless access tokens (simplejwt).
 
     ``expires_at``: the package's own expiry of the token, if it has one;
     else the row ends at ``ABSOLUTE_TIMEOUT`` if set, or is shown as having
@@ -172,7 +184,16 @@ def start_token_session(
         return None
     digests = token_digests(kind, identity)
     return contained(
-        partial(_start, request, user, kind, digests, expires_at, adopted=adopted),
+        partial(
+            _start,
+            request,
+            user,
+            kind,
+            digests,
+            expires_at,
+            adopted=adopted,
+            access_valid_until=access_valid_until,
+        ),
         default=None,
         what="record a token login",
     )
@@ -186,24 +207,23 @@ def _start(
     expires_at: datetime | None,
     *,
     adopted: bool,
+    access_valid_until: datetime | None = None,
 ) -> UserSession:
-    rows = UserSession.objects.from_primary().filter(
-        active_and_unclaimed(), kind=kind, token_digest__in=digests
+    active = UserSession.Status.ACTIVE
+    live = (
+        row for row in token_rows(kind, digests) if row.status == active and not row.revoke_batch
     )
-    # The token's few rows, read through the digest index and the newest
-    # picked here: an ORDER BY lets SQLite without statistics walk every
-    # active row of the table in created order instead.
-    existing = max(rows.order_by(), key=lambda row: row.created_at, default=None)
-    if existing is not None:
+    if (existing := max(live, key=lambda row: row.created_at, default=None)) is not None:
         return existing
     counting = tokens_count()
     try:
-        with login_atomically(user) if counting else nullcontext(), _adopting(adopted, rows.db):
-            row = _insert(request, user, kind, digests[0], expires_at, adopted=adopted)
+        alias = router.db_for_write(UserSession)
+        with login_atomically(user) if counting else nullcontext(), _adopting(adopted, alias):
+            row = _insert(request, user, kind, digests[0], expires_at, adopted, access_valid_until)
             excess = sessions_past_limit(user, str(row.pk)) if counting else []
     except IntegrityError:
         # Two first uses of one token at once: the other's row, under the same id.
-        won = rows.model.objects.from_primary().filter(pk=adopted_row_id(digests[0])).first()
+        won = UserSession.objects.from_primary().filter(pk=adopted_row_id(digests[0])).first()
         if not adopted or won is None:
             raise
         return won
@@ -226,8 +246,8 @@ def _insert(
     kind: str,
     digest: str,
     expires_at: datetime | None,
-    *,
     adopted: bool,
+    access_valid_until: datetime | None,
 ) -> UserSession:
     now = timezone.now()
     fields = login_fields(django_request(request)) if request is not None else {}
@@ -240,6 +260,7 @@ def _insert(
         last_activity_at=now,
         expires_at=token_end(now, now, expires_at),
         adopted=adopted,
+        access_valid_until=access_valid_until,
         **fields,
     )
     insert_row(row)
@@ -358,11 +379,11 @@ def _row_of(kind: str, digests: list[str], known: Known | None) -> dict[str, Any
     """The token's row as the database has it: its active one if any, else its
     latest (the row this process knew first, unless that one is over: a key
     given to another user in DRF's admin has a new row, made in another process)."""
-    rows = UserSession.objects.from_primary()
+    rows = token_rows(kind, digests)
     rows = rows.filter(pk=known.row_id) if known is not None else rows
-    # Read through the digest index, then ordered here (live first, newest
-    # first): an ORDER BY in SQL lets SQLite without statistics walk another index.
-    candidates = rows.filter(kind=kind, token_digest__in=digests).order_by().values(*_ROW_FIELDS)
+    # Ordered here (live first, newest first): an ORDER BY in SQL lets SQLite
+    # without statistics walk another index.
+    candidates = rows.values(*_ROW_FIELDS)
     found: dict[str, Any] | None = min(
         candidates,
         key=lambda row: (
@@ -422,5 +443,9 @@ def end_token_session(kind: str, identity: str, status: str = UserSession.Status
     digests = token_digests(kind, identity)
     _known.forget(digests[0])
     fields = ended_fields(status)
-    rows = UserSession.objects.filter(active_and_unclaimed(), kind=kind, token_digest__in=digests)
-    contained(partial(rows.update, **fields), default=0, what="record the end of a token")
+
+    def end() -> int:
+        rows = list(token_rows(kind, digests).values_list("pk", flat=True))
+        return UserSession.objects.filter(active_and_unclaimed(), pk__in=rows).update(**fields)
+
+    contained(end, default=0, what="record the end of a token")

@@ -36,6 +36,7 @@ from .core import (
     end_token_session,
     start_token_session,
     token_digests,
+    token_rows,
     token_used,
     unrecorded,
 )
@@ -110,13 +111,12 @@ def token_saved(
 @sensitive_variables("instance")
 def owned_by_another(instance: Token) -> bool:
     """Whether the key's active row is another user's than the token's."""
-    rows = UserSession.objects.from_primary().filter(
-        status=UserSession.Status.ACTIVE,
-        kind=KIND,
-        token_digest__in=token_digests(KIND, instance.key),
+    rows = token_rows(KIND, token_digests(KIND, instance.key)).exclude(user_id=instance.user_id)
+    statuses = rows.values_list("status", flat=True)
+    others: list[str] = contained(
+        lambda: list(statuses), default=[], what="read a token's owner", writes=False
     )
-    others = rows.exclude(user_id=instance.user_id)
-    return contained(others.exists, default=False, what="read a token's owner", writes=False)
+    return UserSession.Status.ACTIVE in others
 
 
 @sensitive_variables("instance")

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from ..models import UserSession
 from ..safety import contained
-from .core import end_token_session, start_token_session, token_digests
+from .core import end_token_session, start_token_session, token_digests, token_rows
 from .drf import KIND, obtaining
 
 
@@ -26,11 +26,10 @@ def session_over(key: str) -> bool:
     """Whether the key's session is over: it has rows, and none goes on
     (active and before its end: ``IDLE_TIMEOUT`` or ``ABSOLUTE_TIMEOUT`` may
     have ended it while the key went unused)."""
-    rows = UserSession.objects.from_primary().filter(
-        kind=KIND, token_digest__in=token_digests(KIND, key)
-    )
-    live = rows.filter(status=UserSession.Status.ACTIVE, expires_at__gt=timezone.now())
-    return rows.exists() and not live.exists()
+    rows = token_rows(KIND, token_digests(KIND, key)).values_list("status", "expires_at")
+    now, found = timezone.now(), list(rows)
+    live = [end for status, end in found if status == UserSession.Status.ACTIVE and end > now]
+    return bool(found) and not live
 
 
 class ObtainAuthToken(views.ObtainAuthToken):

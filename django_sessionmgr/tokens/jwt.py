@@ -119,21 +119,14 @@ class SessionmgrTokenObtainPairSerializer(TokenObtainPairSerializer):
             return data
         refresh, access = family_of(data["refresh"]), family_of(data["access"])
         now = timezone.now()
-        row = start_token_session(
+        start_token_session(
             self.context.get("request"),
             user,
             KIND,
             refresh[SID_CLAIM],
             expires_at=_end(refresh["exp"], started=now, last_write=now),
+            access_valid_until=datetime_from_epoch(access["exp"]),
         )
-        if row is not None:
-            contained(
-                lambda: UserSession.objects.filter(pk=row.pk).update(
-                    access_valid_until=datetime_from_epoch(access["exp"])
-                ),
-                default=0,
-                what="record an access token's expiry",
-            )
         return data
 
 
@@ -235,7 +228,10 @@ def _extend(
     if (found := rows.order_by().values_list(*fields).first()) is None:
         if (user := _user(claims.get(api_settings.USER_ID_CLAIM))) is not None:
             ends = _end(refresh["exp"], started=now, last_write=now)
-            start_token_session(request, user, KIND, sid, expires_at=ends, adopted=True)
+            valid_until = datetime_from_epoch(access_exp)
+            start_token_session(
+                request, user, KIND, sid, ends, adopted=True, access_valid_until=valid_until
+            )
         return True
     pk, status, created_at, last_activity_at, expires_at = found
     ends = min(expires_at, _end(claims["exp"], started=created_at, last_write=last_activity_at))

@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from django_sessionmgr.checks import check_jwt
 from django_sessionmgr.models import UserSession
@@ -583,3 +584,20 @@ def test_a_refresh_token_from_before_the_install_does_not_survive_a_user_wide_re
     assert refresh(mine).status_code == 401
     assert blacklisted(mine.refresh)
     assert refresh(theirs).status_code == (401 if way == "command_all" else 200)
+
+
+def test_a_login_records_its_family_in_one_insert(user: Any) -> None:
+    client = make_client(user_agent=IPHONE, ip="198.51.100.20")
+    credentials = {"username": user.get_username(), "password": PASSWORD}
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/token/", credentials)
+    assert response.status_code == 200, response.content
+
+    ours = [
+        q["sql"] for q in queries.captured_queries if "django_sessionmgr_usersession" in q["sql"]
+    ]
+    assert [sql.split()[0] for sql in ours] == ["SELECT", "INSERT"]
+    row = the_row(user)
+    assert row.access_valid_until == datetime_from_epoch(
+        family_of(response.json()["access"])["exp"]
+    )
