@@ -19,7 +19,7 @@ from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_started
 from tests.helpers import PASSWORD, failing, logged_in_client
 from tests.integration.test_drf_tokens import obtain, unknown_key, with_token
-from tests.integration.token_checks import NEW_PASSWORD, secret_parts
+from tests.integration.token_checks import NEW_PASSWORD, change_password, secret_parts
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +31,6 @@ def token_from_before_the_install(user: Any) -> str:
     key: str = Token.objects.bulk_create([Token(key=unknown_key(), user=user)])[0].key
     assert not UserSession.objects.filter(kind=KIND).exists()
     return key
-
-
-def change_password(browser: Client) -> None:
-    response = browser.post(
-        "/accounts/password/",
-        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-    )
-    assert response.status_code == 302, response.content
 
 
 def test_a_key_from_before_the_install_does_not_survive_a_password_change(user: Any) -> None:

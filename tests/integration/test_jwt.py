@@ -31,9 +31,9 @@ from django_sessionmgr.tokens.jwt import SID_CLAIM, family_of
 from tests import counting_cache
 from tests.helpers import IPHONE, PASSWORD, failing, logged_in_client, make_client
 from tests.integration.token_checks import (
-    NEW_PASSWORD,
     REVOKE_WAYS,
     assert_refused_as_unknown,
+    change_password,
     revoke,
 )
 from tests.real_servers import redis_url
@@ -569,15 +569,7 @@ def test_a_refresh_token_from_before_the_install_does_not_survive_a_user_wide_re
     if way == "revoke_others":
         assert browser.post("/api/sessions/revoke-others/").status_code == 200
     elif way == "password_change":
-        response = browser.post(
-            "/accounts/password/",
-            {
-                "old_password": PASSWORD,
-                "new_password1": NEW_PASSWORD,
-                "new_password2": NEW_PASSWORD,
-            },
-        )
-        assert response.status_code == 302, response.content
+        change_password(browser)
     else:
         call_command("sessionmgr_revoke", "--all", stdout=StringIO())
 

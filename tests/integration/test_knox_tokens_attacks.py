@@ -19,9 +19,9 @@ from knox.models import AuthToken, get_digest_token
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_started
-from tests.helpers import PASSWORD, logged_in_client
+from tests.helpers import logged_in_client
 from tests.integration.test_knox_tokens import knox_login, with_token
-from tests.integration.token_checks import NEW_PASSWORD, secret_parts
+from tests.integration.token_checks import change_password, secret_parts
 
 pytestmark = pytest.mark.django_db
 
@@ -42,11 +42,7 @@ def token_from_before_the_install(user: Any) -> tuple[str, str]:
 
 def test_a_token_from_before_the_install_does_not_survive_a_password_change(user: Any) -> None:
     token, _ = token_from_before_the_install(user)
-    response = logged_in_client(user).post(
-        "/accounts/password/",
-        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-    )
-    assert response.status_code == 302, response.content
+    change_password(logged_in_client(user))
 
     assert with_token(token).status_code == 401
 

@@ -41,17 +41,18 @@ def revoke(way: str, user: Any, row_id: str, django_user_model: Any) -> None:
             response = browser.post("/api/sessions/revoke-others/")
             assert response.status_code == 200 and response.json()["revoked"] == 1
         else:
-            response = browser.post(
-                "/accounts/password/",
-                {
-                    "old_password": PASSWORD,
-                    "new_password1": NEW_PASSWORD,
-                    "new_password2": NEW_PASSWORD,
-                },
-            )
-            assert response.status_code == 302, response.content
+            change_password(browser)
         assert whoami(browser) == user.get_username()  # the browser that acted goes on
     assert UserSession.objects.get(pk=row_id).status == "revoked"
+
+
+def change_password(browser: Client) -> None:
+    """The user changes the password through the project's own view (Django's)."""
+    response = browser.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302, response.content
 
 
 def assert_refused_as_unknown(call: Callable[[str], Any], token: str, unknown: str) -> None:
