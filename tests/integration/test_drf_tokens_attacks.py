@@ -235,3 +235,35 @@ def test_a_staff_revoke_of_a_user_ends_their_key_from_before_the_install(
 
     assert response.status_code == 200, response.content
     assert (with_token(mine).status_code, with_token(theirs).status_code) == (401, 200)
+
+
+# ---------------------------------------------------------------------------
+# Hostile review 2: failures in the middle of a revoke. These held: they
+# cover the clearer's own failure (DRF's token table), beside the store's.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # a trigger is DDL: MariaDB commits it
+@pytest.mark.parametrize("way", ["one", "others", "from_before_the_install"])
+def test_a_revoke_whose_keys_cannot_be_deleted_answers_503_and_a_retry_ends_the_key(
+    user: Any, way: str
+) -> None:
+    key = token_from_before_the_install(user) if way.startswith("from") else obtain(user)
+    browser = logged_in_client(user)
+
+    with failing("authtoken_token", "DELETE"):
+        if way == "one":
+            row = UserSession.objects.get(kind=KIND)
+            response = browser.delete(f"/api/sessions/{row.pk}/")
+        else:
+            response = browser.post("/api/sessions/revoke-others/")
+
+    # Never a success while the key lives, and nothing reads revoked.
+    assert response.status_code == 503, response.content
+    assert not UserSession.objects.filter(status="revoked").exists()
+    assert not UserSession.objects.exclude(revoke_batch=None).exists()
+    assert with_token(key).status_code == 200
+
+    assert browser.post("/api/sessions/revoke-others/").status_code == 200
+    assert with_token(key).status_code == 401
+    assert not UserSession.objects.filter(kind=KIND, status="active").exists()

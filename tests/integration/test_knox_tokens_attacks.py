@@ -11,6 +11,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -19,8 +20,8 @@ from knox.models import AuthToken, get_digest_token
 
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_started
-from tests.helpers import logged_in_client
-from tests.integration.test_knox_tokens import knox_login, with_token
+from tests.helpers import logged_in_client, make_staff
+from tests.integration.test_knox_tokens import knox_login, knox_post, row_of_token, with_token
 from tests.integration.token_checks import change_password, secret_parts
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +148,78 @@ def test_sessionmgr_revoke_all_ends_tokens_from_before_the_install(
     call_command("sessionmgr_revoke", "--all", stdout=StringIO())
 
     assert (with_token(mine).status_code, with_token(theirs).status_code) == (401, 401)
+
+
+# ---------------------------------------------------------------------------
+# Hostile review 2: a thief holding a token, a staff member, an attacker
+# holding the password. A test marked xfail(strict) reproduces an open
+# finding; an unmarked one covers an attack that held.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: a token past IDLE/ABSOLUTE_TIMEOUT still opens knox's own logout views",
+)
+@pytest.mark.parametrize("timeout", ["IDLE_TIMEOUT", "ABSOLUTE_TIMEOUT"])
+def test_a_timed_out_token_cannot_sign_the_user_out_through_knoxs_logoutall(
+    settings: Any, user: Any, timeout: str
+) -> None:
+    # A stolen phone's token whose session a timeout has ended: "its next
+    # request is refused (401)". Knox's LogoutAllView authenticates with
+    # knox's stock class, so the thief's next request there is served, and
+    # signs the owner's live knox sessions out.
+    settings.SESSIONMGR = {timeout: 3600}
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        stolen = knox_login(user)
+        clock.shift(1800)
+        kept = knox_login(user)
+        clock.shift(2000)  # the stolen token's session is over; the kept one's is not
+        assert with_token(kept).status_code == 200
+
+        assert knox_post(stolen, "/knox/logoutall/") == 401
+        assert with_token(kept).status_code == 200
+
+
+def test_a_token_request_cannot_rename_or_revoke_another_users_row(
+    user: Any, other_user: Any
+) -> None:
+    theirs = knox_login(other_user)
+    row = row_of_token(theirs)
+    thief = Client(headers={"authorization": f"Token {knox_login(user)}"})
+
+    renamed = thief.patch(f"/api/sessions/{row.pk}/", {"name": "x"}, "application/json")
+    deleted = thief.delete(f"/api/sessions/{row.pk}/")
+    unknown = thief.delete("/api/sessions/00000000-0000-4000-8000-000000000000/")
+
+    assert (renamed.status_code, deleted.status_code) == (404, 404)
+    assert renamed.content == deleted.content == unknown.content
+    row.refresh_from_db()
+    assert (row.status, row.name) == (UserSession.Status.ACTIVE, "")
+    assert with_token(theirs).status_code == 200
+
+
+def test_staff_who_may_only_view_cannot_end_a_token_nor_look_it_up(
+    user: Any, django_user_model: Any
+) -> None:
+    token = knox_login(user)
+    row = row_of_token(token)
+    staff = logged_in_client(make_staff(django_user_model, "carol", "view_usersession"))
+
+    one = staff.delete(f"/api/admin/sessions/{row.pk}/")
+    bulk = staff.post("/api/admin/sessions/revoke/", {"users": [user.pk]}, "application/json")
+    action = staff.post(
+        "/admin/django_sessionmgr/usersession/",
+        {"action": "revoke_sessions", "_selected_action": [str(row.pk)]},
+    )
+
+    assert (one.status_code, bulk.status_code) == (403, 403)
+    assert action.status_code in (200, 302, 403)
+    assert with_token(token).status_code == 200
+    assert UserSession.objects.get(pk=row.pk).status == UserSession.Status.ACTIVE
+    # The digest is no lookup: the admin refuses it, the staff API ignores it.
+    admin = staff.get(f"/admin/django_sessionmgr/usersession/?token_digest={row.token_digest}")
+    assert admin.status_code == 302 and "?e=1" in admin["Location"]
+    matching = staff.get(f"/api/admin/sessions/?token_digest={row.token_digest}").json()
+    others = staff.get(f"/api/admin/sessions/?token_digest={'0' * 64}").json()
+    assert matching == others
