@@ -297,6 +297,19 @@ JWT_SERIALIZERS = {
 TOKEN_BLACKLIST_APP = "rest_framework_simplejwt.token_blacklist"
 
 
+def _is_ours(name: str, configured: Any) -> bool:
+    """Whether the serializer ``SIMPLE_JWT[name]`` is the app's, or a subclass of it."""
+    if not configured:
+        return False
+    try:
+        serializer = import_string(configured) if isinstance(configured, str) else configured
+        return isinstance(serializer, type) and issubclass(
+            serializer, import_string(JWT_SERIALIZERS[name])
+        )
+    except ImportError:
+        return False  # simplejwt's own import of the setting reports it
+
+
 def check_jwt(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """simplejwt token sessions need its blacklist (a revoke blacklists the
     family's refresh tokens) and all three serializers (one family, one row)."""
@@ -304,7 +317,7 @@ def check_jwt(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     simple_jwt = simple_jwt if isinstance(simple_jwt, dict) else {}
     rest_framework = rest_framework if isinstance(rest_framework, dict) else {}
     classes = rest_framework.get("DEFAULT_AUTHENTICATION_CLASSES") or []
-    ours = {name for name, path in JWT_SERIALIZERS.items() if simple_jwt.get(name) == path}
+    ours = {name for name in JWT_SERIALIZERS if _is_ours(name, simple_jwt.get(name))}
     in_use = bool(ours) or any(str(path).startswith(f"{JWT_MODULE}.") for path in classes)
     if not in_use:
         return []
@@ -318,12 +331,14 @@ def check_jwt(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 id="django_sessionmgr.E014",
             )
         ]
-    if ours and (missing := sorted(set(JWT_SERIALIZERS) - ours)):
+    if missing := sorted(set(JWT_SERIALIZERS) - ours):
         return [
             Warning(
-                f"SIMPLE_JWT sets some of the app's serializers but not {', '.join(missing)}: "
-                "without them a refresh past a timeout is not refused, or simplejwt's logout "
-                "does not end the row.",
+                f"simplejwt token sessions are set up, but SIMPLE_JWT does not name the app's "
+                f"{', '.join(missing)}: without the obtain one a login makes no row (its "
+                "session is never listed), without the refresh one a refresh past a timeout "
+                "is not refused, without the blacklist one simplejwt's logout does not end "
+                "the row.",
                 hint=" ".join(
                     f"Set SIMPLE_JWT[{name!r}] = {JWT_SERIALIZERS[name]!r}." for name in missing
                 ),

@@ -101,9 +101,11 @@ OTHER_CHECKS = {
         "link (the request's `Host` is never used)."
     ),
     "django_sessionmgr.W004": (
-        "`SIMPLE_JWT` sets some of the app's three serializers but not all: without the "
-        "refresh one a refresh past a timeout is not refused, without the blacklist one "
-        "simplejwt's logout does not end the row. See [simplejwt](tokens.md#simplejwt)."
+        "simplejwt token sessions are set up, but `SIMPLE_JWT` does not name all three of "
+        "the app's serializers (or subclasses): without the obtain one a login makes no "
+        "row, without the refresh one a refresh past a timeout is not refused, without the "
+        "blacklist one simplejwt's logout does not end the row. See "
+        "[simplejwt](tokens.md#simplejwt)."
     ),
     "django_sessionmgr.W005": (
         "allauth headless serves app clients with allauth's own session-token strategy, "

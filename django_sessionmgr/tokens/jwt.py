@@ -201,7 +201,10 @@ class SessionmgrJWTAuthentication(JWTAuthentication):
             return result  # a token from before the install: as stock simplejwt
         digests = token_digests(KIND, sid)
         try:
-            if not family_serves(digests, user.pk):
+            serves = family_serves(digests, user.pk)
+            if serves is None:  # no row: its login could not write one, or it was pruned
+                serves = refreshable(sid, user.pk)
+            if not serves:
                 raise TokenRefused
             token_used(request, KIND, sid, user=user)
         except TokenRefused:
@@ -290,32 +293,59 @@ def clear_families(rows: QuerySet[UserSession]) -> None:
     """The revoke's clear step for ``jwt`` rows: every outstanding refresh
     token of their families blacklisted (simplejwt's own views refuse them),
     then their users' sign-out marks replaced (their access tokens are refused
-    at once by ``SessionmgrJWTAuthentication``). Raises on failure."""
+    at once by ``SessionmgrJWTAuthentication``). Raises on failure.
+
+    When a row's family is not found among its user's live refresh tokens,
+    its digest was written under a ``SECRET_KEY`` since dropped from
+    ``SECRET_KEY_FALLBACKS`` (or its tokens have expired): the revoke fails
+    closed, and the users' families that no active row records are
+    blacklisted too, that one among them."""
     families: dict[Any, set[str]] = {}
     for user_id, digest in rows.order_by().values_list("user_id", "token_digest"):
         families.setdefault(user_id, set()).add(digest)
     for users in batched(list(families), USERS_AT_ONCE):
-        _blacklist(set().union(*(families[user] for user in users)), users)
+        wanted = set().union(*(families[user] for user in users))
+        if wanted - _blacklist(wanted, users):
+            sweep_families(users)
     replace_marks(families, using=rows.db)
 
 
 @sensitive_variables()
-def _blacklist(digests: set[str], users: list[Any]) -> None:
+def _blacklist(digests: set[str], users: list[Any]) -> set[str]:
     """Blacklist the live, not yet blacklisted refresh tokens of ``users``
     whose family digest is among ``digests`` (the family is read from the
-    token simplejwt stored; its digest is never compared outside this)."""
-    outstanding = OutstandingToken._default_manager.filter(
-        user_id__in=users, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
-    ).values_list("pk", "token")
-    family = [
-        pk
-        for pk, encoded in outstanding.iterator()
-        if (sid := _sid_of(encoded)) is not None
-        and not digests.isdisjoint(token_digests(KIND, sid))
-    ]
+    token simplejwt stored; its digest is never compared outside this);
+    return the digests found."""
+    found: set[str] = set()
+    family = []
+    for pk, encoded in _live_tokens(users).values_list("pk", "token").iterator():
+        if (sid := _sid_of(encoded)) is not None and (
+            matched := digests.intersection(token_digests(KIND, sid))
+        ):
+            found |= matched
+            family.append(pk)
     BlacklistedToken._default_manager.bulk_create(
         [BlacklistedToken(token_id=pk) for pk in family], ignore_conflicts=True
     )
+    return found
+
+
+def _live_tokens(users: Any) -> QuerySet[OutstandingToken]:
+    """The refresh tokens of ``users`` (None: everyone's) that simplejwt would
+    still refresh: unexpired and not blacklisted."""
+    live = OutstandingToken._default_manager.order_by().filter(
+        user__isnull=False, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    return live if users is None else live.filter(user_id__in=users)
+
+
+@sensitive_variables()
+def refreshable(sid: str, user_pk: Any) -> bool:
+    """Whether simplejwt would still refresh a token of the family ``sid``
+    of the user ``user_pk``: an access token of a family with no row is
+    served (and adopted) only then, never after its family was stopped."""
+    tokens = _live_tokens([user_pk]).values_list("token", flat=True)
+    return any(_sid_of(encoded) == sid for encoded in tokens.iterator())
 
 
 @sensitive_variables()
@@ -323,11 +353,7 @@ def sweep_families(users: Any) -> None:
     """The sweeper: blacklist the live refresh tokens of ``users`` (None:
     everyone's) whose family no active row records (from before the install
     and unused since, say), then their users' sign-out marks replaced."""
-    outstanding = OutstandingToken._default_manager.order_by().filter(
-        user__isnull=False, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
-    )
-    if users is not None:
-        outstanding = outstanding.filter(user_id__in=users)
+    outstanding = _live_tokens(users)
     owners: dict[Any, Any] = {}
 
     def families() -> Iterator[tuple[Any, str]]:

@@ -74,10 +74,10 @@ def _write_marks(user_pks: set[Any]) -> None:
         write_marks(cache, user_pks)
 
 
-def family_serves(digests: list[str], user_pk: Any) -> bool:
+def family_serves(digests: list[str], user_pk: Any) -> bool | None:
     """May the family whose row holds one of ``digests`` (the first under
-    ``SECRET_KEY``), of the user ``user_pk``, be served now? Between row
-    writes: one cache ``get``, no query."""
+    ``SECRET_KEY``), of the user ``user_pk``, be served now? None when the
+    family has no row. Between row writes: one cache ``get``, no query."""
     digest = digests[0]
     cache = shared_mark_cache()
     # A mark added here (the user had none) vouches for nothing seen before.
@@ -93,7 +93,7 @@ def family_serves(digests: list[str], user_pk: Any) -> bool:
         .first()
     )
     if row is None:
-        return True  # no row yet (its login could not write one): token_used adopts it
+        return None
     status, expires_at, claimed = row
     if status != UserSession.Status.ACTIVE or expires_at.timestamp() <= time.time():
         forget(digest)

@@ -624,10 +624,6 @@ def active_jwt_rows(user: Any) -> list[UserSession]:
     return [row for row in jwt_rows(user) if row.status == UserSession.Status.ACTIVE]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: one revoke after a SECRET_KEY rotation leaves the jwt family alive",
-)
 def test_one_revoke_after_a_secret_key_rotation_stops_the_family(
     marks: str, user: Any, settings: Any
 ) -> None:
@@ -650,10 +646,6 @@ def test_one_revoke_after_a_secret_key_rotation_stops_the_family(
     assert not active_jwt_rows(user)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the access token of a family whose row was pruned is adopted again",
-)
 def test_pruning_a_revoked_familys_row_does_not_bring_its_access_token_back(
     user: Any, clock: Any
 ) -> None:
@@ -673,10 +665,6 @@ def test_pruning_a_revoked_familys_row_does_not_bring_its_access_token_back(
     assert not active_jwt_rows(user)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: sign out everywhere blacklists a rowless family, but its access token is adopted",
-)
 @pytest.mark.django_db(transaction=True)  # a trigger is DDL: MariaDB commits it
 def test_sign_out_everywhere_stops_the_access_token_of_a_family_without_a_row(
     user: Any,
@@ -700,19 +688,12 @@ class ProjectObtainPairSerializer(SessionmgrTokenObtainPairSerializer):
     """A project's own claims, as docs/tokens.md says to add them."""
 
 
-@pytest.mark.xfail(
-    strict=True, reason="open: W004 compares dotted paths, so it warns on the documented subclass"
-)
 def test_the_check_accepts_a_subclass_of_the_apps_obtain_serializer(settings: Any) -> None:
     subclass = f"{__name__}.{ProjectObtainPairSerializer.__qualname__}"
     settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "TOKEN_OBTAIN_SERIALIZER": subclass}
     assert check_jwt() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: W004 is silent when the app's class is set but none of its serializers",
-)
 def test_the_check_warns_when_no_serializer_is_the_apps(settings: Any) -> None:
     # With the app's authentication class and simplejwt's stock serializers,
     # logins make no row and their access tokens carry no family: every jwt
@@ -724,7 +705,10 @@ def test_the_check_warns_when_no_serializer_is_the_apps(settings: Any) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="open: a 500 in a refresh's adoption shows the refresh token in the error report",
+    reason=(
+        "documented (docs/tokens.md, Secrets): a 500 inside DRF's validation shows the "
+        "request's data in DRF's own frames"
+    ),
 )
 def test_an_error_report_of_a_refresh_holds_no_token(
     settings: Any, user: Any, caplog: pytest.LogCaptureFixture

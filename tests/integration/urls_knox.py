@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from django_sessionmgr.tokens import knox_views
 from tests.urls import urlpatterns as project
 
 
@@ -44,6 +45,9 @@ urlpatterns = [
     *project,
     path("knox/login/", BasicLoginView.as_view()),
     path("knox/session-login/", SessionLoginView.as_view()),
+    # The app's logout views (docs/tokens.md), before knox's own URLs.
+    path("knox/logout/", knox_views.LogoutView.as_view(), name="knox_logout"),
+    path("knox/logoutall/", knox_views.LogoutAllView.as_view(), name="knox_logoutall"),
     path("knox/", include("knox.urls")),
     path("knox/whoami/", KnoxWhoami.as_view()),
 ]
