@@ -646,7 +646,7 @@ def test_one_revoke_after_a_secret_key_rotation_stops_the_family(
     assert not active_jwt_rows(user)
 
 
-def test_pruning_a_revoked_familys_row_does_not_bring_its_access_token_back(
+def test_pruning_the_row_of_a_revoked_family_does_not_bring_its_access_token_back(
     user: Any, clock: Any
 ) -> None:
     # A project with a long ACCESS_TOKEN_LIFETIME (a week) and the retention
