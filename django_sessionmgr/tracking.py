@@ -259,7 +259,9 @@ def _announce_new_row(
         notify_if_new_device(request, user, row)
 
 
-def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
+def adopt_session(
+    request: HttpRequest, user: AbstractBaseUser, kind: str = UserSession.Kind.SESSION
+) -> bool:
     """Give an authenticated session that carries no marker its row, once,
     under the same policies as a login (``MAX_SESSIONS`` and the timeouts).
 
@@ -282,7 +284,7 @@ def adopt_session(request: HttpRequest, user: AbstractBaseUser) -> bool:
             return False
         try:
             with login_atomically(user), transaction.atomic(using=rows.db):
-                row = _create_row(request, session, user, row_id, adopted=True)
+                row = _create_row(request, session, user, row_id, adopted=True, kind=kind)
                 enforce_session_limit(user, row_id)
         except IntegrityError:
             if not rows.filter(pk=row_id).exists():

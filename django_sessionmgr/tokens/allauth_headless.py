@@ -39,7 +39,7 @@ from allauth.core import context as allauth_context
 from allauth.headless.tokens.strategies.sessions import (
     SessionTokenStrategy as AllauthSessionTokenStrategy,
 )
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, get_user
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 
 from ..conf import app_settings
@@ -50,6 +50,7 @@ from ..safety import contained
 from ..signouts import mark_cache
 from ..state import RequestState, current_state
 from ..stores import is_server_side
+from ..tracking import adopt_session
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -139,14 +140,14 @@ def _request_bringing(
 def may_go_on(request: HttpRequest | None, session: SessionBase) -> bool:
     """Whether an app's session may be served (writing its activity when due).
 
-    Decided from the marker without a query, as for a browser. A session
-    without a marker (from before the install) is served as allauth would.
-    Without the request (a lookup outside allauth's own views), no activity
-    is written.
+    Decided from the marker without a query, as for a browser. A signed-in
+    session without a marker (from before the install) gets its row, as the
+    middleware gives a browser's. Without the request (a lookup outside
+    allauth's own views and classes), no activity is written.
     """
     marker = read_marker(session)
     if marker is None:
-        return True
+        return request is None or _adopt(request, session)
     now = int(time.time())
     if marker.expiry is not None and now >= marker.expiry:
         end_row(marker.row_id, UserSession.Status.EXPIRED)
@@ -158,6 +159,24 @@ def may_go_on(request: HttpRequest | None, session: SessionBase) -> bool:
         isinstance(session, CachedDBStore) and mark_cache() is not None
     ):
         return session_alive(marker, session.get(SESSION_KEY))
+    return True
+
+
+def _adopt(request: HttpRequest, session: SessionBase) -> bool:
+    """An app's session without a marker: its ``app_session`` row now, under
+    the same rules as a browser's (``tracking.adopt_session``); False when it
+    must be refused (its row was ended)."""
+    if session.get(SESSION_KEY) is None:
+        return True  # not signed in: nothing to record
+    with _serving(request, session):
+        user = get_user(request)  # checks the session's auth hash, as allauth will
+        if not user.is_authenticated:
+            return True  # allauth answers as it would
+        if not adopt_session(request, user, kind=KIND):
+            return False
+    # Saved now, whoever serves the rest of the request: its next request
+    # finds the marker without a query.
+    session.save()
     return True
 
 

@@ -298,8 +298,7 @@ def test_the_check_warns_when_the_apps_strategy_is_allauths_own(settings: Any) -
 
 
 # ---------------------------------------------------------------------------
-# Hostile review 2: a thief holding an app's X-Session-Token. A test marked
-# xfail(strict) reproduces an open finding.
+# Hostile review 2: a thief holding an app's X-Session-Token.
 # ---------------------------------------------------------------------------
 
 
@@ -315,10 +314,6 @@ def app_session_from_before_the_install(user: Any) -> str:
     return session.session_key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: an app session from before the install never gets a row, and escapes revokes",
-)
 def test_an_app_session_from_before_the_install_does_not_survive_sign_out_everywhere(user):
     # A browser session from before the install gets its row at its next
     # request (docs/install.md); an app's, used through allauth's app views,
@@ -328,6 +323,7 @@ def test_an_app_session_from_before_the_install_does_not_survive_sign_out_everyw
     for _ in range(2):
         assert app_session(token).status_code == 200
 
-    assert UserSession.objects.filter(user=user).exists()
+    (row,) = UserSession.objects.filter(user=user)
+    assert (row.kind, row.adopted, str(row.ip_address)) == (KIND, True, PHONE_IP)
     assert logged_in_client(user).post("/api/sessions/revoke-others/").status_code == 200
     assert_signed_out_as_unknown(token)
