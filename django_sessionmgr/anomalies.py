@@ -141,7 +141,8 @@ def travel_found(request: HttpRequest, row: UserSession) -> bool:
 def check_new_country(request: HttpRequest | None, row: UserSession) -> bool:
     """Flag ``row`` and send ``session_anomaly`` when its login came from a
     country that none of the user's sessions of the last ``NEW_COUNTRY_DAYS``
-    came from (when the user has none, there is nothing to compare with).
+    came from (when none of them was placed in a country, there is nothing
+    to compare with: a user's first sign-in is never new).
 
     One query, only when GeoIP placed the login in a country; one UPDATE
     when it is new.
@@ -156,8 +157,9 @@ def check_new_country(request: HttpRequest | None, row: UserSession) -> bool:
         .exclude(pk=row.pk)
         .exclude(revoke_reason=RevokeReason.SUSPICIOUS)
     )
+    placed = ~Q(location_country="") | ~Q(last_location_country="")
     counts = recent.aggregate(
-        sessions=Count("pk"),
+        sessions=Count("pk", filter=placed),
         here=Count("pk", filter=Q(location_country=country) | Q(last_location_country=country)),
     )
     if not counts["sessions"] or counts["here"]:
