@@ -79,7 +79,7 @@ def test_a_callable_decides(user: Any, settings: Any, setting: Any) -> None:
     settings.GEOIP_PATH = settings.GEOIP_TEST_PATH
     settings.SESSIONMGR = {"ANOMALY_ACTION": setting}
     decisions.clear()
-    owner, thief, (row_id, page) = thief_moves_in(user)
+    owner, _thief, (row_id, _page) = thief_moves_in(user)
     assert decisions == [(str(row_id), "impossible_travel", CHANGCHUN)]
     assert UserSession.objects.get(pk=row_id).revoke_reason == "suspicious"
     assert whoami(owner) is None
@@ -88,7 +88,7 @@ def test_a_callable_decides(user: Any, settings: Any, setting: Any) -> None:
 def test_a_callable_that_only_flags(user: Any, settings: Any) -> None:
     settings.GEOIP_PATH = settings.GEOIP_TEST_PATH
     settings.SESSIONMGR = {"ANOMALY_ACTION": lambda session, kind, request: "flag"}
-    owner, thief, (row_id, page) = thief_moves_in(user)
+    owner, _thief, (row_id, _page) = thief_moves_in(user)
     assert UserSession.objects.get(pk=row_id).status == "active"
     assert whoami(owner) == "alice"
 
