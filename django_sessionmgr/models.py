@@ -318,6 +318,11 @@ class UserSession(models.Model):
         )
 
     @property
+    def flag_reason_code(self) -> str | None:
+        """``flag_reason``, or None while nothing looked wrong."""
+        return self.flag_reason or None
+
+    @property
     def revoke_reason_code(self) -> str | None:
         """The reason's code as users see it: staff's free text reads ``admin``
         (unless ``NOTICE_SHOWS_FREE_TEXT_REASON``); None while active."""
