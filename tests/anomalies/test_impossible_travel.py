@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # Places in the GeoIP test databases.
 LONDON = "81.2.69.142"  # London, GB: 51.5, -0.1
-CHANGCHUN = "175.16.199.1"  # Changchun, CN: 43.9, 125.3 (about 8,300 km from London)
+CHANGCHUN = "175.16.199.1"  # Changchun, CN: 43.9, 125.3 (about 8,200 km from London)
 BOXFORD = "2.125.160.216"  # Boxford, GB: about 85 km from London
 SAN_DIEGO = "214.78.0.1"  # San Diego, US: about 8,800 km from London
 
