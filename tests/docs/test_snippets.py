@@ -302,7 +302,7 @@ def check_signal_anomaly_webhook(namespace: dict[str, Any]) -> None:
     url = f"http://127.0.0.1:{server.server_port}/hook"
     try:
         with override_settings(GEOIP_PATH=str(ROOT / "tests/data/geoip"), SECURITY_WEBHOOK_URL=url):
-            alice = get_user_model().objects.create_user("alice", "alice@example.com", "pw")
+            get_user_model().objects.create_user("alice", "alice@example.com", "pw")
             for ip in ("81.2.69.142", "175.16.199.1"):  # London, then Changchun
                 with TestCase.captureOnCommitCallbacks(execute=True):
                     Client(REMOTE_ADDR=ip).post(
