@@ -132,8 +132,8 @@ def _queries_of_a_move(user: Any, settings: Any, detection: bool) -> tuple[int, 
         traveller.shift(61)
         with CaptureQueriesContext(connection) as write:
             assert whoami(clone(client, ip=CHANGCHUN)) == "alice"
-    table = UserSession._meta.db_table
-    updates = [q["sql"] for q in write.captured_queries if q["sql"].startswith(f'UPDATE "{table}"')]
+    table = connection.ops.quote_name(UserSession._meta.db_table)
+    updates = [q["sql"] for q in write.captured_queries if q["sql"].startswith(f"UPDATE {table}")]
     return between, len(write), updates
 
 
