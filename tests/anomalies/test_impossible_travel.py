@@ -150,3 +150,21 @@ def test_no_extra_query_between_activity_writes(
     assert (on_between, on_write) == (off_between, off_write)
     [update] = updates
     assert "flag_reason" in update
+
+
+@pytest.mark.parametrize("storage", ["truncated", "none"])
+def test_found_from_the_places_alone_whatever_the_address_storage(
+    user: Any, findings: list, settings: Any, storage: str
+) -> None:
+    """No address is read back: the places GeoIP gave at the time suffice."""
+    settings.SESSIONMGR = {"IP_ADDRESS_STORAGE": storage}
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        client = logged_in_client(user, ip=LONDON)
+        traveller.shift(61)
+        assert whoami(clone(client, ip=CHANGCHUN)) == "alice"
+    row = UserSession.objects.get(user=user)
+    assert row.flag_reason == "impossible_travel"
+    assert row.last_ip_address == (None if storage == "none" else "175.16.199.0")
+    # The point kept is the city's, to a tenth of a degree: no finer than its name.
+    assert (row.last_location_latitude, row.last_location_longitude) == (43.9, 125.3)
+    assert [f["kind"] for f in findings] == ["impossible_travel"]
