@@ -180,7 +180,7 @@ class UserSession(models.Model):
     flag_reason = models.CharField(
         _("flag reason"),
         max_length=CODE_MAX_LENGTH * 2,
-        choices=FlagReason.choices,
+        choices=FlagReason,
         blank=True,
         default="",
     )
