@@ -166,12 +166,6 @@ def locate_place(ip: str | None) -> Place:
     )
 
 
-def locate_ip(ip: str | None) -> tuple[str, str]:
-    """``(city, country_code)`` for an IP, or empty strings when unknown."""
-    place = locate_place(ip)
-    return place.city, place.country
-
-
 def place_fields(place: Place) -> dict[str, Any]:
     """The row's fields for where a session was last seen."""
     return {
