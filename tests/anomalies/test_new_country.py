@@ -113,3 +113,19 @@ def test_a_new_country_on_a_known_browser_sends_no_email(
         laptop.post("/accounts/logout/")
     assert [f["kind"] for f in findings] == ["new_country"]
     assert mail.outbox == []
+
+
+def test_the_email_says_it_in_german(
+    user: Any, findings: list, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.LANGUAGE_CODE = "de"
+    settings.SESSIONMGR = {
+        "NOTIFY_NEW_DEVICE": True,
+        "SITE_URL": "https://example.com",
+        "NEW_COUNTRY_DAYS": 30,
+    }
+    sign_in(user, LONDON, django_capture_on_commit_callbacks)
+    sign_in(user, CHANGCHUN, django_capture_on_commit_callbacks, user_agent=IPHONE)
+    [message] = mail.outbox
+    for body in (message.body, message.alternatives[0][0]):
+        assert "Keine Ihrer Sitzungen der letzten 30 Tage kam aus diesem Land." in body
