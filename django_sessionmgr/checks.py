@@ -24,6 +24,7 @@ from .conf import DECLARATIONS, DEFAULTS, AppSetting, django_settings
 from .models import UserSession
 from .setting_types import (
     Choice,
+    ChoiceOrCallable,
     Origin,
     Seconds,
     SessionLimit,
@@ -90,6 +91,7 @@ TYPE_CHECKS = (
     TypeCheck(SessionLimit, id="django_sessionmgr.E008"),
     TypeCheck(Seconds, id="django_sessionmgr.E009"),
     TypeCheck(Origin, id="django_sessionmgr.E013"),
+    TypeCheck(ChoiceOrCallable, id="django_sessionmgr.E015"),
 )
 
 

@@ -21,7 +21,16 @@ from typing import Any, Generic, Self, TypeVar, overload
 from django.conf import settings
 from django.core.signals import setting_changed
 
-from .setting_types import Choice, Origin, Seconds, SessionLimit, SettingType, Switch, WholeNumber
+from .setting_types import (
+    Choice,
+    ChoiceOrCallable,
+    Origin,
+    Seconds,
+    SessionLimit,
+    SettingType,
+    Switch,
+    WholeNumber,
+)
 
 T = TypeVar("T")
 
@@ -237,6 +246,48 @@ class AppSettings:
             "always see the text (admin, staff API). Staff cannot record one of the app's own "
             "codes (`user`, `password_change`, …) as their reason: that is a 400, or a command "
             "error."
+        ),
+    )
+
+    ANOMALY_DETECTION = AppSetting(
+        Switch(),
+        default=True,
+        doc=(
+            "Look for signs of a stolen session: impossible travel (one session used from two "
+            "places too far apart for the time between them) and a sign-in from a new country. "
+            "Needs GeoIP (`GEOIP_PATH`); without it nothing is found. See "
+            "[theft signals](anomalies.md)."
+        ),
+    )
+    MAX_TRAVEL_SPEED_KMH = AppSetting(
+        WholeNumber("km/h", minimum=1),
+        default=1000,
+        doc=(
+            "Kilometres per hour (a plane's speed). A session seen in two places farther apart "
+            "than this speed allows for the time between them (less GeoIP's error radius) is "
+            'flagged `"impossible_travel"`.'
+        ),
+    )
+    NEW_COUNTRY_DAYS = AppSetting(
+        WholeNumber("days", minimum=1),
+        default=90,
+        doc=(
+            "A sign-in from a country that none of the user's sessions of this many days came "
+            'from is flagged `"new_country"` (a user\'s first sign-in excepted).'
+        ),
+    )
+    ANOMALY_ACTION = AppSetting(
+        ChoiceOrCallable(
+            "myproject.risk.decide",
+            flag="to only flag the session",
+            revoke='to revoke an impossible-travel session (reason `"suspicious"`)',
+        ),
+        default="flag",
+        doc=(
+            'What happens to a session flagged `"impossible_travel"`: `"flag"` records it and '
+            'sends `session_anomaly`; `"revoke"` also revokes it (reason `"suspicious"`). Or a '
+            "callable (or its dotted path) taking `(session, kind, request)` and returning "
+            '`"flag"` or `"revoke"`: your own risk engine. See [theft signals](anomalies.md).'
         ),
     )
 

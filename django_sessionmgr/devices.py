@@ -29,7 +29,7 @@ from user_agents.parsers import (
 )
 
 from .models import DEVICE_NAME_MAX_LENGTH, USER_AGENT_MAX_LENGTH, UserSession
-from .network import get_client_ip, locate_ip, stored_ip
+from .network import get_client_ip, locate_place, stored_ip
 
 #: The client hints that name the platform's version and the device model.
 #: Browsers send ``Sec-CH-UA-Platform`` unasked, these two only when asked.
@@ -276,7 +276,7 @@ def device_fields(request: HttpRequest) -> dict[str, Any]:
         user_agent = "".join(ch for ch in user_agent if ch.isprintable())
     device = parse_user_agent(user_agent, hints=client_hints(meta))
     ip = get_client_ip(request)
-    city, country = locate_ip(ip)
+    place = locate_place(ip)
     return {
         "ip_address": stored_ip(ip),
         "user_agent": user_agent,
@@ -284,8 +284,11 @@ def device_fields(request: HttpRequest) -> dict[str, Any]:
         "device_os": device.os,
         "device_family": device.device,
         "device_type": device.type,
-        "location_city": city,
-        "location_country": country,
+        "location_city": place.city,
+        "location_country": place.country,
+        # Where it was last seen, as a point: what impossible travel measures from.
+        "last_location_latitude": place.latitude,
+        "last_location_longitude": place.longitude,
     }
 
 

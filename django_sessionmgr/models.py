@@ -59,6 +59,14 @@ class RevokeReason(models.TextChoices):
     COMMAND = "command", _("Ended by an administrator")
     PASSWORD_CHANGE = "password_change", _("Password changed")
     SESSION_LIMIT = "session_limit", _("Session limit reached")
+    SUSPICIOUS = "suspicious", _("Used from places too far apart to be one person")
+
+
+class FlagReason(models.TextChoices):
+    """Why a session was flagged as possibly stolen."""
+
+    IMPOSSIBLE_TRAVEL = "impossible_travel", _("Used from two places too far apart")
+    NEW_COUNTRY = "new_country", _("Signed in from a new country")
 
 
 def _staff_member(verbose_name: _StrPromise) -> models.ForeignKey[AbstractBaseUser | None]:
@@ -163,6 +171,22 @@ class UserSession(models.Model):
     last_location_country = models.CharField(
         _("last country"), max_length=COUNTRY_CODE_LENGTH, blank=True, default=""
     )
+    # The point GeoIP gave for the last place, to a tenth of a degree (the
+    # city's, no finer): what impossible travel measures from.
+    last_location_latitude = models.FloatField(null=True, blank=True, editable=False)
+    last_location_longitude = models.FloatField(null=True, blank=True, editable=False)
+    # Something looked like a stolen session (see ``anomalies``).
+    flagged_at = models.DateTimeField(_("flagged at"), null=True, blank=True)
+    flag_reason = models.CharField(
+        _("flag reason"),
+        max_length=CODE_MAX_LENGTH * 2,
+        choices=FlagReason,
+        blank=True,
+        default="",
+    )
+    # Keyed digests of the pairs of places already reported, so that each is
+    # reported once; useless without SECRET_KEY.
+    flagged_pairs = models.CharField(max_length=80, blank=True, default="", editable=False)
     # Staff acting as the user (django-hijack, or the documented hook).
     impersonated_by = _staff_member(_("started by"))
     # A keyed digest of the session key, so the request that comes back with a
@@ -292,6 +316,11 @@ class UserSession(models.Model):
             (self.expires_at - self.created_at).total_seconds(),
             (self.expires_at - self.last_activity_at).total_seconds(),
         )
+
+    @property
+    def flag_reason_code(self) -> str | None:
+        """``flag_reason``, or None while nothing looked wrong."""
+        return self.flag_reason or None
 
     @property
     def revoke_reason_code(self) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.http import HttpRequest
 from django.utils.html import conditional_escape, format_html
@@ -112,14 +112,30 @@ def _english_name(record: dict[str, Any], key: str) -> str:
     return str(names.get("en") or "")
 
 
-def locate_ip(ip: str | None) -> tuple[str, str]:
-    """``(city, country_code)`` for an IP, or empty strings when unknown.
+class Place(NamedTuple):
+    """Where GeoIP puts an address: its city and country, and the point it
+    gives with its error radius (None when it gives none)."""
+
+    city: str = ""
+    country: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_km: int | None = None
+
+
+#: Coordinates are kept to this many decimals: a tenth of a degree, about
+#: 11 km, says no more than the city's name.
+COORDINATE_DECIMALS = 1
+
+
+def locate_place(ip: str | None) -> Place:
+    """Where GeoIP puts ``ip``; an empty ``Place`` when unknown.
 
     Needs ``GEOIP_PATH`` and the ``geoip2`` package; any failure is "unknown".
     """
     path = django_settings.GEOIP_PATH
     if not ip or not path:
-        return "", ""
+        return Place()
     try:
         reader, has_cities = _geoip_reader(
             str(path),
@@ -128,12 +144,36 @@ def locate_ip(ip: str | None) -> tuple[str, str]:
         )
         record = reader.get(ip)
     except Exception:
-        return "", ""
+        return Place()
     if not isinstance(record, dict):
-        return "", ""
+        return Place()
     city = _english_name(record, "city") if has_cities else ""
     country = str((record.get("country") or {}).get("iso_code") or "")
-    return city[:CITY_MAX_LENGTH], country[:COUNTRY_CODE_LENGTH]
+    location = (record.get("location") or {}) if has_cities else {}
+    latitude, longitude = location.get("latitude"), location.get("longitude")
+    if not isinstance(latitude, int | float) or not isinstance(longitude, int | float):
+        latitude = longitude = None
+    else:
+        latitude = round(float(latitude), COORDINATE_DECIMALS)
+        longitude = round(float(longitude), COORDINATE_DECIMALS)
+    radius = location.get("accuracy_radius")
+    return Place(
+        city[:CITY_MAX_LENGTH],
+        country[:COUNTRY_CODE_LENGTH],
+        latitude,
+        longitude,
+        radius if isinstance(radius, int) else None,
+    )
+
+
+def place_fields(place: Place) -> dict[str, Any]:
+    """The row's fields for where a session was last seen."""
+    return {
+        "last_location_city": place.city,
+        "last_location_country": place.country,
+        "last_location_latitude": place.latitude,
+        "last_location_longitude": place.longitude,
+    }
 
 
 def ip_markup(ip: str) -> SafeString:

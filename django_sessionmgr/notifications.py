@@ -16,6 +16,9 @@ sites framework), never from the request's ``Host``, which whoever signs in
 chooses. Names the client reports (user agent, client hints) never reach the
 Subject.
 
+A sign-in from a new country (``anomalies``) is looked for first, so that
+the one email names it too.
+
 All of it runs at login only; no other request pays for it.
 """
 
@@ -38,9 +41,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from .anomalies import check_new_country
 from .conf import app_settings, django_settings
 from .devices import device_name
-from .models import UserSession
+from .models import FlagReason, UserSession
 from .network import stored_ip
 from .rows import column
 from .safety import contained
@@ -176,11 +180,17 @@ def _earlier_logins(user: AbstractBaseUser, row: UserSession) -> tuple[bool, boo
 
 
 def notify_if_new_device(request: HttpRequest, user: AbstractBaseUser, row: UserSession) -> None:
-    """Send ``new_device_signed_in`` for a new row if its browser is new to the account.
+    """Look for a sign-in from a new country (see ``anomalies``), then send
+    ``new_device_signed_in`` for a new row if its browser is new to the
+    account: its email names the new country too, never in a second email.
 
     A failure to decide is logged and never fails the login.
     """
 
+    def new_country() -> bool:
+        return check_new_country(request, row)
+
+    contained(new_country, default=False, what="look for a sign-in from a new country")
     if not anyone_listens(type(row)):
         return  # the check's query would tell no one anything
 
@@ -277,6 +287,8 @@ def new_device_email(session: UserSession, request: HttpRequest) -> EmailMultiAl
         "place": place,
         "ip_address": stored_ip(session.ip_address),
         "signed_in_at": session.created_at,
+        "new_country": session.flag_reason == FlagReason.NEW_COUNTRY,
+        "new_country_days": app_settings.NEW_COUNTRY_DAYS,
         "sessions_url": sessions_page_url(),
         "site_name": root[1] if (root := site_root()) else "",
     }

@@ -19,12 +19,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from .anomalies import TRAVEL_FIELDS, travel_flags, travel_found
 from .conf import app_settings
 from .digests import client_digest, stored_key, stored_key_digest
 from .internals import insert_prepared
 from .markers import SESSION_MARKER, Marker, marker_as_of_now
 from .models import USER_AGENT_MAX_LENGTH, UserSession
-from .network import get_client_ip, locate_ip, stored_ip
+from .network import get_client_ip, locate_place, place_fields, stored_ip
 from .signals import session_client_changed
 from .signouts import mark_cache, note_no_mark, read_mark, record_sign_out_of_row, vouches
 
@@ -169,12 +170,7 @@ def end_row(row_id: str, status: str = UserSession.Status.ENDED) -> None:
 def last_seen(request: HttpRequest) -> dict[str, Any]:
     """Where the session is seen now: written with the activity write only."""
     ip = get_client_ip(request)
-    city, country = locate_ip(ip)
-    return {
-        "last_ip_address": stored_ip(ip),
-        "last_location_city": city,
-        "last_location_country": country,
-    }
+    return {"last_ip_address": stored_ip(ip), **place_fields(locate_place(ip))}
 
 
 @sensitive_variables()
@@ -186,6 +182,7 @@ def sync_row(
     user: AbstractBaseUser | None = None,
     request: HttpRequest | None = None,
     started: int | None = None,
+    flags: dict[str, Any] | None = None,
 ) -> bool:
     """Write the session's key and expiry (and activity) to its row, then
     write the session's marker with the same expiry.
@@ -193,7 +190,8 @@ def sync_row(
     False, writing nothing, when the row is no longer active: ended, claimed
     by a revoke, or past the end the row records or the timeouts set. The
     row decides, not the marker: a replayed cookie (one with no marker, or
-    an old one) cannot carry a session past its end.
+    an old one) cannot carry a session past its end. ``flags`` (see
+    ``anomalies``) ride on the activity write.
     """
 
     client = client_digest(request) if request is not None else None
@@ -208,7 +206,7 @@ def sync_row(
     if activity:
         fields["last_activity_at"] = timezone.now()
         if request is not None:
-            fields.update(last_seen(request))
+            fields.update(last_seen(request), **(flags or {}))
     if key := stored_key(session):
         fields["session_key"] = key
         fields["session_key_digest"] = stored_key_digest(session)
@@ -233,21 +231,24 @@ def record_activity(request: HttpRequest, marker: Marker) -> bool:
         previous = (
             UserSession.objects.from_primary()
             .filter(pk=marker.row_id)
-            .values("last_ip_address", "ip_address", "user_agent")
+            .values("last_ip_address", "ip_address", "user_agent", *TRAVEL_FIELDS)
             .first()
         )
-    if not sync_row(session, marker.row_id, activity=True, request=request):
+    flags = travel_flags(request, previous) if previous is not None else {}
+    if not sync_row(session, marker.row_id, activity=True, request=request, flags=flags):
         return False
-    if previous is not None:
-        client_changed(request, marker.row_id, dict(previous))
-    return True
+    row = client_changed(request, marker.row_id, dict(previous)) if previous is not None else None
+    return travel_found(request, row) if flags and row is not None else True
 
 
-def client_changed(request: HttpRequest, row_id: str, previous: dict[str, Any]) -> None:
-    """Tell the project that a session is seen from another address or browser."""
+def client_changed(
+    request: HttpRequest, row_id: str, previous: dict[str, Any]
+) -> UserSession | None:
+    """Tell the project that a session is seen from another address or browser;
+    return its row as now written."""
     row = UserSession.objects.from_primary().filter(pk=row_id).first()
     if row is None:
-        return
+        return None
     meta = getattr(request, "META", None) or {}
     agent = str(meta.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX_LENGTH]
     if agent != previous["user_agent"]:
@@ -263,3 +264,4 @@ def client_changed(request: HttpRequest, row_id: str, previous: dict[str, Any]) 
         previous_ip_address=previous["last_ip_address"] or previous["ip_address"],
         previous_user_agent=previous["user_agent"],
     )
+    return row

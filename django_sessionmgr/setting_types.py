@@ -179,3 +179,33 @@ class Origin(SettingType[Any]):
             f"Set {key} to the address users reach the site at, or to None to use the "
             "sites framework."
         )
+
+
+class ChoiceOrCallable(SettingType[Any]):
+    """One of a few strings, or a callable (or its dotted path) that returns one;
+    ``options`` maps each string to what the hint says it does."""
+
+    def __init__(self, example: str, **options: str) -> None:
+        self.options, self.example = options, example
+        self.choices = tuple(options)
+        self.must_be = f"{' or '.join(map(repr, options))}, or a callable (or its dotted path)"
+        quoted = " or ".join(f'`"{option}"`' for option in options)
+        self.problem = f"is not {quoted}, a callable, or the dotted path of one"
+
+    def convert(self, value: Any) -> Any:
+        return value
+
+    def accepts(self, value: Any) -> bool:
+        if value in self.choices or callable(value):
+            return True
+        try:
+            return isinstance(value, str) and callable(import_string(value))
+        except ImportError:
+            return False
+
+    def hint(self, key: str, default: Any) -> str:
+        others = [f"to {o!r} {does}" for o, does in self.options.items() if o != default]
+        return (
+            f"Set {key} {', '.join(others)}, to a callable such as {self.example!r}, "
+            f"or remove it for the default ({default!r})."
+        )

@@ -22,6 +22,15 @@
     account before (a user's very first sign-in excepted). ``session`` is the
     new ``UserSession``; ``request`` is the login request. With
     ``NOTIFY_NEW_DEVICE`` the app's own receiver emails the user.
+
+``session_anomaly(sender=UserSession, kind, session, request)``
+    Something looks like a stolen session, found once per session and finding:
+    ``kind`` is ``"impossible_travel"`` (the session was used from two places
+    too far apart for the time between them; sent at the activity write that
+    saw the second place) or ``"new_country"`` (a login from a country none of
+    the user's recent sessions came from). ``session`` is the flagged
+    ``UserSession`` (``flagged_at``, ``flag_reason`` set); ``request`` is the
+    request that showed it.
 """
 
 from django.dispatch import Signal
@@ -30,3 +39,4 @@ session_started = Signal()
 session_revoked = Signal()
 session_client_changed = Signal()
 new_device_signed_in = Signal()
+session_anomaly = Signal()

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -21,7 +22,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, resolve_url
 from django.template.response import TemplateResponse
-from django.urls import get_script_prefix, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import ListView, TemplateView, View
@@ -159,19 +160,26 @@ class SessionRevokeView(SessionViewMixin, View):
             )
             return HttpResponseRedirect(self.get_success_url())
 
+    def refuse(self, request: HttpRequest) -> HttpResponse | None:
+        """Back to the list when ``REAUTH_FOR_REVOKE_OTHERS`` wants the password
+        and the POST lacks it: one at a time is "sign out all others" too."""
+        if not reauth.password_needed(request):
+            return None
+        password = request.POST.get("password")
+        if reauth.confirm_password(request, self.get_acting_user(), password):
+            return None
+        messages.error(
+            request,
+            str(services.WRONG_PASSWORD)
+            if password
+            else _("Enter your password to sign out another session."),
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
     def post(self, request: HttpRequest, pk: Any) -> HttpResponse:
         session = get_object_or_404(self.get_queryset(), pk=pk)
-        if reauth.password_needed(request) and str(session.pk) != current_row_id(request):
-            # One at a time is "sign out all others" too: the same password first.
-            password = request.POST.get("password")
-            if not reauth.confirm_password(request, self.get_acting_user(), password):
-                messages.error(
-                    request,
-                    str(services.WRONG_PASSWORD)
-                    if password
-                    else _("Enter your password to sign out another session."),
-                )
-                return HttpResponseRedirect(self.get_success_url())
+        if str(session.pk) != current_row_id(request) and (refused := self.refuse(request)):
+            return refused
         try:
             revoked = services.revoke_one(
                 session, current=current_row_id(request), by=self.get_acting_user()
@@ -245,3 +253,40 @@ class SessionSignOutView(LoginRequiredMixin, View):
         logout(request)
         target = django_settings.LOGOUT_REDIRECT_URL
         return HttpResponseRedirect(resolve_url(target) if target else get_script_prefix())
+
+
+class SessionNotMeView(SessionRevokeView):
+    """POST: "This wasn't me": sign a flagged session out, then change the password.
+
+    Another session is revoked (asking for the password first under
+    ``REAUTH_FOR_REVOKE_OTHERS``, as any revoke of one does), then the
+    password change page opens. When the flagged session is this one (one
+    session used from two places: someone holds a copy of its cookie), it
+    ends here and everywhere its cookie is, and the password change page
+    opens after signing in again.
+    """
+
+    #: The URL name (or path) of the project's password change page.
+    password_change_url = "password_change"
+
+    def post(self, request: HttpRequest, pk: Any) -> HttpResponse:
+        session = get_object_or_404(self.get_queryset(), pk=pk)
+        if str(session.pk) == current_row_id(request):
+            logout(request)
+            return redirect_to_login(self.next_page(), self.get_login_url())
+        if refused := self.refuse(request):
+            return refused
+        services.revoke_one(session, current=None, by=self.get_acting_user())
+        messages.success(
+            request,
+            _("Signed out %(device)s. Now change your password.")
+            % {"device": session.device_summary},
+        )
+        return HttpResponseRedirect(self.next_page())
+
+    def next_page(self) -> str:
+        """The password change page, else the sessions list."""
+        try:
+            return resolve_url(self.password_change_url)
+        except NoReverseMatch:
+            return self.get_success_url()

@@ -56,6 +56,10 @@ SHOTS = [
     ("confirm-360.png", 360, ANDROID, "en", "light", "confirm"),
     ("confirm-dialog-768.png", 768, IPAD, "de", "light", "dialog"),
     ("signed-out-360.png", 360, ANDROID, "en", "light", "signed-out"),
+    ("flagged-320.png", 320, IPHONE, "en", "light", "flagged"),
+    ("flagged-360.png", 360, ANDROID, "en", "light", "flagged"),
+    ("flagged-360-de.png", 360, ANDROID, "de", "light", "flagged"),
+    ("flagged-1280.png", 1280, UBUNTU, "en", "light", "flagged"),
 ]
 
 #: Staff sign the newest session of alice's out, as the admin would.
@@ -118,7 +122,11 @@ def shoot(browser: Any, base_url: str, shot: tuple[str, int, str, str, str, str]
         page.wait_for_selector("dialog[open]")
         # Let the backdrop paint before the picture.
         page.wait_for_timeout(300)
-    page.screenshot(path=str(OUT / name), full_page=what != "dialog")
+    if what == "flagged":
+        # The session the demo flags as possibly stolen, on its own.
+        page.locator(".sessionmgr-session--flagged").screenshot(path=str(OUT / name))
+    else:
+        page.screenshot(path=str(OUT / name), full_page=what != "dialog")
     context.close()
     print(f"  {OUT.relative_to(ROOT) / name}")
 

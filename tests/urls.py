@@ -13,6 +13,7 @@ urlpatterns = [
         auth_views.PasswordChangeView.as_view(
             template_name="admin/login.html", success_url="/whoami/"
         ),
+        name="password_change",
     ),
     path("whoami/", views.whoami),
     path("async-whoami/", views.async_whoami),

@@ -36,6 +36,7 @@ from .cells import (
     status_label,
     username_cell,
 )
+from .flags import FLAG_FIELDS, FlaggedListFilter, flag_note
 from .lookups import NoSessionKeyLookupsMixin, capped_search_words
 from .paging import LookaheadPaginator, requested_page
 from .revoking import can_revoke, confirm_or_revoke, own_row_id
@@ -99,6 +100,8 @@ class SessionChangeList(ChangeList):
         self.result_list = rows
 
 
+DATE_FILTERS = ("created_at", "last_activity_at", "expires_at")
+
 # One "ended at" for every way a session ends (signed out, revoked, expired),
 # and the reason in words for staff rather than its stored code.
 AUDIT_FIELDS = ("ended_because", "ended_moment", "revoked_by")
@@ -109,7 +112,7 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
     # Narrow enough for a 1280 px screen: status comes early, the place rides
     # under the IP address and times are short.
     list_display = ("user_column", "status_column", "device", "network", "times")
-    list_filter = (StatusListFilter, "kind", "created_at", "last_activity_at", "expires_at")
+    list_filter = (StatusListFilter, FlaggedListFilter, "kind", *DATE_FILTERS)
     search_help_text = _("Username, email address, or an exact IP address.")
     # Users come in one extra query (prefetch) rather than a JOIN: with a JOIN,
     # the planner may start from the user table and sort a million sessions
@@ -149,7 +152,7 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
             _("Times"),
             {"fields": ("created_at", "last_activity_at", "expires_at", "access_valid_until")},
         ),
-        (_("Audit trail"), {"fields": AUDIT_FIELDS}),
+        (_("Audit trail"), {"fields": (*AUDIT_FIELDS, *FLAG_FIELDS)}),
     )
     readonly_fields = (
         "id",
@@ -167,6 +170,7 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
         "expires_at",
         "access_valid_until",
         *AUDIT_FIELDS,
+        *FLAG_FIELDS,
     )
 
     # The change page adds a "Revoke this session" button (object tools).
@@ -300,7 +304,7 @@ class UserSessionAdmin(NoSessionKeyLookupsMixin, SessionDisplayMixin, SessionMod
 
     @admin.display(description=_("status"), ordering="status")
     def status_column(self, obj: UserSession) -> SafeString:
-        return status_label(obj, getattr(obj, "sessionmgr_own", None))
+        return status_label(obj, getattr(obj, "sessionmgr_own", None)) + flag_note(obj)
 
     @admin.display(description=_("user"), ordering="user")
     def user_column(self, obj: UserSession) -> SafeString:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..conf import app_settings
-from ..models import NAME_MAX_LENGTH, RevokeReason, UserSession
+from ..models import NAME_MAX_LENGTH, FlagReason, RevokeReason, UserSession
 from ..network import stored_ip
 from .authentication import authenticating_session_id
 from .schema import extend_schema_field
@@ -83,6 +83,22 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
     idle_timeout = serializers.SerializerMethodField(
         help_text=_("Seconds without activity after which the session ends; null for none.")
     )
+    flagged_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text=_("When something first looked like a stolen session; null while nothing did."),
+    )
+    flag_reason = serializers.ChoiceField(
+        choices=FlagReason.choices,
+        read_only=True,
+        allow_null=True,
+        source="flag_reason_code",
+        help_text=_(
+            "What looked wrong: `impossible_travel` (used from two places too far apart for "
+            "the time between them) or `new_country` (a sign-in from a country none of the "
+            "user's recent sessions came from); null while nothing did."
+        ),
+    )
 
     class Meta:
         model = UserSession
@@ -108,6 +124,8 @@ class UserSessionSerializer(serializers.ModelSerializer[UserSession]):
             "revoked_at",
             "revoke_reason",
             "revoke_reason_display",
+            "flagged_at",
+            "flag_reason",
         ]
         read_only_fields = fields
 

@@ -47,6 +47,8 @@ SESSION_FIELDS = {
     "kind",  # token sessions: what it is, the user's name for it,
     "name",
     "access_valid_until",  # and a JWT access token's window
+    "flagged_at",  # theft signals
+    "flag_reason",
 }
 
 
@@ -91,6 +93,7 @@ def test_list_shows_own_active_sessions_in_contract_shape(user, other_user):
     assert iphone["device"]["type"] == "mobile"
     assert firefox["location"] is None
     assert firefox["ended_at"] is None and firefox["revoked_at"] is None
+    assert firefox["flagged_at"] is None and firefox["flag_reason"] is None
 
 
 def test_list_is_newest_activity_first(user):

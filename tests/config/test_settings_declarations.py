@@ -26,6 +26,7 @@ from django_sessionmgr.conf import (
 )
 from django_sessionmgr.setting_types import (
     Choice,
+    ChoiceOrCallable,
     Origin,
     Seconds,
     SessionLimit,
@@ -45,6 +46,7 @@ BAD_VALUES: dict[type[Any], list[Any]] = {
     Choice: ["Full", None, ["full"]],
     SessionLimit: [0, "no.such.module.limit", 2.5, True],
     Origin: ["example.com", "https://x.test/app/", 7],
+    ChoiceOrCallable: ["Revoke", None, 3, "no.such.module.decide"],
 }
 
 

@@ -17,9 +17,11 @@ import json
 import logging
 import re
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from django.contrib import admin
 from django.core import mail
 from django.core.cache import cache
 from django.core.management import get_commands
-from django.test import Client, RequestFactory, override_settings
+from django.test import Client, RequestFactory, TestCase, override_settings
 from django.urls import include, path, resolve, reverse
 from django.utils.module_loading import import_string
 
@@ -39,7 +41,7 @@ from django_sessionmgr.api.serializers import UserSessionSerializer
 from django_sessionmgr.api.views import UserSessionViewSet
 from django_sessionmgr.conf import DEFAULTS, app_settings
 from django_sessionmgr.models import UserSession
-from django_sessionmgr.signals import session_revoked, session_started
+from django_sessionmgr.signals import session_anomaly, session_revoked, session_started
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(
@@ -279,12 +281,50 @@ def check_redis_cache(namespace: dict[str, Any]) -> None:
         assert [m.id for m in checks.check_session_cache()] == ["django_sessionmgr.W002"]
 
 
+def check_signal_anomaly_webhook(namespace: dict[str, Any]) -> None:
+    """A sign-in from a new country posts one alert to the webhook, over real HTTP."""
+    from django.contrib.auth import get_user_model
+
+    posted: list[dict[str, Any]] = []
+
+    class Webhook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Webhook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/hook"
+    try:
+        with override_settings(GEOIP_PATH=str(ROOT / "tests/data/geoip"), SECURITY_WEBHOOK_URL=url):
+            get_user_model().objects.create_user("alice", "alice@example.com", "pw")
+            for ip in ("81.2.69.142", "175.16.199.1"):  # London, then Changchun
+                with TestCase.captureOnCommitCallbacks(execute=True):
+                    Client(REMOTE_ADDR=ip).post(
+                        "/accounts/login/", {"username": "alice", "password": "pw"}
+                    )
+        row = UserSession.objects.get(location_country="CN")
+        assert posted == [
+            {"text": f"alice's session {row.pk} signed in from a new country (Changchun, CN)."}
+        ]
+    finally:
+        server.shutdown()
+        server.server_close()
+        assert session_anomaly.disconnect(dispatch_uid="myapp.anomaly_alert")
+
+
 CHECKS: dict[str, tuple[Callable[[dict[str, Any]], None], dict[str, Any]]] = {
     "install": (check_install, {"path": path, "include": include, "admin": admin}),
     "settings-defaults": (check_settings_defaults, {}),
     "settings-example": (check_settings_example, {}),
     "signal-email": (check_signal_email, {}),
     "signal-started": (check_signal_started, {}),
+    "signal-anomaly-webhook": (check_signal_anomaly_webhook, {}),
     "throttle-rates": (check_throttle_rates, {}),
     "override-viewset": (check_override_viewset, {}),
     "openapi-settings": (check_openapi_settings, {}),

@@ -90,6 +90,10 @@ class Seed:
     #: A token session's kind (an app or API client), and the name its user gave it.
     kind: str = UserSession.Kind.SESSION
     name: str = ""
+    #: A theft signal found on the session (see docs/anomalies.md), and where
+    #: the session was last seen when it differs from where it signed in.
+    flag: str = ""
+    last_place: tuple[str, str, str] | None = None
 
     def hint_headers(self) -> dict[str, str]:
         if self.hints is None:
@@ -125,7 +129,15 @@ HISTORY = [
     Seed(IPHONE, LONDON, signed_in=9 * 24, last_active=0.4),
     Seed(WINDOWS_EDGE, LINKOPING, signed_in=12 * 24 + 5, last_active=5, hints=WINDOWS_11),
     Seed(IPAD, BOXFORD, signed_in=20 * 24, last_active=2 * 24 + 3),
-    Seed(PIXEL, MILTON, signed_in=6 * 24 + 7, last_active=3 * 24 + 1),
+    # Someone else used this session from China: the page flags it.
+    Seed(
+        PIXEL,
+        MILTON,
+        signed_in=6 * 24 + 7,
+        last_active=3 * 24 + 1,
+        flag="impossible_travel",
+        last_place=CHANGCHUN,
+    ),
     Seed(MAC_SAFARI, LONDON, 15 * 24, 14 * 24, ENDED, ended=14 * 24),
     Seed(WINDOWS_FIREFOX, CHANGCHUN, 34 * 24, 34 * 24 - 1, REVOKED, 33 * 24 + 20, "user"),
     Seed(IPHONE, LONDON, 41 * 24, 40 * 24, REVOKED, 40 * 24, "password_change"),
@@ -168,9 +180,14 @@ class Command(BaseCommand):
         admin = self.ensure_user("admin", superuser=True)
         alice = self.ensure_user("alice", superuser=False)
         now = timezone.now()
-        # The seeded logins are not news: no new-device email for them (the
-        # example project sends one for every real login from a new browser).
-        quiet = {**getattr(settings, "SESSIONMGR", {}), "NOTIFY_NEW_DEVICE": False}
+        # The seeded logins are not news: no new-device email and no theft
+        # signal for them (the example project sends one for every real login
+        # from a new browser); the history says which session is flagged.
+        quiet = {
+            **getattr(settings, "SESSIONMGR", {}),
+            "NOTIFY_NEW_DEVICE": False,
+            "ANOMALY_DETECTION": False,
+        }
         with override_settings(SESSIONMGR=quiet):
             self.seed_all(((alice, HISTORY), (admin, ADMIN_HISTORY)), now, admin)
 
@@ -227,6 +244,15 @@ class Command(BaseCommand):
             UserSession.objects.filter(pk=row_id).update(
                 created_at=created_at, last_activity_at=last_activity_at, name=seed.name
             )
+            if seed.flag and seed.last_place is not None:
+                _, last_city, last_country = seed.last_place
+                UserSession.objects.filter(pk=row_id).update(
+                    flagged_at=last_activity_at,
+                    flag_reason=seed.flag,
+                    last_ip_address=seed.last_place[0],
+                    last_location_city=last_city,
+                    last_location_country=last_country,
+                )
             return
         device = parse_user_agent(seed.user_agent, hints=seed.hint_headers())
         ended_at = now - timedelta(hours=seed.ended)

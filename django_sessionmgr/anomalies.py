@@ -1,0 +1,172 @@
+"""Theft signals: one session used from two places too far apart for the time
+between them ("impossible travel"), and a sign-in from a country none of the
+user's recent sessions came from ("new country").
+
+Each finding is recorded on the row (``flagged_at``, ``flag_reason``) and
+sent as ``session_anomaly`` once per session and finding. Impossible travel
+costs no query of its own: it is looked for only at an activity write whose
+client digest already says the client changed (``rows.record_activity``),
+and its flag rides on that write's UPDATE. A new country costs one query at
+login, and only when GeoIP placed the login in a country.
+
+Nothing here keeps more than the row does: the places compared are the ones
+GeoIP gave when the row was written (the city's point, to a tenth of a
+degree), never an address read back from the row.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.module_loading import import_string
+
+from .conf import app_settings, django_settings
+from .models import FlagReason, RevokeReason, UserSession
+from .network import Place, get_client_ip, locate_place
+from .signals import session_anomaly
+from .signout_notices import announce, notice_for
+from .state import request_state
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from django.http import HttpRequest
+
+#: What ``rows.record_activity`` reads of the row when the client changed:
+#: where and when the session was last seen, and the pairs already reported.
+TRAVEL_FIELDS = (
+    "last_location_city",
+    "last_location_country",
+    "last_location_latitude",
+    "last_location_longitude",
+    "last_activity_at",
+    "flagged_pairs",
+)
+#: The smallest error GeoIP's point is taken to have, whatever radius it
+#: claims: a city's point is not where its users are.
+ERROR_FLOOR_KM = 100
+EARTH_RADIUS_KM = 6371.0
+#: Pairs of places remembered per session (each a short keyed digest).
+MAX_PAIRS = 8
+
+
+def detecting() -> bool:
+    """Whether theft signals are looked for: on, and GeoIP configured."""
+    return bool(app_settings.ANOMALY_DETECTION and django_settings.GEOIP_PATH)
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The great-circle distance between two ``(latitude, longitude)`` points."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2
+    h += math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def is_impossible(there: tuple[float, float], here: Place, since: datetime, now: datetime) -> bool:
+    """Whether going from ``there`` (seen at ``since``) to ``here`` (seen now)
+    is faster than ``MAX_TRAVEL_SPEED_KMH``, once both points are allowed
+    GeoIP's error radius (at least ``ERROR_FLOOR_KM``)."""
+    assert here.latitude is not None and here.longitude is not None
+    margin = 2 * max(ERROR_FLOOR_KM, here.radius_km or 0)
+    km = distance_km(there, (here.latitude, here.longitude)) - margin
+    if km <= 0:
+        return False
+    hours = max((now - since).total_seconds(), 0.0) / 3600
+    return km > hours * app_settings.MAX_TRAVEL_SPEED_KMH
+
+
+def pair_digest(there: tuple[float, float], here: tuple[float, float]) -> str:
+    """A short keyed digest of a pair of places, the same either way round."""
+    ends = sorted(f"{lat:.1f},{lon:.1f}" for lat, lon in (there, here))
+    return salted_hmac("django_sessionmgr.places", "|".join(ends)).hexdigest()[:8]
+
+
+def travel_flags(request: HttpRequest, previous: dict[str, Any]) -> dict[str, Any]:
+    """The fields that flag the row when the session's move from where its
+    last activity write saw it (``previous``, the ``TRAVEL_FIELDS``) to this
+    request's place is impossible travel not yet reported; else none."""
+    there = (previous["last_location_latitude"], previous["last_location_longitude"])
+    if not detecting() or None in there:
+        return {}
+    here = locate_place(get_client_ip(request))
+    if here.latitude is None or here.longitude is None:
+        return {}
+    now = timezone.now()
+    if not is_impossible(there, here, previous["last_activity_at"], now):
+        return {}
+    pair = pair_digest(there, (here.latitude, here.longitude))
+    reported = previous["flagged_pairs"].split()
+    if pair in reported:
+        return {}
+    return {
+        "flagged_at": now,
+        "flag_reason": FlagReason.IMPOSSIBLE_TRAVEL.value,
+        "flagged_pairs": " ".join([*reported, pair][-MAX_PAIRS:]),
+    }
+
+
+def anomaly_action(session: UserSession, kind: str, request: HttpRequest | None) -> str:
+    """``ANOMALY_ACTION`` for this finding: ``"flag"`` or ``"revoke"``. A
+    callable (or its dotted path) decides with the session, the finding's
+    kind and the request; anything but ``"revoke"`` flags."""
+    action: Any = app_settings.ANOMALY_ACTION
+    if isinstance(action, str) and action not in ("flag", "revoke"):
+        action = import_string(action)
+    if callable(action):
+        action = action(session=session, kind=kind, request=request)
+    return "revoke" if action == "revoke" else "flag"
+
+
+def travel_found(request: HttpRequest, row: UserSession) -> bool:
+    """Tell the project about a session just flagged for impossible travel,
+    and apply ``ANOMALY_ACTION``. False when that revoked the session: this
+    request is then served as signed out, and told why."""
+    kind = FlagReason.IMPOSSIBLE_TRAVEL.value
+    session_anomaly.send(sender=UserSession, kind=kind, session=row, request=request)
+    if anomaly_action(row, kind, request) != "revoke":
+        return True
+    row.revoke(reason=RevokeReason.SUSPICIOUS.value)
+    state = request_state(request)
+    if state is not None:
+        announce(request, state, notice_for(row))
+    return False
+
+
+def check_new_country(request: HttpRequest | None, row: UserSession) -> bool:
+    """Flag ``row`` and send ``session_anomaly`` when its login came from a
+    country that none of the user's sessions of the last ``NEW_COUNTRY_DAYS``
+    came from (when none of them was placed in a country, there is nothing
+    to compare with: a user's first sign-in is never new).
+
+    One query, only when GeoIP placed the login in a country; one UPDATE
+    when it is new.
+    """
+    country = row.location_country
+    if not country or not detecting():
+        return False
+    since = timezone.now() - timedelta(days=app_settings.NEW_COUNTRY_DAYS)
+    recent = (
+        UserSession.objects.from_primary()
+        .filter(user_id=row.user_id, last_activity_at__gte=since, impersonated_by__isnull=True)
+        .exclude(pk=row.pk)
+        .exclude(revoke_reason=RevokeReason.SUSPICIOUS)
+    )
+    placed = ~Q(location_country="") | ~Q(last_location_country="")
+    counts = recent.aggregate(
+        sessions=Count("pk", filter=placed),
+        here=Count("pk", filter=Q(location_country=country) | Q(last_location_country=country)),
+    )
+    if not counts["sessions"] or counts["here"]:
+        return False
+    row.flagged_at, row.flag_reason = timezone.now(), FlagReason.NEW_COUNTRY.value
+    UserSession.objects.filter(pk=row.pk).update(
+        flagged_at=row.flagged_at, flag_reason=row.flag_reason
+    )
+    session_anomaly.send(sender=UserSession, kind=row.flag_reason, session=row, request=request)
+    return True
