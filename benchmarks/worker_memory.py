@@ -122,7 +122,7 @@ def _steps() -> None:
         devices.parse_user_agent(h.FIREFOX)
 
     step("Python, Django's handler, ORM, forms, templates, sessions", django_stack)
-    step("`rest_framework` (as an installed app: its package and checks)", _imports("rest_framework"))
+    step("`rest_framework` (an installed app: its package and checks)", _imports("rest_framework"))
     step("`django.setup()`: Django's apps, the app's modules, the admins", django_setup)
     step("the WSGI handler, the app's middleware", wsgi)
     step("the app's pages URLconf", _imports("django_sessionmgr.urls"))
@@ -132,6 +132,7 @@ def _steps() -> None:
     step("`ua_parser` (and `ua_parser_rs`, `yaml`)", _imports("ua_parser"))
     step("`user_agents` (ua-parser's legacy regexes, compiled)", _imports("user_agents.parsers"))
     step("the user-agent resolver built (ua-parser-rs automata)", resolver)
+
 
 #: Django's own stack, what any site loads (models need the apps ready: ``django.setup()``).
 STOCK_IMPORTS = [
@@ -173,7 +174,9 @@ def _configure(variant: str, db_path: str) -> None:
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         STATIC_URL="/static/",
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}],
+        TEMPLATES=[
+            {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}
+        ],
     )
 
 
@@ -219,7 +222,7 @@ def _gunicorn(port: int) -> None:
         figures[variant] = _serve(variant, port)
         h.row(variant, *(f"{value:.1f}" for value in figures[variant]))
     h.row(
-        "app − stock, per worker",
+        "app - stock, per worker",
         *(f"{a - s:+.1f}" for a, s in zip(figures["app"], figures["stock"], strict=True)),
     )
 
