@@ -131,8 +131,8 @@ def warm_up() -> None:
 
     The middleware calls it on a request without a session cookie, the kind
     that shows a login form or logs in, so a worker's first login finds the
-    resolver built; management commands and requests of signed-in sessions
-    never load it.
+    resolver built (and the GeoIP database open); management commands and
+    requests of signed-in sessions never load it.
     """
     global _warm_up_started
     if _warm_up_started:
@@ -150,6 +150,7 @@ def _build_resolver() -> None:
     except Exception:
         # The login that needs it tries again, and fails there if it must.
         logger.exception("django-sessionmgr could not build the user-agent resolver")
+    locate_ip("127.0.0.1")  # opens the GeoIP database, if any, as a login would
 
 
 @lru_cache(maxsize=512)
