@@ -6,8 +6,8 @@ has imported is only meaningful before anything else ran in it.
 - ``manage.py check`` and a signed-in request (a session cookie, no login)
   load neither the user-agent resolver (ua-parser, ``user_agents``, the
   automata), nor ``cryptography``, nor DRF's views behind the API.
-- A request without a session cookie (a login form) builds the resolver in a
-  background thread.
+- A request without a session cookie (a login form) builds the resolver, and
+  opens the GeoIP database, in a background thread.
 - Threads that all parse a first user agent at once build it once.
 """
 
@@ -48,7 +48,10 @@ SERVE = """
 import json, sys, threading
 import django
 django.setup()
+from django.conf import settings
 from django.test import Client
+from django_sessionmgr.network import _geoip_reader
+settings.GEOIP_PATH = settings.GEOIP_TEST_PATH
 cookie = sys.argv[1]
 client = Client()
 if cookie:
@@ -57,7 +60,8 @@ user = client.get("/whoami/").json()["user"]
 for thread in threading.enumerate():
     if thread.name == "sessionmgr-ua-resolver":
         thread.join(60)
-print(json.dumps({"user": user, "modules": sorted(sys.modules)}))
+geoip_open = _geoip_reader.cache_info().currsize
+print(json.dumps({"user": user, "modules": sorted(sys.modules), "geoip_open": geoip_open}))
 """
 CHECK = """
 import json, sys
@@ -126,6 +130,7 @@ def test_a_signed_in_request_loads_nothing_heavy(signed_in: tuple[Path, str]) ->
     served = json.loads(_run(SERVE, database, cookie))
     assert served["user"] == "alice"
     assert [name for name in HEAVY if name in served["modules"]] == []
+    assert served["geoip_open"] == 0
 
 
 def test_manage_py_check_loads_no_resolver_or_cryptography(signed_in: tuple[Path, str]) -> None:
@@ -139,6 +144,7 @@ def test_a_cookieless_request_builds_the_resolver_in_the_background(
     served = json.loads(_run(SERVE, signed_in[0], ""))
     assert served["user"] is None
     assert "django_sessionmgr.ua_resolver" in served["modules"]
+    assert served["geoip_open"] == 1  # as a login would open it
     assert "rest_framework.views" not in served["modules"]
 
 
