@@ -15,17 +15,15 @@ from __future__ import annotations
 import base64
 import os
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import django_settings
 from .stores import store_class
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 #: Marks a sealed key; never part of a session key (letters and digits only).
 SEALED_PREFIX = "$1$"
@@ -34,10 +32,6 @@ NONCE_SIZE = 12
 
 @lru_cache(maxsize=16)
 def _cipher(secret: str) -> AESGCM:
-    # Deferred: cryptography adds ~6 MiB to a process, and only the cache and
-    # file engines seal keys.
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     key = salted_hmac("django_sessionmgr.keys", "", secret=secret, algorithm="sha256").digest()
     return AESGCM(key)
 
@@ -74,8 +68,6 @@ def unseal(stored: str) -> str | None:
     if len(raw) <= NONCE_SIZE:
         return None
     nonce, sealed = raw[:NONCE_SIZE], raw[NONCE_SIZE:]
-    from cryptography.exceptions import InvalidTag  # deferred, as in ``_cipher``
-
     for cipher in _ciphers():
         try:
             return cipher.decrypt(nonce, sealed, None).decode()
