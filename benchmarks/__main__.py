@@ -23,6 +23,8 @@ SCENARIOS = [
     "admin_changelist",
     "tokens",
     "compare",
+    "cold_start",
+    "worker_memory",
 ]
 
 

@@ -10,23 +10,18 @@ give the real one where the browser sent them; see :func:`accept_client_hints`.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, wraps
-from typing import Any, cast
+from importlib import import_module
+from typing import Any
 
 from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.translation import gettext
-from ua_parser import BasicResolver, Cache, CachingResolver, Domain, load_builtins
-from ua_parser.core import Matchers, PartialResult, Resolver
-from user_agents.parsers import (
-    UserAgent,
-    parse_browser,
-    parse_device,
-    parse_operating_system,
-)
 
 from .models import DEVICE_NAME_MAX_LENGTH, USER_AGENT_MAX_LENGTH, UserSession
 from .network import get_client_ip, locate_place, stored_ip
@@ -126,97 +121,46 @@ def parse_user_agent(user_agent: str, hints: Mapping[str, str] | None = None) ->
     )
 
 
-class _ConfirmedResolver:
-    """ua-parser-rs picks the candidate regex; Python's ``re`` confirms it.
+_warm_up_lock = threading.Lock()
+_warm_up_started = False
+logger = logging.getLogger("django_sessionmgr")
 
-    ua-parser-rs reads uap-core's large bounded repetitions (``.{0,100}``)
-    as unbounded, so on a long user agent it can match a regex that
-    Python's ``re`` does not: Applebot's would become a "Spider". Its own
-    answer is therefore only the index of the first regex that may match;
-    no earlier one can, since the relaxed regexes match a superset. That
-    regex, and where it fails the ones after it, then run in ``re`` exactly
-    as ua-parser's pure-Python resolver runs them, so the answers are the
-    same, in tens of microseconds instead of most of a millisecond.
+
+def warm_up() -> None:
+    """Build the user-agent resolver in a background thread, once per process.
+
+    The middleware calls it on a request without a session cookie, the kind
+    that shows a login form or logs in, so a worker's first login finds the
+    resolver built (and the GeoIP database open); management commands and
+    requests of signed-in sessions never load it.
     """
-
-    def __init__(self, matchers: Matchers) -> None:
-        import ua_parser_rs  # optional: some platforms have no wheel (see ``_resolver``)
-
-        self.matchers = matchers
-        agents, systems, devices = matchers
-        # Each family is the regex's index, so the match says which one it was.
-        self.agents = ua_parser_rs.UserAgentExtractor(
-            (m.regex, str(i), None, None, None, None) for i, m in enumerate(agents)
-        )
-        self.systems = ua_parser_rs.OSExtractor(
-            (m.regex, str(i), None, None, None, None) for i, m in enumerate(systems)
-        )
-        self.devices = ua_parser_rs.DeviceExtractor(
-            (m.regex, m.regex_flag, str(i), None, None)
-            for i, m in enumerate(cast(list[Any], devices))
-        )
-
-    @staticmethod
-    def _first(extractor: Any, matchers: list[Any], ua: str) -> Any:
-        candidate = extractor.extract(ua)
-        if candidate is None:
-            return None
-        for matcher in matchers[int(candidate.family) :]:
-            if found := matcher(ua):
-                return found
-        return None
-
-    def __call__(self, ua: str, domains: Domain, /) -> PartialResult:
-        agents, systems, devices = self.matchers
-        return PartialResult(
-            domains=domains,
-            string=ua,
-            user_agent=self._first(self.agents, agents, ua)
-            if Domain.USER_AGENT in domains
-            else None,
-            os=self._first(self.systems, systems, ua) if Domain.OS in domains else None,
-            device=self._first(self.devices, devices, ua) if Domain.DEVICE in domains else None,
-        )
+    global _warm_up_started
+    if _warm_up_started:
+        return
+    with _warm_up_lock:
+        if _warm_up_started:
+            return
+        _warm_up_started = True
+    threading.Thread(target=_build_resolver, name="sessionmgr-ua-resolver", daemon=True).start()
 
 
-@lru_cache(maxsize=1)
-def _resolver() -> Resolver:
-    matchers = load_builtins()
+def _build_resolver() -> None:
     try:
-        fast: Resolver = _ConfirmedResolver(matchers)
-    except ImportError:  # a platform without an ua-parser-rs wheel: slower, same answers
-        fast = BasicResolver(matchers)
-    return CachingResolver(fast, Cache(512))
-
-
-def classify(user_agent: str) -> UserAgent:
-    """``user_agents.parse(user_agent)``, with ua-parser 1.x doing the matching.
-
-    ``user_agents`` still decides mobile, tablet, bot and the rest from the
-    families and versions; only the regex matching, which took about a
-    millisecond per new user agent in ua-parser's legacy pure-Python API,
-    moves to :class:`_ConfirmedResolver`. tests/devices/test_ua_classification.py
-    checks both routes agree over a table of real user agents.
-    """
-    result = _resolver()(user_agent, Domain.ALL).complete().with_defaults()
-    browser, os, device = result.user_agent, result.os, result.device
-    ua = UserAgent.__new__(UserAgent)
-    ua.ua_string = user_agent
-    # The legacy parser turns empty matches into None; so do we.
-    ua.browser = parse_browser(
-        browser.family, browser.major or None, browser.minor or None, browser.patch or None
-    )
-    ua.os = parse_operating_system(
-        os.family, os.major or None, os.minor or None, os.patch or None, os.patch_minor or None
-    )
-    ua.device = parse_device(device.family, device.brand, device.model)
-    return ua
+        import_module(".ua_resolver", __package__)  # importing it builds the resolver
+    except Exception:
+        # The login that needs it tries again, and fails there if it must.
+        logger.exception("django-sessionmgr could not build the user-agent resolver")
+    locate_ip("127.0.0.1")  # opens the GeoIP database, if any, as a login would
 
 
 @lru_cache(maxsize=512)
 def _parse(user_agent: str, platform: str, platform_version: str, model: str) -> Device:
     if not user_agent.strip():
         return Device(browser="", os="", device="", type="other")
+    # Deferred: ua-parser's automata and user_agents cost ~200 ms and ~30 MiB
+    # a process; only logins need them (built ahead by ``warm_up``).
+    from .ua_resolver import classify
+
     ua = classify(user_agent)
     if ua.is_bot:
         kind = "bot"

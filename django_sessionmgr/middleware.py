@@ -26,6 +26,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils.functional import SimpleLazyObject
 
 from .conf import django_settings
+from .devices import warm_up
 from .internals import (
     auser_has_loaded,
     replace_session_method,
@@ -159,6 +160,7 @@ class UserSessionMiddleware:
         request._sessionmgr = state  # type: ignore[attr-defined]
         user = getattr(request, "user", None)
         if session is None or key is None or user is None:
+            warm_up()  # a login form or a login, maybe: have the user-agent resolver ready
             return state  # no cookie: nothing to check until a login creates a row
         # Learn the row of a session that ``login()`` or a stale auth hash
         # flushes, from data already loaded, so that row can be ended.

@@ -1,6 +1,6 @@
 """The fast route to ``user_agents``' classification gives the same answers.
 
-``devices.classify`` feeds ``user_agents``' UserAgent from ua-parser 1.x's
+``ua_resolver.classify`` feeds ``user_agents``' UserAgent from ua-parser 1.x's
 compiled resolver instead of its legacy pure-Python regexes. Over a table of
 real user agents (desktop, phone, tablet, bots, Chrome's reduced Android UA,
 iPadOS) it must agree with plain ``user_agents.parse`` on every field the
@@ -14,7 +14,7 @@ import ua_parser
 import user_agents
 from ua_parser import Domain
 
-from django_sessionmgr import devices
+from django_sessionmgr import devices, ua_resolver
 from tests.devices.test_names import USER_AGENTS as NAMED_USER_AGENTS
 
 # (id, user agent): real strings as browsers, apps and crawlers send them.
@@ -248,9 +248,9 @@ def test_the_table_is_large_and_varied() -> None:
 def test_the_compiled_resolver_is_the_one_in_use() -> None:
     # ``ua-parser[regex]`` is a dependency: without it the fast route would
     # quietly fall back to pure-Python matching.
-    resolver = devices._resolver()
+    resolver = ua_resolver.RESOLVER
     assert isinstance(resolver, ua_parser.CachingResolver)
-    assert isinstance(resolver.parser, devices._ConfirmedResolver)
+    assert isinstance(resolver.parser, ua_resolver._ConfirmedResolver)
 
 
 def test_a_relaxed_match_is_confirmed_or_passed_over() -> None:
@@ -260,14 +260,14 @@ def test_a_relaxed_match_is_confirmed_or_passed_over() -> None:
     relaxed = ua_parser.RegexResolver(ua_parser.load_builtins())(applebot, Domain.DEVICE)
     assert relaxed.device is not None
     assert relaxed.device.family == "Spider"
-    assert devices.classify(applebot).device.family == "Mac"
+    assert ua_resolver.classify(applebot).device.family == "Mac"
 
 
 @pytest.mark.parametrize(
     "user_agent", [ua for _, ua in ALL_USER_AGENTS], ids=[id_ for id_, _ in ALL_USER_AGENTS]
 )
 def test_same_classification_as_user_agents_parse(user_agent: str) -> None:
-    fast = devices.classify(user_agent)
+    fast = ua_resolver.classify(user_agent)
     plain = user_agents.parse(user_agent)
     assert (fast.browser, fast.os, fast.device) == (plain.browser, plain.os, plain.device)
     for name in CLASSIFICATION:
@@ -279,7 +279,7 @@ def test_same_matching_as_the_legacy_api() -> None:
     # The families come from the same regexes, not only the same verdicts.
     from ua_parser import user_agent_parser
 
-    resolver = devices._resolver()
+    resolver = ua_resolver.RESOLVER
     for _, user_agent in ALL_USER_AGENTS:
         legacy = user_agent_parser.Parse(user_agent)
         fast = resolver(user_agent, Domain.ALL).complete().with_defaults()
