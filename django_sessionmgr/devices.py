@@ -150,7 +150,7 @@ def _build_resolver() -> None:
     except Exception:
         # The login that needs it tries again, and fails there if it must.
         logger.exception("django-sessionmgr could not build the user-agent resolver")
-    locate_ip("127.0.0.1")  # opens the GeoIP database, if any, as a login would
+    locate_place("127.0.0.1")  # opens the GeoIP database, if any, as a login would
 
 
 @lru_cache(maxsize=512)
