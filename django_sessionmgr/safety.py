@@ -22,6 +22,9 @@ logger = logging.getLogger("django_sessionmgr")
 
 T = TypeVar("T")
 
+#: What the log says failed when a check of a session's row fails.
+CHECK = "check a session's row"
+
 
 def contained(work: Callable[[], T], *, default: T, what: str, writes: bool = True) -> T:
     """``work()``, with a database error contained: logged as "could not

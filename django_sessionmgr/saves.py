@@ -19,9 +19,8 @@ from .conf import django_settings
 from .internals import replace_session_method
 from .markers import data_without_marker
 from .rows import row_is_active
-from .safety import contained, logger
+from .safety import CHECK, contained, logger
 from .stores import is_server_side
-from .usercheck import CHECK
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase

@@ -28,7 +28,7 @@ from .conf import app_settings
 from .markers import Marker, data_without_marker, read_marker
 from .models import UserSession
 from .rows import end_row, record_activity, session_alive
-from .safety import contained
+from .safety import CHECK, contained
 from .signout_notices import announce, explain_dead_cookie, explain_refused, policy_notice
 from .signouts import mark_cache
 from .state import RequestState, request_state
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
     from django.http import HttpRequest
 
-#: What the log says failed when a check's database work fails.
-CHECK = "check a session's row"
 
 
 class CheckWork(NamedTuple):

@@ -18,7 +18,8 @@ is the ``X-Session-Token``, so it has its row like a browser's.
   for an unknown token. A served session is the request's current one
   (``current_state``), so the app's own password change spares it; when its
   key rotates (a password change cycles it) and allauth hands the app its
-  new token, the row follows the new key.
+  new token, the row follows the new key. A save of it that lands after a
+  revoke deleted it is deleted again, as a browser's is.
 
 A revoke, a password change from elsewhere and ``logout`` need nothing of
 their own here: they end the row and delete the session from the store like
@@ -40,13 +41,16 @@ from allauth.headless.tokens.strategies.sessions import (
     SessionTokenStrategy as AllauthSessionTokenStrategy,
 )
 from django.contrib.auth import SESSION_KEY, get_user
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 
 from ..conf import app_settings
+from ..internals import replace_session_method
 from ..markers import Marker, read_marker
 from ..models import UserSession
 from ..rows import end_row, record_activity, session_alive, sync_row
-from ..safety import contained
+from ..safety import contained, logger
+from ..saves import guard_save, save_can_resurrect
 from ..signouts import mark_cache
 from ..state import RequestState, current_state
 from ..stores import is_server_side
@@ -97,6 +101,8 @@ class SessionTokenStrategy(AllauthSessionTokenStrategy):
         ):
             session.delete()
             return None  # allauth's answer to an unknown token
+        if (marker := read_marker(session)) is not None:
+            _guard_save(session, marker.row_id)
         if request is not None and current_state.get() is not None:
             # The session serving the rest of the request, for receivers that
             # get none (a password change spares it); the middleware resets it.
@@ -119,6 +125,24 @@ class SessionTokenStrategy(AllauthSessionTokenStrategy):
             ):
                 session.delete()  # revoked while this request ran
         return token
+
+
+def _guard_save(session: SessionBase, row_id: str) -> None:
+    """allauth saves the app's session after its view: one a revoke deleted
+    meanwhile stays deleted. ``cache`` and ``file`` would write it back (the
+    save is followed by a check of the row); ``db`` refuses the save
+    (``UpdateError``), which allauth would answer with a 500."""
+    if save_can_resurrect(session):
+        guard_save(session, row_id)
+    save = session.save
+
+    def save_unless_deleted(must_create: bool = False) -> None:
+        try:
+            save(must_create=must_create)
+        except UpdateError:
+            logger.info("An app's session was deleted while its request ran: it stays signed out")
+
+    replace_session_method(session, "save", save_unless_deleted)
 
 
 def _request_bringing(

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from django_sessionmgr.checks import check_headless
 from django_sessionmgr.models import UserSession
+from django_sessionmgr.signals import session_client_changed
 from tests.helpers import (
     IPHONE,
     PASSWORD,
@@ -326,4 +327,26 @@ def test_an_app_session_from_before_the_install_does_not_survive_sign_out_everyw
     (row,) = UserSession.objects.filter(user=user)
     assert (row.kind, row.adopted, str(row.ip_address)) == (KIND, True, PHONE_IP)
     assert logged_in_client(user).post("/api/sessions/revoke-others/").status_code == 200
+    assert_signed_out_as_unknown(token)
+
+
+def test_a_revoke_landing_while_an_app_request_runs_does_not_come_back(user, server_engine):
+    # The app's request writes its activity (it moved: a client change), and a
+    # revoke from the browser lands right then, before allauth saves the
+    # session after its view: on cache and file that save would write the
+    # deleted session back, and the revoked token would work again.
+    token = app_login(user)
+    row = app_row(user)
+
+    def revoke_meanwhile(sender, session, **kwargs):
+        assert UserSession.objects.filter(pk=session.pk).revoke() == 1
+
+    session_client_changed.connect(revoke_meanwhile, dispatch_uid="tests.headless.meanwhile")
+    try:
+        with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=False):
+            app_client(token, ip="192.0.2.77").get(f"{APP}/auth/session")
+    finally:
+        session_client_changed.disconnect(dispatch_uid="tests.headless.meanwhile")
+
+    assert UserSession.objects.get(pk=row.pk).status == "revoked"
     assert_signed_out_as_unknown(token)
