@@ -28,6 +28,7 @@ from django.utils.module_loading import import_string
 from .conf import app_settings, django_settings
 from .models import FlagReason, RevokeReason, UserSession
 from .network import Place, get_client_ip, locate_place
+from .safety import logger
 from .signals import session_anomaly
 from .signout_notices import announce, notice_for
 from .state import request_state
@@ -44,6 +45,7 @@ TRAVEL_FIELDS = (
     "last_location_country",
     "last_location_latitude",
     "last_location_longitude",
+    "last_located_at",
     "last_activity_at",
     "flagged_pairs",
 )
@@ -88,8 +90,8 @@ def pair_digest(there: tuple[float, float], here: tuple[float, float]) -> str:
 
 
 def travel_flags(request: HttpRequest, previous: dict[str, Any]) -> dict[str, Any]:
-    """The fields that flag the row when the session's move from where its
-    last activity write saw it (``previous``, the ``TRAVEL_FIELDS``) to this
+    """The fields that flag the row when the session's move from the last
+    place GeoIP could place it (``previous``, the ``TRAVEL_FIELDS``) to this
     request's place is impossible travel not yet reported; else none."""
     there = (previous["last_location_latitude"], previous["last_location_longitude"])
     if not detecting() or None in there:
@@ -98,7 +100,9 @@ def travel_flags(request: HttpRequest, previous: dict[str, Any]) -> dict[str, An
     if here.latitude is None or here.longitude is None:
         return {}
     now = timezone.now()
-    if not is_impossible(there, here, previous["last_activity_at"], now):
+    # When the point was seen (rows from before it was kept: the last write).
+    since = previous["last_located_at"] or previous["last_activity_at"]
+    if not is_impossible(there, here, since, now):
         return {}
     pair = pair_digest(there, (here.latitude, here.longitude))
     reported = previous["flagged_pairs"].split()
@@ -119,8 +123,25 @@ def anomaly_action(session: UserSession, kind: str, request: HttpRequest | None)
     if isinstance(action, str) and action not in ("flag", "revoke"):
         action = import_string(action)
     if callable(action):
-        action = action(session=session, kind=kind, request=request)
+        try:
+            action = action(session=session, kind=kind, request=request)
+        except Exception:
+            # A risk engine that fails must not fail the user's request, nor
+            # lose the finding: it stays flagged, the default.
+            logger.exception("ANOMALY_ACTION failed on a %s finding: the session is flagged", kind)
+            return "flag"
     return "revoke" if action == "revoke" else "flag"
+
+
+def send_anomaly(kind: str, session: UserSession, request: HttpRequest | None) -> None:
+    """``session_anomaly``, sent to every receiver: one that raises is logged,
+    and neither the request nor the other receivers (an alert) are lost."""
+    replies = session_anomaly.send_robust(
+        sender=UserSession, kind=kind, session=session, request=request
+    )
+    for receiver, reply in replies:
+        if isinstance(reply, Exception):
+            logger.error("A session_anomaly receiver failed: %s", receiver, exc_info=reply)
 
 
 def travel_found(request: HttpRequest, row: UserSession) -> bool:
@@ -128,7 +149,7 @@ def travel_found(request: HttpRequest, row: UserSession) -> bool:
     and apply ``ANOMALY_ACTION``. False when that revoked the session: this
     request is then served as signed out, and told why."""
     kind = FlagReason.IMPOSSIBLE_TRAVEL.value
-    session_anomaly.send(sender=UserSession, kind=kind, session=row, request=request)
+    send_anomaly(kind, row, request)
     if anomaly_action(row, kind, request) != "revoke":
         return True
     row.revoke(reason=RevokeReason.SUSPICIOUS.value)
@@ -168,5 +189,5 @@ def check_new_country(request: HttpRequest | None, row: UserSession) -> bool:
     UserSession.objects.filter(pk=row.pk).update(
         flagged_at=row.flagged_at, flag_reason=row.flag_reason
     )
-    session_anomaly.send(sender=UserSession, kind=row.flag_reason, session=row, request=request)
+    send_anomaly(row.flag_reason, row, request)
     return True

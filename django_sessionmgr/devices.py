@@ -21,6 +21,7 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from .models import DEVICE_NAME_MAX_LENGTH, USER_AGENT_MAX_LENGTH, UserSession
@@ -233,6 +234,7 @@ def device_fields(request: HttpRequest) -> dict[str, Any]:
         # Where it was last seen, as a point: what impossible travel measures from.
         "last_location_latitude": place.latitude,
         "last_location_longitude": place.longitude,
+        "last_located_at": timezone.now() if place.latitude is not None else None,
     }
 
 

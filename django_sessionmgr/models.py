@@ -171,10 +171,12 @@ class UserSession(models.Model):
     last_location_country = models.CharField(
         _("last country"), max_length=COUNTRY_CODE_LENGTH, blank=True, default=""
     )
-    # The point GeoIP gave for the last place, to a tenth of a degree (the
-    # city's, no finer): what impossible travel measures from.
+    # The point GeoIP gave for the last place it could place, to a tenth of a
+    # degree (the city's, no finer), and when: what impossible travel
+    # measures from. A request from an address it cannot place keeps them.
     last_location_latitude = models.FloatField(null=True, blank=True, editable=False)
     last_location_longitude = models.FloatField(null=True, blank=True, editable=False)
+    last_located_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Something looked like a stolen session (see ``anomalies``).
     flagged_at = models.DateTimeField(_("flagged at"), null=True, blank=True)
     flag_reason = models.CharField(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.http import HttpRequest
 from django.utils.html import conditional_escape, format_html
@@ -13,6 +13,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from .conf import AppSettings, app_settings, django_settings
 from .models import CITY_MAX_LENGTH, COUNTRY_CODE_LENGTH
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 #: The values of ``SESSIONMGR["IP_ADDRESS_STORAGE"]``.
 IP_ADDRESS_STORAGE_MODES = AppSettings.IP_ADDRESS_STORAGE.type.choices
@@ -166,14 +169,21 @@ def locate_place(ip: str | None) -> Place:
     )
 
 
-def place_fields(place: Place) -> dict[str, Any]:
-    """The row's fields for where a session was last seen."""
-    return {
+def place_fields(place: Place, now: datetime) -> dict[str, Any]:
+    """The row's fields for where a session was last seen (at ``now``). The
+    last point is kept when GeoIP cannot place this address: a request from
+    an unplaced one must not wipe what impossible travel measures from."""
+    fields: dict[str, Any] = {
         "last_location_city": place.city,
         "last_location_country": place.country,
-        "last_location_latitude": place.latitude,
-        "last_location_longitude": place.longitude,
     }
+    if place.latitude is not None and place.longitude is not None:
+        fields.update(
+            last_location_latitude=place.latitude,
+            last_location_longitude=place.longitude,
+            last_located_at=now,
+        )
+    return fields
 
 
 def ip_markup(ip: str) -> SafeString:

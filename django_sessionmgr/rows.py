@@ -170,7 +170,7 @@ def end_row(row_id: str, status: str = UserSession.Status.ENDED) -> None:
 def last_seen(request: HttpRequest) -> dict[str, Any]:
     """Where the session is seen now: written with the activity write only."""
     ip = get_client_ip(request)
-    return {"last_ip_address": stored_ip(ip), **place_fields(locate_place(ip))}
+    return {"last_ip_address": stored_ip(ip), **place_fields(locate_place(ip), timezone.now())}
 
 
 @sensitive_variables()

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 
-
 class CheckWork(NamedTuple):
     """The database work a user check needs."""
 

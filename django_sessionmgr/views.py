@@ -32,7 +32,7 @@ from .conf import django_settings
 from .exceptions import RevokeFailed
 from .impersonation import acting_user
 from .markers import current_row_id
-from .models import UserSession
+from .models import RevokeReason, UserSession
 from .queries import UserSessionQuerySet
 
 if TYPE_CHECKING:
@@ -270,22 +270,36 @@ class SessionNotMeView(SessionRevokeView):
     password_change_url = "password_change"
 
     def post(self, request: HttpRequest, pk: Any) -> HttpResponse:
-        session = get_object_or_404(self.get_queryset(), pk=pk)
+        # Only a flagged session: an unflagged one has its plain "Sign out".
+        flagged = self.get_queryset().exclude(flag_reason="")
+        session = get_object_or_404(flagged, pk=pk)
+        # "suspicious": a disowned session vouches for nothing (its country
+        # is not one the user's sessions came from).
+        suspicious, acting = RevokeReason.SUSPICIOUS, self.get_acting_user()
+        impersonating = acting.pk != self.get_user().pk
         if str(session.pk) == current_row_id(request):
+            session.revoke(by=acting, reason=suspicious)
             logout(request)
-            return redirect_to_login(self.next_page(), self.get_login_url())
+            return redirect_to_login(self.next_page(impersonating), self.get_login_url())
         if refused := self.refuse(request):
             return refused
-        services.revoke_one(session, current=None, by=self.get_acting_user())
+        if not services.revoke_one(session, current=None, by=acting, reason=suspicious):
+            messages.info(request, _("That session had already ended."))
+            return HttpResponseRedirect(self.get_success_url())
         messages.success(
             request,
-            _("Signed out %(device)s. Now change your password.")
+            _("Signed out %(device)s.") % {"device": session.device_summary}
+            if impersonating
+            else _("Signed out %(device)s. Now change your password.")
             % {"device": session.device_summary},
         )
-        return HttpResponseRedirect(self.next_page())
+        return HttpResponseRedirect(self.next_page(impersonating))
 
-    def next_page(self) -> str:
-        """The password change page, else the sessions list."""
+    def next_page(self, impersonating: bool) -> str:
+        """The password change page, else (or to staff impersonating the
+        user: the password is the user's to change) the sessions list."""
+        if impersonating:
+            return self.get_success_url()
         try:
             return resolve_url(self.password_change_url)
         except NoReverseMatch:
