@@ -272,7 +272,7 @@ def test_no_address_is_kept_or_sent_by_the_theft_signals(
     # The pairs and the points are kept for the check only, shown nowhere.
     assert row.flagged_pairs and row.flagged_pairs not in api + page + change
     assert "flagged_pairs" not in api and "latitude" not in api and "longitude" not in api
-    assert "Flagged_pairs" not in change and "atitude" not in change
+    assert "Flagged_pairs" not in change and "latitude" not in change.lower()
 
 
 def test_the_admin_allows_no_lookup_on_pairs_or_points(user: Any, superuser: Any) -> None:
