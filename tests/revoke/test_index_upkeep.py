@@ -58,7 +58,7 @@ def indexed_columns() -> set[str]:
 def set_columns(sql: str) -> set[str]:
     """The columns an ``UPDATE ... SET ... WHERE`` writes."""
     assignments = sql.split(" SET ", 1)[1].rsplit(" WHERE ", 1)[0]
-    return set(re.findall(r'(?:^|, )"(\w+)" = ', assignments))
+    return set(re.findall(r'(?:^|, )["`](\w+)["`] = ', assignments))
 
 
 @pytest.mark.django_db
@@ -74,7 +74,8 @@ def test_a_revoke_changes_only_the_indexed_columns_it_must(django_user_model: An
 
     with connection.execute_wrapper(record):
         assert row.revoke(by=staff, reason="breach")
-    writes = [set_columns(sql) for sql in sent if sql.startswith(f'UPDATE "{TABLE}" SET')]
+    update = f"UPDATE {connection.ops.quote_name(TABLE)} SET"
+    writes = [set_columns(sql) for sql in sent if sql.startswith(update)]
     assert len(writes) == 2, sent
     claim, mark = (columns & indexed_columns() for columns in writes)
     # The claim's batch is how the revoke finds its rows again; revoked_by is
