@@ -21,6 +21,8 @@ from django.db import migrations
 TABLE = "django_sessionmgr_usersession"
 #: Percent of each table page filled by inserts; PostgreSQL's default is 100.
 FILLFACTOR = 80
+#: The model's own indexes among them (the foreign keys' are Django's).
+MODEL_INDEXES = {"sessionmgr_token_digest", "sessionmgr_revoke_batch"}
 #: Index (by column) -> the rows it keeps on PostgreSQL.
 PARTIAL = {
     "token_digest": "token_digest <> ''",
@@ -42,6 +44,9 @@ def _indexes_on(schema_editor: Any, column: str) -> list[str]:
         if about["index"]
         and about["columns"] == [column]
         and not (about["unique"] or about["primary_key"])
+        # Ours only: the model's, or Django's for the foreign key; never a
+        # project's own index on the same column.
+        and (name in MODEL_INDEXES or name.startswith(f"{TABLE}_{column}_"))
     )
 
 
