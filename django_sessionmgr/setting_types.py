@@ -16,6 +16,16 @@ from django.utils.module_loading import import_string
 T = TypeVar("T")
 
 
+def is_callable_or_path(value: Any) -> bool:
+    """Whether ``value`` is a callable, or the dotted path of one."""
+    if callable(value):
+        return True
+    try:
+        return isinstance(value, str) and callable(import_string(value))
+    except ImportError:
+        return False
+
+
 def is_whole_number(value: Any, minimum: int) -> bool:
     """An int (not a bool) of ``minimum`` or more."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
@@ -144,12 +154,7 @@ class SessionLimit(SettingType[Any]):
         return value
 
     def accepts(self, value: Any) -> bool:
-        if value is None or is_whole_number(value, 1) or callable(value):
-            return True
-        try:
-            return isinstance(value, str) and callable(import_string(value))
-        except ImportError:
-            return False
+        return value is None or is_whole_number(value, 1) or is_callable_or_path(value)
 
     def hint(self, key: str, default: Any) -> str:
         return (
@@ -196,12 +201,7 @@ class ChoiceOrCallable(SettingType[Any]):
         return value
 
     def accepts(self, value: Any) -> bool:
-        if value in self.choices or callable(value):
-            return True
-        try:
-            return isinstance(value, str) and callable(import_string(value))
-        except ImportError:
-            return False
+        return value in self.choices or is_callable_or_path(value)
 
     def hint(self, key: str, default: Any) -> str:
         others = [f"to {o!r} {does}" for o, does in self.options.items() if o != default]

@@ -11,12 +11,11 @@ from django.core.checks import run_checks
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
+from tests.anomalies.places import CHANGCHUN, LONDON
 from tests.helpers import clone, logged_in_client, row_of, whoami
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LONDON = "81.2.69.142"
-CHANGCHUN = "175.16.199.1"
 
 decisions: list[tuple[str, str, str]] = []
 

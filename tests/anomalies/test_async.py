@@ -13,15 +13,13 @@ from django.test import AsyncClient
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
+from tests.anomalies.places import CHANGCHUN, LONDON
 from tests.helpers import logged_in_client, session_cookie
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("close_worker_connections"),
 ]
-
-LONDON = "81.2.69.142"
-CHANGCHUN = "175.16.199.1"
 
 
 @pytest.mark.parametrize("action", ["flag", "revoke"])

@@ -15,22 +15,19 @@ import time_machine
 from django.contrib.auth import get_user_model, login
 from django.core import mail
 from django.http import HttpRequest, HttpResponse
-from django.test import Client
 from django.urls import path
 from django.utils import timezone
 
 from django_sessionmgr.impersonation import start_impersonation
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_anomaly, session_client_changed
+from tests.anomalies.places import CHANGCHUN, LONDON, NOWHERE, signed_in_from_abroad
 from tests.helpers import IPHONE, clone, logged_in_client, make_client, row_of, whoami
 from tests.urls import urlpatterns as project_urlpatterns
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]
 
-LONDON = "81.2.69.142"
-CHANGCHUN = "175.16.199.1"
 #: An address GeoIP cannot place (a private one).
-NOWHERE = "10.20.30.40"
 
 
 def impersonate(request: HttpRequest, pk: int) -> HttpResponse:
@@ -47,21 +44,8 @@ def impersonate(request: HttpRequest, pk: int) -> HttpResponse:
 urlpatterns = [path("impersonate/<int:pk>/", impersonate), *project_urlpatterns]
 
 
-@pytest.fixture
-def geoip(settings: Any) -> None:
-    settings.GEOIP_PATH = settings.GEOIP_TEST_PATH
-
-
 def not_me(pk: Any) -> str:
     return f"/account/sessions/{pk}/not-me/"
-
-
-def signed_in_from_abroad(user: Any) -> tuple[Client, Client]:
-    """The owner in London, then a sign-in from China: flagged ``new_country``."""
-    owner = logged_in_client(user, ip=LONDON)
-    thief = logged_in_client(user, ip=CHANGCHUN)
-    assert row_of(thief).flag_reason == "new_country"
-    return owner, thief
 
 
 # 1. The "This wasn't me" action

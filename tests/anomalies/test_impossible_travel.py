@@ -3,7 +3,6 @@ time between them, found with real GeoIP lookups (MaxMind's test databases)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,29 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
-from django_sessionmgr.signals import session_anomaly
+from tests.anomalies.places import BOXFORD, CHANGCHUN, LONDON, SAN_DIEGO
 from tests.helpers import clone, count_queries, logged_in_client, row_of, whoami
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Places in the GeoIP test databases.
-LONDON = "81.2.69.142"  # London, GB: 51.5, -0.1
-CHANGCHUN = "175.16.199.1"  # Changchun, CN: 43.9, 125.3 (about 8,200 km from London)
-BOXFORD = "2.125.160.216"  # Boxford, GB: about 85 km from London
-SAN_DIEGO = "214.78.0.1"  # San Diego, US: about 8,800 km from London
-
-
-@pytest.fixture
-def findings(settings: Any) -> Iterator[list[dict[str, Any]]]:
-    settings.GEOIP_PATH = settings.GEOIP_TEST_PATH
-    seen: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        seen.append(kwargs)
-
-    session_anomaly.connect(receiver, dispatch_uid="test-anomaly")
-    yield seen
-    session_anomaly.disconnect(dispatch_uid="test-anomaly")
 
 
 def test_a_far_place_within_an_hour_is_flagged(engine: str, user: Any, findings: list) -> None:

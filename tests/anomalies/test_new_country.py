@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,27 +10,10 @@ from django.core import mail
 from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
-from django_sessionmgr.signals import session_anomaly
+from tests.anomalies.places import CHANGCHUN, LINKOPING, LONDON
 from tests.helpers import IPHONE, PASSWORD, current_row_id, make_client
 
 pytestmark = pytest.mark.django_db
-
-LONDON = "81.2.69.142"  # GB
-LINKOPING = "89.160.20.112"  # SE
-CHANGCHUN = "175.16.199.1"  # CN
-
-
-@pytest.fixture
-def findings(settings: Any) -> Iterator[list[dict[str, Any]]]:
-    settings.GEOIP_PATH = settings.GEOIP_TEST_PATH
-    seen: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        seen.append(kwargs)
-
-    session_anomaly.connect(receiver, dispatch_uid="test-new-country")
-    yield seen
-    session_anomaly.disconnect(dispatch_uid="test-new-country")
 
 
 def sign_in(user: Any, ip: str, captured: Any, **kwargs: Any) -> UserSession:

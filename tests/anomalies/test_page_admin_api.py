@@ -7,31 +7,16 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.test import Client
 from django.utils import timezone
 from django.utils.translation import override
 
+from tests.anomalies.places import CHANGCHUN, LONDON, signed_in_from_abroad
 from tests.helpers import clone, logged_in_client, make_row, row_of, whoami
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LONDON = "81.2.69.142"
-CHANGCHUN = "175.16.199.1"
 NOT_ME = "This wasn\u2019t me \u2014 sign it out and change my password"
 CHANGELIST = "/admin/django_sessionmgr/usersession/"
-
-
-@pytest.fixture
-def geoip(settings: Any) -> None:
-    settings.GEOIP_PATH = settings.GEOIP_TEST_PATH
-
-
-def signed_in_from_abroad(user: Any) -> tuple[Client, Client]:
-    """The owner in London, then a sign-in from China: flagged ``new_country``."""
-    owner = logged_in_client(user, ip=LONDON)
-    thief = logged_in_client(user, ip=CHANGCHUN)
-    assert row_of(thief).flag_reason == "new_country"
-    return owner, thief
 
 
 def test_the_page_shows_the_flag_and_one_action(user: Any, geoip: None) -> None:
