@@ -32,6 +32,15 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+#: The contrib apps of every benchmark site, stock and app alike.
+CONTRIB_APPS = (
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+)
 STOCK_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -79,14 +88,7 @@ def setup(
     db["CONN_MAX_AGE"] = None  # persistent connections, as deployed
     if db["ENGINE"].endswith("sqlite3"):  # as served in production: WAL, no fsync per commit
         db["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
-    apps = [
-        "django.contrib.admin",
-        "django.contrib.auth",
-        "django.contrib.contenttypes",
-        "django.contrib.sessions",
-        "django.contrib.messages",
-        "django.contrib.staticfiles",
-    ]
+    apps = list(CONTRIB_APPS)
     middleware, engine = list(STOCK_MIDDLEWARE), "django.contrib.sessions.backends.db"
     extra: dict[str, Any] = {}
     if competitor == "sessionmgr":

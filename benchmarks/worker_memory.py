@@ -152,14 +152,7 @@ def _configure(variant: str, db_path: str) -> None:
     """Settings and URLconf of the gunicorn site: ``stock`` or ``app``."""
     from django.conf import settings
 
-    apps = [
-        "django.contrib.admin",
-        "django.contrib.auth",
-        "django.contrib.contenttypes",
-        "django.contrib.sessions",
-        "django.contrib.messages",
-        "django.contrib.staticfiles",
-    ]
+    apps = list(h.CONTRIB_APPS)
     if variant == "app":
         apps += ["rest_framework", "django_sessionmgr"]
     settings.configure(

@@ -12,33 +12,18 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model, login
 from django.core import mail
-from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils import timezone
 
-from django_sessionmgr.impersonation import start_impersonation
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_anomaly, session_client_changed
 from tests.anomalies.places import CHANGCHUN, LONDON, NOWHERE, signed_in_from_abroad
 from tests.helpers import IPHONE, clone, logged_in_client, make_client, row_of, whoami
+from tests.impersonation_views import impersonate
 from tests.urls import urlpatterns as project_urlpatterns
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]
-
-#: An address GeoIP cannot place (a private one).
-
-
-def impersonate(request: HttpRequest, pk: int) -> HttpResponse:
-    """What an impersonation package does: the documented hook."""
-    staff = request.user
-    if not staff.is_staff:
-        return HttpResponse(status=403)
-    target = get_user_model()._default_manager.get(pk=pk)
-    login(request, target, backend="django.contrib.auth.backends.ModelBackend")
-    start_impersonation(request, staff)  # type: ignore[arg-type]
-    return HttpResponse("ok")
 
 
 urlpatterns = [path("impersonate/<int:pk>/", impersonate), *project_urlpatterns]

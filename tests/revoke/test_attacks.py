@@ -50,6 +50,7 @@ from django_sessionmgr.models import PendingRevoke, UserSession
 from django_sessionmgr.signals import session_revoked
 from django_sessionmgr.state import IMPERSONATOR_KEY, impersonation_stack
 from tests.helpers import PASSWORD, clone, logged_in_client, make_client, read_only, row_of, whoami
+from tests.impersonation_views import impersonate
 from tests.real_servers import once_per_run, postgres_url
 from tests.urls import urlpatterns as project_urlpatterns
 
@@ -62,16 +63,6 @@ TIMEOUTS = {"IDLE_TIMEOUT": 600, "ABSOLUTE_TIMEOUT": 3600, "ACTIVITY_UPDATE_INTE
 # Views an impersonation package would have (the documented hook, and a
 # release that signs the staff member recorded in the session back in, as
 # django-hijack's does).
-
-
-def impersonate(request: HttpRequest, pk: int) -> HttpResponse:
-    staff = request.user
-    if not staff.is_staff:
-        return HttpResponse(status=403)
-    target = get_user_model()._default_manager.get(pk=pk)
-    login(request, target, backend="django.contrib.auth.backends.ModelBackend")
-    start_impersonation(request, staff)  # type: ignore[arg-type]
-    return HttpResponse("ok")
 
 
 impersonation_loaded, revoke_done = threading.Event(), threading.Event()

@@ -14,20 +14,11 @@ from django_sessionmgr.impersonation import start_impersonation
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.state import IMPERSONATOR_KEY
 from tests.helpers import logged_in_client, row_of, whoami
+from tests.impersonation_views import impersonate
 from tests.urls import urlpatterns as project_urlpatterns
 
 pytestmark = pytest.mark.django_db
 BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def impersonate(request: HttpRequest, pk: int) -> HttpResponse:
-    staff = request.user
-    if not staff.is_staff:  # what any such package checks first
-        return HttpResponse(status=403)
-    target = get_user_model()._default_manager.get(pk=pk)
-    login(request, target, backend="django.contrib.auth.backends.ModelBackend")
-    start_impersonation(request, staff)  # type: ignore[arg-type]
-    return HttpResponse("ok")
 
 
 def release(request: HttpRequest, pk: int) -> HttpResponse:
