@@ -56,9 +56,14 @@ def setup(
     database: str | None = None,
     competitor: str = "sessionmgr",
     extra_apps: Iterable[str] = (),
+    sqlite_journal: str = "wal",
     **overrides: Any,
 ) -> str:
     """Configure Django for ``competitor``, migrate a fresh database; returns its vendor.
+
+    ``sqlite_journal``: ``wal`` (WAL, ``synchronous=NORMAL``: no fsync per
+    commit, as SQLite is served in production) or ``django`` (SQLite as Django
+    leaves it: a rollback journal and an fsync per commit).
 
     ``competitor`` is ``sessionmgr`` (the app installed; every scenario),
     or, for the side-by-side runs, ``stock``, ``user_sessions`` or ``allauth``.
@@ -77,7 +82,8 @@ def setup(
         _recreate_postgres(database)
     db = dj_database_url.parse(database)
     db["CONN_MAX_AGE"] = None  # persistent connections, as deployed
-    if db["ENGINE"].endswith("sqlite3"):  # as served in production: WAL, no fsync per commit
+    if db["ENGINE"].endswith("sqlite3") and sqlite_journal == "wal":
+        # As served in production: WAL, no fsync per commit.
         db["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     apps = [
         "django.contrib.admin",
@@ -329,6 +335,73 @@ def counting_queries() -> Iterator[list[tuple[str, Any]]]:
 
     with connection.execute_wrapper(record):
         yield sent
+
+
+class Commits:
+    """What :func:`counting_commits` saw: transactions that wrote, each one commit."""
+
+    def __init__(self) -> None:
+        #: Write transactions committed: an ``atomic`` block's commit after
+        #: a write, or a write run in autocommit (its own transaction).
+        self.commits = 0
+        #: Every statement sent, ``BEGIN`` and ``SAVEPOINT`` included.
+        self.queries = 0
+        self._wrote = False
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+@contextmanager
+def counting_commits(alias: str = "default") -> Iterator[Commits]:
+    """Count the commits that reach the disk on ``alias`` inside the block.
+
+    Django's ``CaptureQueriesContext`` never shows a ``COMMIT`` (SQLite and
+    psycopg commit through the driver, not a statement). So: a write outside
+    any transaction is one commit (autocommit); a transaction that wrote is
+    one commit when ``connection.commit()`` ends it. Read-only transactions
+    write nothing to the disk and are not counted. Checked against SQLite's
+    own counter of write transactions (:func:`sqlite_change_counter`).
+    """
+    from django.db import connections
+
+    connection = connections[alias]
+    seen = Commits()
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.queries += 1
+        result = execute(sql, params, many, context)
+        if sql.lstrip()[:7].upper().startswith(_WRITES):
+            if connection.in_atomic_block or not connection.get_autocommit():
+                seen._wrote = True
+            else:
+                seen.commits += 1
+        return result
+
+    def commit() -> None:
+        own_commit()
+        if seen._wrote:
+            seen.commits, seen._wrote = seen.commits + 1, False
+
+    def rollback() -> None:
+        own_rollback()
+        seen._wrote = False
+
+    own_commit, own_rollback = connection.commit, connection.rollback
+    connection.commit, connection.rollback = commit, rollback  # type: ignore[method-assign]
+    try:
+        with connection.execute_wrapper(record):
+            yield seen
+    finally:
+        del connection.commit, connection.rollback
+
+
+def sqlite_change_counter(path: str) -> int:
+    """SQLite's file change counter (the header's bytes 24–27): one more for
+    every write transaction committed under a rollback journal."""
+    with open(path, "rb") as db:
+        db.seek(24)
+        return int.from_bytes(db.read(4), "big")
 
 
 # Seed data ------------------------------------------------------------------
