@@ -57,13 +57,15 @@ def setup(
     competitor: str = "sessionmgr",
     extra_apps: Iterable[str] = (),
     sqlite_journal: str = "wal",
+    migrate: bool = True,
     **overrides: Any,
 ) -> str:
     """Configure Django for ``competitor``, migrate a fresh database; returns its vendor.
 
     ``sqlite_journal``: ``wal`` (WAL, ``synchronous=NORMAL``: no fsync per
     commit, as SQLite is served in production) or ``django`` (SQLite as Django
-    leaves it: a rollback journal and an fsync per commit).
+    leaves it: a rollback journal and an fsync per commit). ``migrate=False``
+    opens ``database`` as it is (a worker process of a project already set up).
 
     ``competitor`` is ``sessionmgr`` (the app installed; every scenario),
     or, for the side-by-side runs, ``stock``, ``user_sessions`` or ``allauth``.
@@ -78,7 +80,7 @@ def setup(
     atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     if database is None:
         database = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    elif database.startswith("postgres"):
+    elif database.startswith("postgres") and migrate:
         _recreate_postgres(database)
     db = dj_database_url.parse(database)
     db["CONN_MAX_AGE"] = None  # persistent connections, as deployed
@@ -166,7 +168,8 @@ def setup(
     from django.core.management import call_command
     from django.db import connection
 
-    call_command("migrate", verbosity=0, interactive=False)
+    if migrate:
+        call_command("migrate", verbosity=0, interactive=False)
     return connection.vendor
 
 
@@ -397,7 +400,7 @@ def counting_commits(alias: str = "default") -> Iterator[Commits]:
 
 
 def sqlite_change_counter(path: str) -> int:
-    """SQLite's file change counter (the header's bytes 24–27): one more for
+    """SQLite's file change counter (the header's bytes 24 to 27): one more for
     every write transaction committed under a rollback journal."""
     with open(path, "rb") as db:
         db.seek(24)
@@ -771,6 +774,35 @@ def paired(
             times[run].append(statistics.median(samples))
     ratios = sorted(a / s for a, s in zip(times[app_run], times[stock_run], strict=True))
     return Paired(statistics.median(times[stock_run]), statistics.median(times[app_run]), ratios)
+
+
+def paired_clocks(
+    stock_run: Callable[[int], Any], app_run: Callable[[int], Any], batches: int, per_batch: int
+) -> tuple[Paired, Paired]:
+    """:func:`paired` on two clocks at once: wall time, and this process's CPU time."""
+    counter = iter(range(10**9))
+    wall: dict[Any, list[float]] = {stock_run: [], app_run: []}
+    cpu: dict[Any, list[float]] = {stock_run: [], app_run: []}
+    for b in range(batches):
+        for run in (stock_run, app_run) if b % 2 else (app_run, stock_run):
+            walls, cpus = [], []
+            with stock() if run is stock_run else nullcontext():
+                for _ in range(per_batch):
+                    i = next(counter)
+                    began, began_cpu = time.perf_counter(), time.process_time()
+                    run(i)
+                    cpus.append((time.process_time() - began_cpu) * 1000)
+                    walls.append((time.perf_counter() - began) * 1000)
+            wall[run].append(statistics.median(walls))
+            cpu[run].append(statistics.median(cpus))
+
+    def pair(times: dict[Any, list[float]]) -> Paired:
+        ratios = sorted(a / s for a, s in zip(times[app_run], times[stock_run], strict=True))
+        return Paired(
+            statistics.median(times[stock_run]), statistics.median(times[app_run]), ratios
+        )
+
+    return pair(wall), pair(cpu)
 
 
 def peak_rss_reset() -> int:

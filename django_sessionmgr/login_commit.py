@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBStore
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 
 from .internals import replace_session_method
 from .models import UserSession
@@ -58,18 +58,33 @@ def shared_database(session: SessionBase) -> str | None:
 def write_then_save(session: SessionBase, alias: str, write: Callable[[], T]) -> T | None:
     """``write()``, then the session's save, committed together.
 
-    A database error of ``write()`` propagates (nothing of the project's was
-    written yet). None when the session's save fails: the row is rolled
-    back with it, and the response's save tries again as stock's would.
+    A database error of ``write()`` propagates, once the project's part is
+    safe: ``write()`` runs first, so nothing of the project's is rolled back
+    with it, except after ``login()`` flushed the session (another user was
+    signed in): its new key is created first, for the row to hold, and
+    ``write()`` runs in a savepoint after it. None when the session's save
+    fails: the row is rolled back with it, and the response's save tries
+    again as stock's would.
     """
+    failure: DatabaseError | None = None
     try:
         with transaction.atomic(using=alias):
-            written = write()
+            if session.session_key is None:
+                session.save()
+                try:
+                    with transaction.atomic(using=alias):
+                        written = write()
+                except DatabaseError as error:
+                    failure = error  # the session is saved without a row all the same
+            else:
+                written = write()
             session.save()
     except UpdateError:
         logger.warning("django-sessionmgr could not save a session with its row; going on without")
         return None
     skip_save_if_unchanged(session)
+    if failure is not None:
+        raise failure
     return written
 
 

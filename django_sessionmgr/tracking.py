@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -107,7 +108,9 @@ def start_session(
     A failure to record is logged and never fails the login. The steps, in order:
     note the row a flushed session leaves behind, refuse users our table cannot
     point at, give the session its key, record the row, follow it for the rest
-    of the request, and announce a new row.
+    of the request, and announce a new row. On the ``db`` and ``cached_db``
+    engines the key, the row and the session's data share one commit (see
+    ``login_commit``).
     """
     session: SessionBase | None = getattr(request, "session", None)
     if session is None:
@@ -117,11 +120,14 @@ def start_session(
     _note_replaced_row(state, marker)
     if not _trackable(user):
         return None
-    _ensure_key(session)
     stack = state.stack_before_flush if state is not None else None
     record = partial(_record_row, request, session, user, marker, stack, kind)
     alias = shared_database(session)
-    work = record if alias is None else partial(write_then_save, session, alias, record)
+    work: Callable[[], Recorded | None] = record
+    if alias is None:
+        _ensure_key(session)
+    else:  # the row shares the commit of the session's save (and of its new key)
+        work = partial(write_then_save, session, alias, record)
     try:
         recorded = contained(work, default=None, what="record a login")
     except ReleaseRefused:

@@ -227,3 +227,47 @@ def test_under_atomic_requests_the_row_is_written_in_the_request_transaction(
     assert UserSession.objects.filter(user=user).count() == 1
     assert whoami(client) == "alice"  # adopted now
     assert UserSession.objects.filter(user=user, adopted=True).count() == 1
+
+
+def test_a_login_over_another_users_session_commits_as_stock(
+    db_engine: str, user: Any, other_user: Any
+) -> None:
+    """``login()`` flushes the session of the user signed in before: the new
+    key, the row and the data share one commit. The app's one more is the
+    end of the replaced session's row, which stock Django does not have."""
+
+    def switch() -> Seen:
+        client = make_client()
+        client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+        with counting_commits() as seen:
+            response = client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+        assert response.status_code == 302
+        assert whoami(client) == "bob"
+        return seen
+
+    with as_stock():
+        stock = switch()
+    ours = switch()
+    assert (
+        ours.commits == stock.commits + 1 == 4
+    )  # stock: the old session's delete, last_login, the new
+    assert UserSession.objects.filter(user=other_user).active().count() == 1
+    assert not UserSession.objects.filter(user=user).active().exists()
+
+
+def test_a_row_that_cannot_be_written_over_another_users_session(
+    db_engine: str, user: Any, other_user: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After the flush the session's new key is created first: our failure,
+    in a savepoint after it, leaves the key and the login's data committed."""
+    client = make_client()
+    client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    with failing(TABLE, "INSERT"), caplog.at_level(logging.WARNING, "django_sessionmgr"):
+        response = client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+        assert response.status_code == 302
+        assert whoami(client) == "bob"
+    assert "could not record a login" in caplog.text
+    assert not UserSession.objects.filter(user=other_user).exists()
+    assert whoami(client) == "bob"  # adopted now
+    assert UserSession.objects.filter(user=other_user, adopted=True).active().count() == 1
+    assert not UserSession.objects.filter(user=user).active().exists()
