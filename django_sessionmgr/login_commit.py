@@ -94,13 +94,14 @@ def skip_save_if_unchanged(session: SessionBase) -> None:
     change since, and every later save, goes to the store as usual."""
     saved = (session.session_key, copy.deepcopy(dict(session.items())))
     save, asave = session.save, session.asave
-    pending = [True]
+    first = True
 
     def unchanged(must_create: bool) -> bool:
-        if not pending:
+        nonlocal first
+        if not first or must_create:
             return False
-        pending.clear()
-        return not must_create and (session.session_key, dict(session.items())) == saved
+        first = False
+        return (session.session_key, dict(session.items())) == saved
 
     def save_if_changed(must_create: bool = False) -> None:
         if not unchanged(must_create):
