@@ -777,7 +777,11 @@ def paired(
 
 
 def paired_clocks(
-    stock_run: Callable[[int], Any], app_run: Callable[[int], Any], batches: int, per_batch: int
+    stock_run: Callable[[int], Any],
+    app_run: Callable[[int], Any],
+    batches: int,
+    per_batch: int,
+    stock_context: Callable[[], AbstractContextManager[Any]] = stock,
 ) -> tuple[Paired, Paired]:
     """:func:`paired` on two clocks at once: wall time, and this process's CPU time."""
     counter = iter(range(10**9))
@@ -786,7 +790,7 @@ def paired_clocks(
     for b in range(batches):
         for run in (stock_run, app_run) if b % 2 else (app_run, stock_run):
             walls, cpus = [], []
-            with stock() if run is stock_run else nullcontext():
+            with stock_context() if run is stock_run else nullcontext():
                 for _ in range(per_batch):
                     i = next(counter)
                     began, began_cpu = time.perf_counter(), time.process_time()

@@ -15,7 +15,9 @@ timed on the wall clock and in CPU time, stock and app in alternating
 batches; queries and commits are counted per login (a commit: a transaction
 that wrote; on SQLite's rollback journal checked against the file's own
 change counter). Then cProfile over the app's logins shows where its share
-goes.
+goes. ``--own-commit`` pairs the app against itself with its row's INSERT in
+a transaction of its own (as it was before the row shared the session's
+commit) instead of stock: what sharing the commit saves, in one process.
 
 ``--cold``: the first login of a fresh process instead. Each run is a new
 Python process, as a server worker: it sets Django up on the database
@@ -34,6 +36,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from benchmarks import harness as h
@@ -49,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["wal", "django"],
         default="wal",
         help="SQLite: WAL with synchronous=NORMAL, or Django's default (rollback journal)",
+    )
+    parser.add_argument(
+        "--own-commit",
+        action="store_true",
+        help="against the app with its row in a commit of its own, not stock",
     )
     parser.add_argument("--cold", action="store_true", help="time a fresh process's first login")
     parser.add_argument("--cold-runs", type=int, default=8, help="fresh processes of each side")
@@ -75,23 +84,30 @@ def run(options: Any) -> None:
     def app_login(i: int) -> None:
         assert app.login(f"user{i % len(users)}", f"{agents[i % len(agents)]} b/{next(builds)}")
 
+    def own_commit_login(i: int) -> None:  # the app, run under ``_own_commit``
+        app_login(i)
+
+    baseline, side = (
+        (own_commit_login, "own commit") if options.own_commit else (stock_login, "stock")
+    )
+    context = _own_commit if options.own_commit else h.stock
     h.paired(stock_login, app_login, 2, 10)  # warm up: imports, regexes, statement caches
-    stock_counts = _counted(stock_login, 10**8, options.per_batch, stock=True)
+    stock_counts = _counted(baseline, 10**8, options.per_batch, context)
     app_counts = _counted(app_login, 10**8 + options.per_batch, options.per_batch)
-    wall, cpu = h.paired_clocks(stock_login, app_login, options.batches, options.per_batch)
+    wall, cpu = h.paired_clocks(baseline, app_login, options.batches, options.per_batch, context)
     print(
         f"{h.about(vendor)}, {_setting(vendor, options.journal)}; "
         f"{options.batches} batches of {options.per_batch} logins"
     )
     h.header(
         "login, never-seen user agent",
-        "stock ms",
+        f"{side} ms",
         "app ms",
         "added",
         "app/stock",
-        "CPU ms (stock → app)",
-        "queries (stock → app)",
-        "commits (stock → app)",
+        f"CPU ms ({side} → app)",
+        f"queries ({side} → app)",
+        f"commits ({side} → app)",
     )
     h.row(
         _setting(vendor, options.journal),
@@ -121,14 +137,30 @@ def _setting(vendor: str, journal: str) -> str:
     return f"PostgreSQL, fsync {fsync}, synchronous_commit {synchronous}"
 
 
-def _counted(login: Any, first: int, count: int, stock: bool = False) -> tuple[float, float]:
+@contextmanager
+def _own_commit() -> Iterator[None]:
+    """The app as it was before its row shared the session's commit: the row's
+    INSERT in a transaction of its own."""
+    from django_sessionmgr import tracking
+
+    shared = tracking.shared_database
+    tracking.shared_database = lambda session: None
+    try:
+        yield
+    finally:
+        tracking.shared_database = shared
+
+
+def _counted(
+    login: Any, first: int, count: int, context: Any = h.nullcontext
+) -> tuple[float, float]:
     """Queries and commits per login, over ``count`` logins."""
     from django.db import connection
 
     path = connection.settings_dict["NAME"]
     rollback_journal = connection.vendor == "sqlite" and not _in_wal()
     before = h.sqlite_change_counter(path) if rollback_journal else 0
-    with h.stock() if stock else h.nullcontext(), h.counting_commits() as seen:
+    with context(), h.counting_commits() as seen:
         for i in range(first, first + count):
             login(i)
     if rollback_journal:  # the disk's own count of write transactions
