@@ -46,7 +46,26 @@ def sign_in_and_write(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"user": user.get_username()})
 
 
-urlpatterns = [path("login-and-write/", sign_in_and_write), *project_urlpatterns]
+@csrf_exempt
+def sign_in_then_note(request: HttpRequest) -> JsonResponse:
+    """A login view that keeps a value of its own in the session after ``login()``."""
+    user = authenticate(request, username=request.POST["username"], password=PASSWORD)
+    assert user is not None
+    login(request, user)
+    request.session["theme"] = "dark"
+    return JsonResponse({"user": user.get_username()})
+
+
+def theme(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"theme": request.session.get("theme")})
+
+
+urlpatterns = [
+    path("login-and-write/", sign_in_and_write),
+    path("login-then-note/", sign_in_then_note),
+    path("theme/", theme),
+    *project_urlpatterns,
+]
 
 
 @pytest.fixture(params=["db", "cached_db"])
@@ -271,3 +290,22 @@ def test_a_row_that_cannot_be_written_over_another_users_session(
     assert whoami(client) == "bob"  # adopted now
     assert UserSession.objects.filter(user=other_user, adopted=True).active().count() == 1
     assert not UserSession.objects.filter(user=user).active().exists()
+
+
+def test_a_session_changed_after_login_is_saved_at_the_response(db_engine: str, user: Any) -> None:
+    """The response's save is skipped only while the session is as the row's
+    transaction saved it: a value the view adds after ``login()`` is stored."""
+
+    def sign_in() -> tuple[Any, Seen]:
+        client = make_client()
+        with counting_commits() as seen:
+            response = client.post("/login-then-note/", {"username": user.get_username()})
+        assert response.status_code == 200, response.content
+        return client, seen
+
+    with as_stock():
+        _, stock = sign_in()
+    client, ours = sign_in()
+    assert client.get("/theme/").json() == {"theme": "dark"}
+    assert whoami(client) == "alice"
+    assert ours.commits == stock.commits + 1  # the data saved again, as before
