@@ -65,9 +65,16 @@ def setup(
     database: str | None = None,
     competitor: str = "sessionmgr",
     extra_apps: Iterable[str] = (),
+    sqlite_journal: str = "wal",
+    migrate: bool = True,
     **overrides: Any,
 ) -> str:
     """Configure Django for ``competitor``, migrate a fresh database; returns its vendor.
+
+    ``sqlite_journal``: ``wal`` (WAL, ``synchronous=NORMAL``: no fsync per
+    commit, as SQLite is served in production) or ``django`` (SQLite as Django
+    leaves it: a rollback journal and an fsync per commit). ``migrate=False``
+    opens ``database`` as it is (a worker process of a project already set up).
 
     ``competitor`` is ``sessionmgr`` (the app installed; every scenario),
     or, for the side-by-side runs, ``stock``, ``user_sessions`` or ``allauth``.
@@ -82,11 +89,12 @@ def setup(
     atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     if database is None:
         database = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    elif database.startswith("postgres"):
+    elif database.startswith("postgres") and migrate:
         _recreate_postgres(database)
     db = dj_database_url.parse(database)
     db["CONN_MAX_AGE"] = None  # persistent connections, as deployed
-    if db["ENGINE"].endswith("sqlite3"):  # as served in production: WAL, no fsync per commit
+    if db["ENGINE"].endswith("sqlite3") and sqlite_journal == "wal":
+        # As served in production: WAL, no fsync per commit.
         db["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     apps = list(CONTRIB_APPS)
     middleware, engine = list(STOCK_MIDDLEWARE), "django.contrib.sessions.backends.db"
@@ -162,7 +170,8 @@ def setup(
     from django.core.management import call_command
     from django.db import connection
 
-    call_command("migrate", verbosity=0, interactive=False)
+    if migrate:
+        call_command("migrate", verbosity=0, interactive=False)
     return connection.vendor
 
 
@@ -331,6 +340,73 @@ def counting_queries() -> Iterator[list[tuple[str, Any]]]:
 
     with connection.execute_wrapper(record):
         yield sent
+
+
+class Commits:
+    """What :func:`counting_commits` saw: transactions that wrote, each one commit."""
+
+    def __init__(self) -> None:
+        #: Write transactions committed: an ``atomic`` block's commit after
+        #: a write, or a write run in autocommit (its own transaction).
+        self.commits = 0
+        #: Every statement sent, ``BEGIN`` and ``SAVEPOINT`` included.
+        self.queries = 0
+        self._wrote = False
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+@contextmanager
+def counting_commits(alias: str = "default") -> Iterator[Commits]:
+    """Count the commits that reach the disk on ``alias`` inside the block.
+
+    Django's ``CaptureQueriesContext`` never shows a ``COMMIT`` (SQLite and
+    psycopg commit through the driver, not a statement). So: a write outside
+    any transaction is one commit (autocommit); a transaction that wrote is
+    one commit when ``connection.commit()`` ends it. Read-only transactions
+    write nothing to the disk and are not counted. Checked against SQLite's
+    own counter of write transactions (:func:`sqlite_change_counter`).
+    """
+    from django.db import connections
+
+    connection = connections[alias]
+    seen = Commits()
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.queries += 1
+        result = execute(sql, params, many, context)
+        if sql.lstrip()[:7].upper().startswith(_WRITES):
+            if connection.in_atomic_block or not connection.get_autocommit():
+                seen._wrote = True
+            else:
+                seen.commits += 1
+        return result
+
+    def commit() -> None:
+        own_commit()
+        if seen._wrote:
+            seen.commits, seen._wrote = seen.commits + 1, False
+
+    def rollback() -> None:
+        own_rollback()
+        seen._wrote = False
+
+    own_commit, own_rollback = connection.commit, connection.rollback
+    connection.commit, connection.rollback = commit, rollback  # type: ignore[method-assign]
+    try:
+        with connection.execute_wrapper(record):
+            yield seen
+    finally:
+        del connection.commit, connection.rollback
+
+
+def sqlite_change_counter(path: str) -> int:
+    """SQLite's file change counter (the header's bytes 24 to 27): one more for
+    every write transaction committed under a rollback journal."""
+    with open(path, "rb") as db:
+        db.seek(24)
+        return int.from_bytes(db.read(4), "big")
 
 
 # Seed data ------------------------------------------------------------------
@@ -700,6 +776,39 @@ def paired(
             times[run].append(statistics.median(samples))
     ratios = sorted(a / s for a, s in zip(times[app_run], times[stock_run], strict=True))
     return Paired(statistics.median(times[stock_run]), statistics.median(times[app_run]), ratios)
+
+
+def paired_clocks(
+    stock_run: Callable[[int], Any],
+    app_run: Callable[[int], Any],
+    batches: int,
+    per_batch: int,
+    stock_context: Callable[[], AbstractContextManager[Any]] = stock,
+) -> tuple[Paired, Paired]:
+    """:func:`paired` on two clocks at once: wall time, and this process's CPU time."""
+    counter = iter(range(10**9))
+    wall: dict[Any, list[float]] = {stock_run: [], app_run: []}
+    cpu: dict[Any, list[float]] = {stock_run: [], app_run: []}
+    for b in range(batches):
+        for run in (stock_run, app_run) if b % 2 else (app_run, stock_run):
+            walls, cpus = [], []
+            with stock_context() if run is stock_run else nullcontext():
+                for _ in range(per_batch):
+                    i = next(counter)
+                    began, began_cpu = time.perf_counter(), time.process_time()
+                    run(i)
+                    cpus.append((time.process_time() - began_cpu) * 1000)
+                    walls.append((time.perf_counter() - began) * 1000)
+            wall[run].append(statistics.median(walls))
+            cpu[run].append(statistics.median(cpus))
+
+    def pair(times: dict[Any, list[float]]) -> Paired:
+        ratios = sorted(a / s for a, s in zip(times[app_run], times[stock_run], strict=True))
+        return Paired(
+            statistics.median(times[stock_run]), statistics.median(times[app_run]), ratios
+        )
+
+    return pair(wall), pair(cpu)
 
 
 def peak_rss_reset() -> int:

@@ -74,7 +74,7 @@ def session_data_loaded(session: SessionBase) -> bool:
 
 def replace_session_method(session: SessionBase, name: str, method: Callable[..., Any]) -> None:
     """Put ``method`` in place of the session's own ``name`` (``flush``,
-    ``aflush``, ``save``) for this session only.
+    ``aflush``, ``save``, ``asave``) for this session only.
 
     Django calls these on the instance (``login()``, ``logout()``,
     ``SessionMiddleware``), so an attribute of the instance wins.

@@ -75,7 +75,8 @@ def insert_row(row: UserSession) -> None:
     """
     alias = router.db_for_write(UserSession, instance=row)
     sql, fields = _insert_statement(alias)
-    _fit_to_charset(row, alias)
+    if connections[alias].vendor == "mysql":  # only MySQL's tables can be utf8mb3
+        _fit_to_charset(row, alias)
     insert_prepared(row, alias, sql, fields)
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, router, transaction
@@ -20,6 +22,7 @@ from django.utils import timezone
 from .conf import django_settings
 from .devices import login_fields
 from .digests import adopted_row_id, client_digest, stored_key, stored_key_digest
+from .login_commit import shared_database, write_then_save
 from .markers import SESSION_MARKER, Marker, marker_as_of_now, read_marker
 from .models import UserSession
 from .notifications import notify_if_new_device
@@ -105,7 +108,9 @@ def start_session(
     A failure to record is logged and never fails the login. The steps, in order:
     note the row a flushed session leaves behind, refuse users our table cannot
     point at, give the session its key, record the row, follow it for the rest
-    of the request, and announce a new row.
+    of the request, and announce a new row. On the ``db`` and ``cached_db``
+    engines the key, the row and the session's data share one commit (see
+    ``login_commit``).
     """
     session: SessionBase | None = getattr(request, "session", None)
     if session is None:
@@ -115,21 +120,27 @@ def start_session(
     _note_replaced_row(state, marker)
     if not _trackable(user):
         return None
-    _ensure_key(session)
     stack = state.stack_before_flush if state is not None else None
-    failed: tuple[str, UserSession | None] = ("", None)
+    record = partial(_record_row, request, session, user, marker, stack, kind)
+    alias = shared_database(session)
+    work: Callable[[], Recorded | None] = record
+    if alias is None:
+        _ensure_key(session)
+    else:  # the row shares the commit of the session's save (and of its new key)
+        work = partial(write_then_save, session, alias, record)
     try:
-        row_id, row = contained(
-            lambda: _record_row(request, session, user, marker, stack, kind),
-            default=failed,
-            what="record a login",
-        )
+        recorded = contained(work, default=None, what="record a login")
     except ReleaseRefused:
         _end_refused_release(request, state)
         return None
-    if not row_id:
+    if recorded is None:
         session.pop(SESSION_MARKER, None)  # adopted on a later request instead
         return None
+    row_id, row, excess = recorded
+    if state is not None:
+        state.past_limit = excess  # on the way out, unless it turns out an impersonation
+    else:
+        revoke_past_limit(excess)
     _serve_row(state, row_id, session)
     if state is not None and not (stack and row_id == stack[-1].row_id):
         # A release of an impersonation leaves the device cookie alone.
@@ -171,8 +182,9 @@ def _record_row(
     marker: Marker | None,
     stack: list[ImpersonationEntry] | None,
     kind: str,
-) -> tuple[str, UserSession | None]:
-    """The login's row id, and the row when it is new.
+) -> Recorded:
+    """The login's row id, the row when it is new, and the sessions it puts
+    past ``MAX_SESSIONS``.
 
     A login inside a session that already has an active row of this user keeps
     that row ("one row per session"). A login of the user on top of the
@@ -181,12 +193,12 @@ def _record_row(
     stack back in the session, or raises ``ReleaseRefused`` if that row has
     ended (no new row is ever created for it).
     Otherwise a new row is inserted, in the transaction that reads the
-    sessions past ``MAX_SESSIONS``; they are revoked on the way out of the
-    request (by the middleware, unless the login is an impersonation), or now
-    without the middleware.
+    sessions past ``MAX_SESSIONS``; they are revoked once the row is
+    committed, on the way out of the request (by the middleware, unless the
+    login is an impersonation), or at once without the middleware.
     """
     if marker is not None and _reuse_row(request, session, marker.row_id, user):
-        return marker.row_id, None
+        return Recorded(marker.row_id, None, [])
     if stack and stack[-1].user_pk == str(user.pk):
         row_id = stack[-1].row_id
         if row_id is None or not _back_to_staff_row(request, session, row_id, user):
@@ -197,16 +209,21 @@ def _record_row(
             state = request_state(request)
             if state is not None and state.replaced_row_id in {entry.row_id for entry in rest}:
                 state.replaced_row_id = None  # a row the rest of the chain goes back to
-        return row_id, None
+        return Recorded(row_id, None, [])
     with login_atomically(user):
         row = _create_row(request, session, user, str(uuid.uuid4()), kind=kind)
         excess = sessions_past_limit(user, str(row.pk))
-    state = request_state(request)
-    if state is not None:
-        state.past_limit = excess  # on the way out, unless it turns out an impersonation
-    else:
-        revoke_past_limit(excess)
-    return str(row.pk), row
+    return Recorded(str(row.pk), row, excess)
+
+
+class Recorded(NamedTuple):
+    """What recording a login wrote."""
+
+    row_id: str
+    #: The row, when the login created one.
+    row: UserSession | None
+    #: The user's other sessions past ``MAX_SESSIONS``, to revoke.
+    past_limit: list[Any]
 
 
 class ReleaseRefused(Exception):
