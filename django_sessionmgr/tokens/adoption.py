@@ -16,7 +16,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from ..batches import batched
 from ..models import UserSession
-from .core import token_digests, token_end
+from .core import token_end
+from .lookup import token_digests
 
 #: Tokens read, matched and inserted at once.
 BATCH_SIZE = 500

@@ -30,16 +30,8 @@ from .. import token_clearers
 from ..batches import batched
 from ..models import UserSession
 from ..safety import contained
-from .core import (
-    DIGESTS_AT_ONCE,
-    TokenRefused,
-    end_token_session,
-    start_token_session,
-    token_digests,
-    token_rows,
-    token_used,
-    unrecorded,
-)
+from .core import TokenRefused, end_token_session, start_token_session, token_used
+from .lookup import DIGESTS_AT_ONCE, token_digests, token_rows, unrecorded
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

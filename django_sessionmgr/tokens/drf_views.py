@@ -17,8 +17,9 @@ from rest_framework.response import Response
 
 from ..models import UserSession
 from ..safety import contained
-from .core import end_token_session, start_token_session, token_digests, token_rows
+from .core import end_token_session, start_token_session
 from .drf import KIND, obtaining
+from .lookup import token_digests, token_rows
 
 
 @sensitive_variables()

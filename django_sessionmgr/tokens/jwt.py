@@ -42,14 +42,8 @@ from ..endings import policy_end
 from ..models import UserSession
 from ..safety import contained
 from ..token_clearers import register
-from .core import (
-    TokenRefused,
-    end_token_session,
-    start_token_session,
-    token_digests,
-    token_used,
-    unrecorded,
-)
+from .core import TokenRefused, end_token_session, start_token_session, token_used
+from .lookup import token_digests, unrecorded
 from .vouching import family_serves, forget, replace_marks
 
 if TYPE_CHECKING:

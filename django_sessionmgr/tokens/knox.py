@@ -37,16 +37,8 @@ from ..devices import login_fields
 from ..models import UserSession
 from ..safety import contained
 from ..state import RequestState, current_state
-from .core import (
-    DIGESTS_AT_ONCE,
-    TokenRefused,
-    django_request,
-    end_token_session,
-    start_token_session,
-    token_digests,
-    token_used,
-    unrecorded,
-)
+from .core import TokenRefused, django_request, end_token_session, start_token_session, token_used
+from .lookup import DIGESTS_AT_ONCE, token_digests, unrecorded
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

@@ -18,7 +18,7 @@ from knox.crypto import hash_token
 from knox.models import AuthToken, get_digest_token
 
 from django_sessionmgr.models import UserSession
-from django_sessionmgr.tokens.core import token_digest
+from django_sessionmgr.tokens.lookup import token_digest
 from tests.helpers import IPHONE, PASSWORD, logged_in_client, make_client, whoami
 from tests.integration.token_checks import (
     NEW_PASSWORD,

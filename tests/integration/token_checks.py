@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from django_sessionmgr.models import UserSession
-from django_sessionmgr.tokens.core import token_digest
+from django_sessionmgr.tokens.lookup import token_digest
 from tests.helpers import PASSWORD, logged_in_client, make_staff, whoami
 
 #: Every way a token session is revoked, from a browser, by a password change or by staff.

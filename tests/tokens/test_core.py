@@ -25,9 +25,9 @@ from django_sessionmgr.tokens.core import (
     TokenRefused,
     end_token_session,
     start_token_session,
-    token_digest,
     token_used,
 )
+from django_sessionmgr.tokens.lookup import token_digest
 from tests.helpers import active_rows, logged_in_client, row_of, whoami
 
 pytestmark = pytest.mark.django_db

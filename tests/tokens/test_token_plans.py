@@ -14,12 +14,8 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from django_sessionmgr.models import UserSession
-from django_sessionmgr.tokens.core import (
-    end_token_session,
-    start_token_session,
-    token_used,
-    unrecorded,
-)
+from django_sessionmgr.tokens.core import end_token_session, start_token_session, token_used
+from django_sessionmgr.tokens.lookup import unrecorded
 
 pytestmark = [
     pytest.mark.django_db,
