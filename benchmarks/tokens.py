@@ -390,7 +390,8 @@ def seed_tokens(users: list[Any], seed: int = 23) -> str:
 
     from django_sessionmgr.models import UserSession
     from django_sessionmgr.tokens.core import end_token_session, start_token_session
-    from django_sessionmgr.tokens.jwt import SID_CLAIM, SessionmgrRefreshToken
+    from django_sessionmgr.tokens.jwt import SessionmgrRefreshToken
+    from django_sessionmgr.tokens.jwt_families import SID_CLAIM
 
     rng = random.Random(seed)
     people = list(get_user_model().objects.filter(pk__in=users[1:]))

@@ -8,21 +8,19 @@ and that simplejwt copies into every access token. The row finds its family
 through ``token_digest("jwt", sid)``. Everything hooks in through simplejwt's
 own settings (``TOKEN_OBTAIN_SERIALIZER``, ``TOKEN_REFRESH_SERIALIZER``,
 ``TOKEN_BLACKLIST_SERIALIZER``, DRF's ``DEFAULT_AUTHENTICATION_CLASSES``);
-setup and guarantees: docs/tokens.md ("simplejwt"). simplejwt is imported here only.
+setup and guarantees: docs/tokens.md ("simplejwt"). Families and their blacklisting
+are in ``jwt_families``; simplejwt is imported in these two modules only.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import jwt as pyjwt
 from django.contrib.auth import get_user_model
 from django.db import router
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -33,17 +31,25 @@ from rest_framework_simplejwt.serializers import (
     TokenRefreshSerializer,
 )
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from ..batches import batched
 from ..endings import policy_end
 from ..models import UserSession
 from ..safety import contained
 from ..token_clearers import register
 from .core import TokenRefused, end_token_session, start_token_session, token_used
-from .lookup import token_digests, unrecorded
+from .jwt_families import (
+    KIND,
+    SID_CLAIM,
+    blacklist,
+    clear_families,
+    family_id,
+    family_of,
+    refreshable,
+    sweep_families,
+)
+from .lookup import token_digests
 from .vouching import family_serves, forget, replace_marks
 
 if TYPE_CHECKING:
@@ -55,35 +61,6 @@ logger = logging.getLogger("django_sessionmgr")
 #: A token simplejwt never made (not even a JWT): its answer to it is the
 #: answer to a token of a stopped family.
 NOT_A_TOKEN = "-"
-#: The claim naming a token's family.
-SID_CLAIM = "sessionmgr_sid"
-#: Namespace of the family ids of refresh tokens from before the install.
-LEGACY_FAMILIES = uuid.UUID("5d0c1b8e-3f0a-4a55-9d2c-7f3e8a61b2c4")
-KIND = UserSession.Kind.JWT
-#: Users whose outstanding tokens one query of the clearer reads.
-USERS_AT_ONCE = 500
-
-
-@sensitive_variables()
-def family_of(encoded: str) -> dict[str, Any]:
-    """The claims of a token simplejwt has just verified or made, or stored:
-    read again without a second signature check or blacklist query."""
-    claims: dict[str, Any] = pyjwt.decode(encoded, options={"verify_signature": False})
-    return claims
-
-
-def family_id(claims: dict[str, Any]) -> str | None:
-    """The family of a token's claims: its ``sessionmgr_sid``; for a refresh
-    token from before the install, an id derived from its ``jti`` (so its
-    row, its later tokens and ``sessionmgr_adopt_tokens`` agree); None for
-    an access token from before the install."""
-    sid = claims.get(SID_CLAIM)
-    if isinstance(sid, str):
-        return sid
-    jti = claims.get(api_settings.JTI_CLAIM)
-    if claims.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh" or not isinstance(jti, str):
-        return None
-    return uuid.uuid5(LEGACY_FAMILIES, jti).hex
 
 
 class SessionmgrRefreshToken(RefreshToken):
@@ -261,9 +238,7 @@ def _end_family(sid: str, status: str) -> None:
     users: list[Any] = contained(
         lambda: _users_of_family(digests), default=[], what="read a token family", writes=False
     )
-    contained(
-        lambda: _blacklist(set(digests), users), default=None, what="blacklist a token family"
-    )
+    contained(lambda: blacklist(set(digests), users), default=None, what="blacklist a token family")
     try:
         replace_marks(users, using=router.db_for_write(UserSession))
     except Exception as error:
@@ -283,121 +258,11 @@ def _users_of_family(digests: list[str]) -> list[Any]:
     )
 
 
-def clear_families(rows: QuerySet[UserSession]) -> None:
-    """The revoke's clear step for ``jwt`` rows: every outstanding refresh
-    token of their families blacklisted (simplejwt's own views refuse them),
-    then their users' sign-out marks replaced (their access tokens are refused
-    at once by ``SessionmgrJWTAuthentication``). Raises on failure.
-
-    When a row's family is not found among its user's live refresh tokens,
-    its digest was written under a ``SECRET_KEY`` since dropped from
-    ``SECRET_KEY_FALLBACKS`` (or its tokens have expired): the revoke fails
-    closed, and the users' families that no active row records are
-    blacklisted too, that one among them."""
-    families: dict[Any, set[str]] = {}
-    for user_id, digest in rows.order_by().values_list("user_id", "token_digest"):
-        families.setdefault(user_id, set()).add(digest)
-    for users in batched(list(families), USERS_AT_ONCE):
-        wanted = set().union(*(families[user] for user in users))
-        if wanted - _blacklist(wanted, users):
-            sweep_families(users)
-    replace_marks(families, using=rows.db)
-
-
-@sensitive_variables()
-def _blacklist(digests: set[str], users: list[Any]) -> set[str]:
-    """Blacklist the live, not yet blacklisted refresh tokens of ``users``
-    whose family digest is among ``digests`` (the family is read from the
-    token simplejwt stored; its digest is never compared outside this);
-    return the digests found."""
-    found: set[str] = set()
-    family = []
-    for pk, encoded in _live_tokens(users).values_list("pk", "token").iterator():
-        if (sid := _sid_of(encoded)) is not None and (
-            matched := digests.intersection(token_digests(KIND, sid))
-        ):
-            found |= matched
-            family.append(pk)
-    BlacklistedToken._default_manager.bulk_create(
-        [BlacklistedToken(token_id=pk) for pk in family], ignore_conflicts=True
-    )
-    return found
-
-
-def _live_tokens(users: Any) -> QuerySet[OutstandingToken]:
-    """The refresh tokens of ``users`` (None: everyone's) that simplejwt would
-    still refresh: unexpired and not blacklisted."""
-    live = OutstandingToken._default_manager.order_by().filter(
-        user__isnull=False, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
-    )
-    return live if users is None else live.filter(user_id__in=users)
-
-
-@sensitive_variables()
-def refreshable(sid: str, user_pk: Any) -> bool:
-    """Whether simplejwt would still refresh a token of the family ``sid``
-    of the user ``user_pk``: an access token of a family with no row is
-    served (and adopted) only then, never after its family was stopped."""
-    tokens = _live_tokens([user_pk]).values_list("token", flat=True)
-    return any(_sid_of(encoded) == sid for encoded in tokens.iterator())
-
-
-@sensitive_variables()
-def sweep_families(users: Any) -> None:
-    """The sweeper: blacklist the live refresh tokens of ``users`` (None:
-    everyone's) whose family no active row records (from before the install
-    and unused since, say), then their users' sign-out marks replaced."""
-    outstanding = _live_tokens(users)
-    owners: dict[Any, Any] = {}
-
-    def families() -> Iterator[tuple[Any, str]]:
-        for pk, user_id, encoded in outstanding.values_list("pk", "user_id", "token").iterator():
-            if (sid := _sid_of(encoded)) is not None:
-                owners[pk] = user_id
-                yield pk, sid
-
-    doomed = unrecorded(KIND, families())
-    for some in batched(doomed, USERS_AT_ONCE):
-        BlacklistedToken._default_manager.bulk_create(
-            [BlacklistedToken(token_id=pk) for pk in some], ignore_conflicts=True
-        )
-    if doomed:
-        replace_marks({owners[pk] for pk in doomed}, using=router.db_for_write(UserSession))
-
-
-def _sid_of(encoded: str) -> str | None:
-    try:
-        return family_id(family_of(encoded))
-    except pyjwt.PyJWTError:
-        return None
-
-
 def _user(user_id: Any) -> AbstractBaseUser | None:
     if user_id is None:
         return None
     model = get_user_model()
     return model._default_manager.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
-
-
-def existing_tokens() -> Iterator[tuple[Any, str, datetime | None]]:
-    """One (user pk, family id, expiry) per family among the live, not
-    blacklisted refresh tokens simplejwt keeps, for ``sessionmgr_adopt_tokens``.
-    Read user by user, latest first: one user's families in memory at a time."""
-    outstanding = (
-        OutstandingToken._default_manager.filter(
-            user__isnull=False, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
-        )
-        .order_by("user_id", "-expires_at")
-        .values_list("user_id", "token", "expires_at")
-    )
-    user: Any = None
-    seen: set[str] = set()
-    for user_pk, encoded, expires_at in outstanding.iterator():
-        if user_pk != user:
-            user, seen = user_pk, set()
-        if (sid := _sid_of(encoded)) is not None and sid not in seen:
-            seen.add(sid)
-            yield user_pk, sid, expires_at
 
 
 def connect() -> None:

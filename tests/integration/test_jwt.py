@@ -30,12 +30,8 @@ from django_sessionmgr.checks import check_jwt
 from django_sessionmgr.models import UserSession
 from django_sessionmgr.signals import session_started
 from django_sessionmgr.signouts import read_mark
-from django_sessionmgr.tokens.jwt import (
-    SID_CLAIM,
-    SessionmgrRefreshToken,
-    SessionmgrTokenObtainPairSerializer,
-    family_of,
-)
+from django_sessionmgr.tokens.jwt import SessionmgrRefreshToken, SessionmgrTokenObtainPairSerializer
+from django_sessionmgr.tokens.jwt_families import SID_CLAIM, family_of
 from tests import counting_cache
 from tests.helpers import IPHONE, PASSWORD, failing, logged_in_client, make_client
 from tests.integration.token_checks import (

@@ -37,9 +37,9 @@ class Command(BaseCommand):
 
             packages.append((UserSession.Kind.KNOX, "knox", knox.existing_tokens))
         if apps.is_installed("rest_framework_simplejwt.token_blacklist"):
-            from ...tokens import jwt
+            from ...tokens import jwt_families
 
-            packages.append((UserSession.Kind.JWT, "simplejwt", jwt.existing_tokens))
+            packages.append((UserSession.Kind.JWT, "simplejwt", jwt_families.existing_tokens))
         if not packages:
             raise CommandError(
                 "None of rest_framework.authtoken, knox and "
