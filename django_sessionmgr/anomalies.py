@@ -27,7 +27,7 @@ from django.utils.module_loading import import_string
 
 from .conf import app_settings, django_settings
 from .models import FlagReason, RevokeReason, UserSession
-from .network import Place, get_client_ip, locate_place
+from .network import Place
 from .safety import logger
 from .signals import session_anomaly
 from .signout_notices import announce, notice_for
@@ -89,14 +89,13 @@ def pair_digest(there: tuple[float, float], here: tuple[float, float]) -> str:
     return salted_hmac("django_sessionmgr.places", "|".join(ends)).hexdigest()[:8]
 
 
-def travel_flags(request: HttpRequest, previous: dict[str, Any]) -> dict[str, Any]:
+def travel_flags(previous: dict[str, Any], here: Place) -> dict[str, Any]:
     """The fields that flag the row when the session's move from the last
     place GeoIP could place it (``previous``, the ``TRAVEL_FIELDS``) to this
-    request's place is impossible travel not yet reported; else none."""
+    request's place (``here``) is impossible travel not yet reported; else none."""
     there = (previous["last_location_latitude"], previous["last_location_longitude"])
     if not detecting() or None in there:
         return {}
-    here = locate_place(get_client_ip(request))
     if here.latitude is None or here.longitude is None:
         return {}
     now = timezone.now()

@@ -25,7 +25,7 @@ from .digests import client_digest, stored_key, stored_key_digest
 from .internals import insert_prepared
 from .markers import SESSION_MARKER, Marker, marker_as_of_now
 from .models import USER_AGENT_MAX_LENGTH, UserSession
-from .network import get_client_ip, locate_place, place_fields, stored_ip
+from .network import Place, get_client_ip, locate_place, place_fields, stored_ip
 from .signals import session_client_changed
 from .signouts import mark_cache, note_no_mark, read_mark, record_sign_out_of_row, vouches
 
@@ -168,10 +168,12 @@ def end_row(row_id: str, status: str = UserSession.Status.ENDED) -> None:
         record_sign_out_of_row(UserSession.objects.from_primary().filter(pk=row_id))
 
 
-def last_seen(request: HttpRequest) -> dict[str, Any]:
-    """Where the session is seen now: written with the activity write only."""
+def last_seen(request: HttpRequest, place: Place | None = None) -> dict[str, Any]:
+    """Where the session is seen now: written with the activity write only.
+    ``place``: where GeoIP puts the request's address, when already looked up."""
     ip = get_client_ip(request)
-    return {"last_ip_address": stored_ip(ip), **place_fields(locate_place(ip), timezone.now())}
+    place = locate_place(ip) if place is None else place
+    return {"last_ip_address": stored_ip(ip), **place_fields(place, timezone.now())}
 
 
 @sensitive_variables()
@@ -184,6 +186,7 @@ def sync_row(
     request: HttpRequest | None = None,
     started: int | None = None,
     flags: dict[str, Any] | None = None,
+    place: Place | None = None,
 ) -> bool:
     """Write the session's key and expiry (and activity) to its row, then
     write the session's marker with the same expiry.
@@ -192,7 +195,8 @@ def sync_row(
     by a revoke, or past the end the row records or the timeouts set. The
     row decides, not the marker: a replayed cookie (one with no marker, or
     an old one) cannot carry a session past its end. ``flags`` (see
-    ``anomalies``) ride on the activity write.
+    ``anomalies``) ride on the activity write; ``place``: the request's,
+    when already looked up.
     """
 
     client = client_digest(request) if request is not None else None
@@ -207,7 +211,7 @@ def sync_row(
     if activity:
         fields["last_activity_at"] = timezone.now()
         if request is not None:
-            fields.update(last_seen(request), **(flags or {}))
+            fields.update(last_seen(request, place), **(flags or {}))
     if key := stored_key(session):
         fields["session_key"] = key
         fields["session_key_digest"] = stored_key_digest(session)
@@ -235,8 +239,15 @@ def record_activity(request: HttpRequest, marker: Marker) -> bool:
             .values("last_ip_address", "ip_address", "user_agent", *TRAVEL_FIELDS)
             .first()
         )
-    flags = travel_flags(request, previous) if previous is not None else {}
-    if not sync_row(session, marker.row_id, activity=True, request=request, flags=flags):
+    place: Place | None = None
+    flags: dict[str, Any] = {}
+    if previous is not None:
+        # Looked up once, for the impossible-travel check and the write.
+        place = locate_place(get_client_ip(request))
+        flags = travel_flags(previous, place)
+    if not sync_row(
+        session, marker.row_id, activity=True, request=request, flags=flags, place=place
+    ):
         return False
     row = client_changed(request, marker.row_id, dict(previous)) if previous is not None else None
     return travel_found(request, row) if flags and row is not None else True

@@ -286,13 +286,13 @@ class SessionNotMeView(SessionRevokeView):
         if not services.revoke_one(session, current=None, by=acting, reason=suspicious):
             messages.info(request, _("That session had already ended."))
             return HttpResponseRedirect(self.get_success_url())
-        messages.success(
-            request,
-            _("Signed out %(device)s.") % {"device": session.device_summary}
+        # The password is the user's to change, not the impersonating staff member's.
+        done = (
+            _("Signed out %(device)s.")
             if impersonating
             else _("Signed out %(device)s. Now change your password.")
-            % {"device": session.device_summary},
         )
+        messages.success(request, done % {"device": session.device_summary})
         return HttpResponseRedirect(self.next_page(impersonating))
 
     def next_page(self, impersonating: bool) -> str:

@@ -227,6 +227,7 @@ def token_used(
     *,
     user: AbstractBaseUser | None = None,
     expires_at: datetime | None = None,
+    digests: list[str] | None = None,
 ) -> str | None:
     """A request the package authenticated with the token ``identity`` names:
     return its row's id, and make that row the request's current session
@@ -241,9 +242,10 @@ def token_used(
     ended too (its kind's clearer). ``expires_at``: the package's own expiry
     of the token now, for a package whose tokens have one (it moves the row's
     end with it). None when the row could not be read or written: the request
-    goes on as the package alone would serve it.
+    goes on as the package alone would serve it. ``digests``: the token's
+    (``token_digests``), when the adapter has them already.
     """
-    digest = token_digest(kind, identity)
+    digest = digests[0] if digests else token_digest(kind, identity)
     known = _known.get(digest)
     if known is not None:
         now = time.time()
@@ -251,7 +253,7 @@ def token_used(
             _serve(request, known.row_id)
             return known.row_id
     outcome = contained(
-        partial(_check, request, kind, identity, digest, known, user, expires_at),
+        partial(_check, request, kind, identity, digest, known, user, expires_at, digests),
         default=_Outcome(),
         what="record a token's activity",
     )
@@ -273,6 +275,7 @@ def _check(
     known: Known | None,
     user: AbstractBaseUser | None,
     expires_at: datetime | None,
+    digests: list[str] | None,
 ) -> _Outcome:
     """The row's verdict, with the activity write when one is due."""
     now = timezone.now()
@@ -281,7 +284,7 @@ def _check(
             digest, known.row_id, known.created, now, token_end(known.created, now, expires_at)
         )
         return _Outcome(known.row_id)
-    digests = token_digests(kind, identity)
+    digests = digests or token_digests(kind, identity)
     row = _row_of(kind, digests, known)
     if row is None:
         if user is None or not is_project_user(user):

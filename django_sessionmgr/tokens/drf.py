@@ -129,23 +129,10 @@ def delete_tokens(rows: QuerySet[UserSession]) -> None:
     back as a new row at its next request."""
     wanted = set(rows.order_by().values_list("token_digest", flat=True))
     users = rows.order_by().values("user_id")
-    tokens = {
-        token.pk: token_digests(KIND, token.key)
-        for token in Token.objects.filter(user_id__in=users).only("key")
-    }
-    every = [digest for digests in tokens.values() for digest in digests]
-    recorded: set[str] = set()
-    for some in batched(every, DIGESTS_AT_ONCE):  # within every database's parameter limit
-        recorded.update(
-            UserSession.objects.from_primary()
-            .filter(kind=KIND, token_digest__in=some)
-            .values_list("token_digest", flat=True)
-        )
-    _delete(
-        pk
-        for pk, digests in tokens.items()
-        if wanted.intersection(digests) or not recorded.intersection(digests)
-    )
+    keys = list(Token.objects.filter(user_id__in=users).values_list("pk", "key"))
+    doomed = {pk for pk, key in keys if wanted.intersection(token_digests(KIND, key))}
+    others = ((pk, key) for pk, key in keys if pk not in doomed)
+    _delete([*doomed, *unrecorded(KIND, others, any_status=True)])
 
 
 def sweep_tokens(users: Any) -> None:

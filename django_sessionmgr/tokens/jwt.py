@@ -177,7 +177,7 @@ class SessionmgrJWTAuthentication(JWTAuthentication):
                 serves = refreshable(sid, user.pk)
             if not serves:
                 raise TokenRefused
-            token_used(request, KIND, sid, user=user)
+            token_used(request, KIND, sid, user=user, digests=digests)
         except TokenRefused:
             forget(digests[0])
             # simplejwt's own answer to a token nobody made: a token of a

@@ -140,11 +140,11 @@ def delete_tokens(rows: QuerySet[UserSession]) -> None:
     tokens = list(
         get_token_model().objects.filter(user_id__in=users).values_list("digest", flat=True)
     )
-    doomed = [digest for digest in tokens if wanted.intersection(token_digests(KIND, digest))]
+    doomed = {digest for digest in tokens if wanted.intersection(token_digests(KIND, digest))}
     if len(doomed) < len(wanted):
-        others = (digest for digest in tokens if digest not in doomed)
-        doomed += unrecorded(KIND, ((digest, digest) for digest in others))
-    _delete(doomed)
+        others = ((digest, digest) for digest in tokens if digest not in doomed)
+        doomed.update(unrecorded(KIND, others))
+    _delete(list(doomed))
 
 
 def sweep_tokens(users: Any) -> None:

@@ -53,9 +53,12 @@ DIGESTS_AT_ONCE = 900
 
 
 @sensitive_variables("tokens", "chunk", "digests")
-def unrecorded(kind: str, tokens: Iterable[tuple[Any, str]]) -> list[Any]:
+def unrecorded(
+    kind: str, tokens: Iterable[tuple[Any, str]], *, any_status: bool = False
+) -> list[Any]:
     """The ids among ``tokens`` (pairs of an id and what identifies the token)
-    that no active row of ``kind`` records, under ``SECRET_KEY`` or a fallback.
+    that no active row of ``kind`` records (``any_status``: no row at all),
+    under ``SECRET_KEY`` or a fallback.
 
     Read a bounded number at a time, so any number of tokens fits in memory."""
     per_token = len(token_digests(kind, ""))
@@ -63,10 +66,10 @@ def unrecorded(kind: str, tokens: Iterable[tuple[Any, str]]) -> list[Any]:
     for chunk in batched(tokens, max(1, DIGESTS_AT_ONCE // per_token)):
         digests = {token_id: token_digests(kind, identity) for token_id, identity in chunk}
         every = [digest for some in digests.values() for digest in some]
-        live = {
+        recorded = {
             digest
             for digest, status in token_rows(kind, every).values_list("token_digest", "status")
-            if status == UserSession.Status.ACTIVE
+            if any_status or status == UserSession.Status.ACTIVE
         }
-        found.extend(token_id for token_id, some in digests.items() if live.isdisjoint(some))
+        found.extend(token_id for token_id, some in digests.items() if recorded.isdisjoint(some))
     return found
