@@ -298,10 +298,10 @@ class UserSessionMiddleware:
                 and session.session_key is not None
                 and session.session_key != state.known_key
             ):
-                return partial(_sync_or_flush, session, marker.row_id)
+                return partial(_sync_or_flush, session, marker.row_id, rotated=True)
         # Else as the user check left it: only a policy setting can have moved the expiry.
         if expiry_changed(session, marker):
-            return partial(_sync_or_flush, session, marker.row_id)
+            return partial(_sync_or_flush, session, marker.row_id, rotated=False)
         return None
 
 
@@ -318,7 +318,9 @@ def _end_then(row_id: str, later: Callable[[], Any] | None) -> None:
         later()
 
 
-def _sync_or_flush(session: SessionBase, row_id: str) -> None:
+def _sync_or_flush(session: SessionBase, row_id: str, *, rotated: bool) -> None:
+    """Write the session's new key (``rotated``) or expiry to its row; flush
+    the session when the row no longer lets it go on."""
     marker = read_marker(session)
     if marker is not None and marker.expiry is not None and time.time() >= marker.expiry:
         # Past its end, though this request never read the user: a key
@@ -326,7 +328,10 @@ def _sync_or_flush(session: SessionBase, row_id: str) -> None:
         end_row(row_id, UserSession.Status.EXPIRED)
         session.flush()
         return
-    if not sync_row(session, row_id, activity=False):
+    # A new key the row could not learn (the database failed) is out of every
+    # revoke's reach: it fails closed. A new expiry alone goes on without.
+    sync = partial(sync_row, session, row_id, activity=False)
+    if not contained(sync, default=not rotated, what="record a session's new key"):
         # Revoked while this request ran: the key it rotated to would
         # otherwise outlive the revoke.
         session.flush()
