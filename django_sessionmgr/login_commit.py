@@ -94,14 +94,11 @@ def skip_save_if_unchanged(session: SessionBase) -> None:
     change since, and every later save, goes to the store as usual."""
     saved = (session.session_key, copy.deepcopy(dict(session.items())))
     save, asave = session.save, session.asave
-    first = True
 
     def unchanged(must_create: bool) -> bool:
-        nonlocal first
-        if not first or must_create:
-            return False
-        first = False
-        return (session.session_key, dict(session.items())) == saved
+        skip = not must_create and next_save_is_skipped(session)
+        setattr(session, SAVED, None)  # only the first save after the commit
+        return skip
 
     def save_if_changed(must_create: bool = False) -> None:
         if not unchanged(must_create):
@@ -111,5 +108,17 @@ def skip_save_if_unchanged(session: SessionBase) -> None:
         if not unchanged(must_create):
             await asave(must_create=must_create)
 
+    setattr(session, SAVED, saved)
     replace_session_method(session, "save", save_if_changed)
     replace_session_method(session, "asave", asave_if_changed)
+
+
+#: The session's attribute holding its key and data as the login's commit saved them.
+SAVED = "_sessionmgr_saved_with_row"
+
+
+def next_save_is_skipped(session: SessionBase) -> bool:
+    """Whether the session's next save writes nothing: it is the first since
+    the login's commit, and the key and data are unchanged."""
+    saved = getattr(session, SAVED, None)
+    return saved is not None and (session.session_key, dict(session.items())) == saved

@@ -2,9 +2,9 @@
 
 ``SessionMiddleware`` saves the session after the view. Two saves need more
 than Django gives: one made only for the app's activity write must not cost
-the response if the store fails, and one that would bring back a session a
-revoke deleted meanwhile (``cache`` and ``file`` engines write
-unconditionally) is followed by a check of the row.
+the response if the store fails, and one that could bring back a session a
+revoke deleted meanwhile (``cache``, ``file``, and ``cached_db``'s cache) is
+followed by a check of the row.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 
 from .conf import django_settings
@@ -81,6 +82,12 @@ def guard_save(session: SessionBase, row_id: str) -> None:
 
 
 def save_can_resurrect(session: SessionBase) -> bool:
-    """Whether the engine's save rewrites a deleted session (Django's ``db``
-    engine refuses to: its save is an UPDATE that fails on a deleted row)."""
-    return is_server_side(session) and not isinstance(session, DBStore)
+    """Whether the engine's save can bring back a session a revoke deleted.
+
+    Django's ``db`` engine refuses to: its save is an UPDATE that fails on a
+    deleted row. ``cached_db`` writes the cache after that UPDATE, so a revoke
+    that deletes both in between leaves the session in the cache; ``cache``
+    and ``file`` write unconditionally."""
+    return is_server_side(session) and (
+        not isinstance(session, DBStore) or isinstance(session, CachedDBStore)
+    )
