@@ -15,6 +15,12 @@ it), the full-page images per row among it (``pg_stat_wal``), and the share of
 the sessions table's row updates that were HOT (``n_tup_hot_upd / n_tup_upd``
 in ``pg_stat_user_tables``). ``CHECKPOINT`` needs a superuser (or
 ``pg_checkpoint``).
+
+``--floor`` runs, in place of the command, the least any revoke of these rows
+writes: one ``UPDATE`` of every active row's status and one ``DELETE`` of
+every stored session, in one transaction, with no claim, no batches and no
+crash safety. ``--sql-before`` runs an experiment's SQL on the seeded table
+first (``CLUSTER`` it in login order, drop an index).
 """
 
 from __future__ import annotations
@@ -36,6 +42,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, nargs="+", default=[1], help="the command's --workers, e.g. 1 2"
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="instead of the command, the least any revoke writes: one UPDATE of every "
+        "active row's status and one DELETE of every stored session, in one transaction",
+    )
+    parser.add_argument(
+        "--sql-before",
+        help="an experiment: SQL run once the table is seeded, before the tables are settled "
+        "and the command runs (e.g. a CLUSTER, or dropping an index)",
+    )
 
 
 def run(options: Any) -> None:
@@ -54,10 +71,18 @@ def run(options: Any) -> None:
     )
     for rows in options.rows:
         for workers in options.workers:
-            one(rows, workers, vendor, extra)
+            one(rows, workers, vendor, extra, floor=options.floor, sql_before=options.sql_before)
 
 
-def one(rows: int, workers: int, vendor: str, extra: list[str]) -> None:
+def one(
+    rows: int,
+    workers: int,
+    vendor: str,
+    extra: list[str],
+    *,
+    floor: bool = False,
+    sql_before: str | None = None,
+) -> None:
     from django.core.management import call_command
 
     from django_sessionmgr.models import UserSession
@@ -69,25 +94,34 @@ def one(rows: int, workers: int, vendor: str, extra: list[str]) -> None:
     h.store_sessions(seeded.keys)
     active = UserSession.objects.filter(status="active").count()
     output = StringIO()
+    if sql_before:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(sql_before)
     wal_before = _settle_and_read(vendor)
     before = h.peak_rss_reset()
     began = time.perf_counter()
-    call_command(
-        "sessionmgr_revoke",
-        "--all",
-        "--reason",
-        "breach",
-        "--workers",
-        str(workers),
-        *extra,
-        stdout=output,
-    )
+    if floor:
+        _floor()
+    else:
+        call_command(
+            "sessionmgr_revoke",
+            "--all",
+            "--reason",
+            "breach",
+            "--workers",
+            str(workers),
+            *extra,
+            stdout=output,
+        )
     seconds, peak = time.perf_counter() - began, h.peak_rss()
     wal, hot = _wal_and_hot(vendor, wal_before, active)
     lines = output.getvalue().strip().splitlines()
     left = UserSession.objects.filter(status="active").count(), h.stored_left(seeded.keys)
     h.row(
-        f"{vendor}, {active:,} active rows of {seeded.rows:,}, {workers} worker(s)",
+        f"{vendor}, {active:,} active rows of {seeded.rows:,}, "
+        + ("the floor (two statements)" if floor else f"{workers} worker(s)"),
         f"{seconds:.1f} s",
         wal,
         hot,
@@ -96,6 +130,22 @@ def one(rows: int, workers: int, vendor: str, extra: list[str]) -> None:
         f"`{lines[-1] if lines else ''}`",
         "{}, {}".format(*left),
     )
+
+
+def _floor() -> None:
+    """The status of every active row changed and every stored session deleted,
+    with nothing else: what the table's indexes make any revoke write."""
+    from django.contrib.sessions.models import Session
+    from django.db import transaction
+    from django.utils import timezone
+
+    from django_sessionmgr.models import UserSession
+
+    with transaction.atomic():
+        UserSession.objects.filter(status="active").update(
+            status="revoked", revoked_at=timezone.now()
+        )
+        Session.objects.all().delete()
 
 
 #: What the WAL figures read: the WAL's position and page images (cluster-wide),

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from django_sessionmgr.models import UserSession
 from tests.anomalies.places import CHANGCHUN, LINKOPING, LONDON
-from tests.helpers import IPHONE, PASSWORD, current_row_id, make_client
+from tests.helpers import IPHONE, PASSWORD, current_row_id, make_client, make_row
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,19 @@ def test_a_new_country_is_flagged_and_signalled(
     [finding] = findings
     assert (finding["kind"], str(finding["session"].pk)) == ("new_country", str(abroad.pk))
     assert finding["request"].path == "/accounts/login/"
+
+
+def test_an_impersonation_from_abroad_does_not_make_its_country_known(
+    user: Any, superuser: Any, findings: list, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Staff acting as the user from China leave China new to the user's own
+    sign-ins; a session the owner disowned leaves it new too."""
+    sign_in(user, LONDON, django_capture_on_commit_callbacks)
+    make_row(user, impersonated_by=superuser, location_country="CN")
+    make_row(user, status="revoked", revoke_reason="suspicious", last_location_country="CN")
+    abroad = sign_in(user, CHANGCHUN, django_capture_on_commit_callbacks)
+    assert abroad.flag_reason == "new_country"
+    assert [f["kind"] for f in findings] == ["new_country"]
 
 
 def test_only_the_last_days_count(
