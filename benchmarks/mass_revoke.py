@@ -50,8 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sql-before",
-        help="an experiment: SQL run once the table is seeded, before the tables are settled "
-        "and the command runs (e.g. a CLUSTER, or dropping an index)",
+        help="an experiment: SQL statements (separated by ';') run once the tables are "
+        "seeded, before they are settled and the command runs (a CLUSTER, dropping an index)",
     )
 
 
@@ -98,7 +98,8 @@ def one(
         from django.db import connection
 
         with connection.cursor() as cursor:
-            cursor.execute(sql_before)
+            for statement in filter(str.strip, sql_before.split(";")):
+                cursor.execute(statement)
     wal_before = _settle_and_read(vendor)
     before = h.peak_rss_reset()
     began = time.perf_counter()

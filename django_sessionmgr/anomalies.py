@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from django.db import connections, models, router
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
@@ -157,6 +159,46 @@ def travel_found(request: HttpRequest, row: UserSession) -> bool:
     return False
 
 
+#: What ``recent_places`` reads of each row, in order.
+PLACE_FIELDS = ("impersonated_by", "revoke_reason", "location_country", "last_location_country")
+
+
+@lru_cache(maxsize=8)
+def _recent_places_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    meta = UserSession._meta
+
+    def column(name: str) -> str:
+        field = meta.get_field(name)
+        assert isinstance(field, models.Field) and field.column
+        return quote(field.column)
+
+    return (
+        f"SELECT DISTINCT {', '.join(map(column, PLACE_FIELDS))} "
+        f"FROM {quote(meta.db_table)} "
+        f"WHERE {column('user')} = %s AND {column('last_activity_at')} >= %s "
+        f"AND {column('id')} <> %s"
+    )
+
+
+def recent_places(row: UserSession, since: datetime) -> list[tuple[Any, ...]]:
+    """The distinct ``PLACE_FIELDS`` of the user's other sessions active
+    since ``since``, read where rows are written (a replica that lags has not
+    the newest). Raw SQL, run at every login: Django takes longer to compile
+    this query than the database takes to run it."""
+    alias = router.db_for_write(UserSession)
+    connection = connections[alias]
+    meta = UserSession._meta
+    params = [
+        meta.get_field("user").get_db_prep_value(row.user_id, connection),
+        meta.get_field("last_activity_at").get_db_prep_value(since, connection),
+        meta.pk.get_db_prep_value(row.pk, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_recent_places_sql(alias), params)
+        return list(cursor.fetchall())
+
+
 def check_new_country(request: HttpRequest | None, row: UserSession) -> bool:
     """Flag ``row`` and send ``session_anomaly`` when its login came from a
     country that none of the user's sessions of the last ``NEW_COUNTRY_DAYS``
@@ -170,22 +212,9 @@ def check_new_country(request: HttpRequest | None, row: UserSession) -> bool:
     if not country or not detecting():
         return False
     since = timezone.now() - timedelta(days=app_settings.NEW_COUNTRY_DAYS)
-    recent = (
-        UserSession.objects.from_primary()
-        .filter(user_id=row.user_id, last_activity_at__gte=since)
-        .exclude(pk=row.pk)
-        .order_by()
-        .values_list(
-            "impersonated_by", "revoke_reason", "location_country", "last_location_country"
-        )
-        .distinct()
-    )
-    # The other conditions are tested here, on the few distinct rows: in SQL
-    # the ORM takes longer to compile them than SQLite takes to run the query,
-    # and this runs at every login.
     places = [
         (first, last)
-        for impersonated_by, reason, first, last in recent
+        for impersonated_by, reason, first, last in recent_places(row, since)
         if impersonated_by is None and reason != RevokeReason.SUSPICIOUS
     ]
     if not any(first or last for first, last in places):

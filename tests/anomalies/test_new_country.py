@@ -41,6 +41,19 @@ def test_a_new_country_is_flagged_and_signalled(
     assert finding["request"].path == "/accounts/login/"
 
 
+def test_without_time_zones_too(
+    user: Any, findings: list, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The recent sessions are read in raw SQL: naive times must compare too."""
+    settings.USE_TZ = False
+    sign_in(user, LONDON, django_capture_on_commit_callbacks)
+    assert sign_in(user, LONDON, django_capture_on_commit_callbacks).flag_reason == ""
+    assert sign_in(user, CHANGCHUN, django_capture_on_commit_callbacks).flag_reason == (
+        "new_country"
+    )
+    assert [f["kind"] for f in findings] == ["new_country"]
+
+
 def test_an_impersonation_from_abroad_does_not_make_its_country_known(
     user: Any, superuser: Any, findings: list, django_capture_on_commit_callbacks: Any
 ) -> None:
