@@ -34,7 +34,6 @@ from .internals import (
     unwrap_lazy,
     wrap_lazy_loader,
 )
-from .login_commit import next_save_is_skipped
 from .markers import expiry_changed, read_marker
 from .models import UserSession
 from .notifications import notify_if_new_device, remember_device
@@ -289,11 +288,7 @@ class UserSessionMiddleware:
                     # Flushed without a logout signal (e.g. a stale auth hash).
                     return partial(end_row, state.row_id)
                 return None
-            if (
-                save_can_resurrect(session)
-                and will_save(session)
-                and not next_save_is_skipped(session)
-            ):
+            if save_can_resurrect(session) and will_save(session):
                 guard_save(session, marker.row_id)
             if saves_only_activity(session, state):
                 tolerate_save(session)

@@ -3,8 +3,8 @@
 ``SessionMiddleware`` saves the session after the view. Two saves need more
 than Django gives: one made only for the app's activity write must not cost
 the response if the store fails, and one that could bring back a session a
-revoke deleted meanwhile (``cache``, ``file``, and ``cached_db``'s cache) is
-followed by a check of the row.
+revoke deleted meanwhile (``cache``, ``file``, and ``cached_db`` without the
+sign-out marks) is followed by a check of the row.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from django.contrib.sessions.backends.db import SessionStore as DBStore
 
 from .conf import django_settings
 from .internals import replace_session_method
+from .login_commit import next_save_is_skipped
 from .markers import data_without_marker
 from .rows import row_is_active
 from .safety import CHECK, contained, logger
+from .signouts import mark_cache
 from .stores import is_server_side
 
 if TYPE_CHECKING:
@@ -74,20 +76,26 @@ def guard_save(session: SessionBase, row_id: str) -> None:
     save = session.save
 
     def guarded_save(must_create: bool = False) -> None:
+        # A save that writes nothing (the login's response) brings nothing back.
+        writes = must_create or not next_save_is_skipped(session)
         save(must_create=must_create)
-        if not contained(partial(row_is_active, row_id), default=True, what=CHECK, writes=False):
+        if writes and not contained(
+            partial(row_is_active, row_id), default=True, what=CHECK, writes=False
+        ):
             session.delete()
 
     replace_session_method(session, "save", guarded_save)
 
 
 def save_can_resurrect(session: SessionBase) -> bool:
-    """Whether the engine's save can bring back a session a revoke deleted.
+    """Whether the engine's save can bring back a session a revoke deleted,
+    for the session's next request to be served.
 
     Django's ``db`` engine refuses to: its save is an UPDATE that fails on a
     deleted row. ``cached_db`` writes the cache after that UPDATE, so a revoke
-    that deletes both in between leaves the session in the cache; ``cache``
-    and ``file`` write unconditionally."""
-    return is_server_side(session) and (
-        not isinstance(session, DBStore) or isinstance(session, CachedDBStore)
-    )
+    that deletes both in between leaves the session in the cache; with a
+    shared cache, the sign-out marks refuse it at its next request, but a
+    process-local cache has none. ``cache`` and ``file`` write unconditionally."""
+    if isinstance(session, CachedDBStore):
+        return mark_cache() is None
+    return is_server_side(session) and not isinstance(session, DBStore)
