@@ -88,6 +88,10 @@ def write_then_save(session: SessionBase, alias: str, write: Callable[[], T]) ->
     return written
 
 
+#: The session's attribute holding its key and data as the login's commit saved them.
+SAVED = "_sessionmgr_saved_with_row"
+
+
 def skip_save_if_unchanged(session: SessionBase) -> None:
     """The session's next save (``SessionMiddleware``'s, the test client's)
     writes nothing if the key and data are still what was just saved; any
@@ -111,10 +115,6 @@ def skip_save_if_unchanged(session: SessionBase) -> None:
     setattr(session, SAVED, saved)
     replace_session_method(session, "save", save_if_changed)
     replace_session_method(session, "asave", asave_if_changed)
-
-
-#: The session's attribute holding its key and data as the login's commit saved them.
-SAVED = "_sessionmgr_saved_with_row"
 
 
 def next_save_is_skipped(session: SessionBase) -> bool:
