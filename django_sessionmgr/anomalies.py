@@ -21,13 +21,13 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, models, router
+from django.db import connections, router
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
 
 from .conf import app_settings, django_settings
-from .models import FlagReason, RevokeReason, UserSession
+from .models import FlagReason, RevokeReason, UserSession, column
 from .network import Place
 from .safety import logger
 from .signals import session_anomaly
@@ -166,18 +166,15 @@ PLACE_FIELDS = ("impersonated_by", "revoke_reason", "location_country", "last_lo
 @lru_cache(maxsize=8)
 def _recent_places_sql(alias: str) -> str:
     quote = connections[alias].ops.quote_name
-    meta = UserSession._meta
 
-    def column(name: str) -> str:
-        field = meta.get_field(name)
-        assert isinstance(field, models.Field) and field.column
-        return quote(field.column)
+    def quoted(name: str) -> str:
+        return quote(column(name))
 
     return (
-        f"SELECT DISTINCT {', '.join(map(column, PLACE_FIELDS))} "
-        f"FROM {quote(meta.db_table)} "
-        f"WHERE {column('user')} = %s AND {column('last_activity_at')} >= %s "
-        f"AND {column('id')} <> %s"
+        f"SELECT DISTINCT {', '.join(map(quoted, PLACE_FIELDS))} "
+        f"FROM {quote(UserSession._meta.db_table)} "
+        f"WHERE {quoted('user')} = %s AND {quoted('last_activity_at')} >= %s "
+        f"AND {quoted('id')} <> %s"
     )
 
 

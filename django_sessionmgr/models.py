@@ -374,3 +374,10 @@ class PendingRevoke(models.Model):
 
 #: What ``with_status()`` accepts: every status, and ``all`` for no filter.
 STATUS_FILTERS = [*UserSession.Status.values, "all"]
+
+
+def column(name: str) -> str:
+    """A ``UserSession`` field's column, for the few raw queries on hot paths."""
+    field = UserSession._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column
+    return field.column

@@ -44,9 +44,8 @@ from django.utils.crypto import salted_hmac
 from .anomalies import check_new_country
 from .conf import app_settings, django_settings
 from .devices import device_name
-from .models import FlagReason, UserSession
+from .models import FlagReason, UserSession, column
 from .network import stored_ip
-from .rows import column
 from .safety import contained
 from .signals import new_device_signed_in
 from .state import request_state

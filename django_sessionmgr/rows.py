@@ -24,7 +24,7 @@ from .conf import app_settings
 from .digests import client_digest, stored_key, stored_key_digest
 from .internals import insert_prepared
 from .markers import SESSION_MARKER, Marker, marker_as_of_now
-from .models import USER_AGENT_MAX_LENGTH, UserSession
+from .models import USER_AGENT_MAX_LENGTH, UserSession, column
 from .network import Place, get_client_ip, locate_place, place_fields, stored_ip
 from .signals import session_client_changed
 from .signouts import mark_cache, note_no_mark, read_mark, record_sign_out_of_row, vouches
@@ -36,13 +36,6 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 logger = logging.getLogger("django_sessionmgr")
-
-
-def column(name: str) -> str:
-    """A field's column, for the few raw queries on hot paths."""
-    field = UserSession._meta.get_field(name)
-    assert isinstance(field, models.Field) and field.column
-    return field.column
 
 
 @lru_cache(maxsize=8)
