@@ -69,8 +69,10 @@ def run(options: Any) -> None:
         "last line",
         "left active, stored",
     )
+    # The floor is one transaction: no workers to vary.
+    workers_to_run = options.workers[:1] if options.floor else options.workers
     for rows in options.rows:
-        for workers in options.workers:
+        for workers in workers_to_run:
             one(rows, workers, vendor, extra, floor=options.floor, sql_before=options.sql_before)
 
 
