@@ -333,8 +333,7 @@ def _complete(
     of the rest is undone."""
     claimed = model.objects.using(alias).filter(revoke_batch=batch, status=model.Status.ACTIVE)
     try:
-        if token_kinds is None or token_kinds:
-            clear_tokens(claimed, token_kinds)
+        clear_tokens(claimed, token_kinds)  # none to end: no query
     except RevokeFailed:
         if undo_on_failure:
             _undo_claim(claimed, alias, batch)

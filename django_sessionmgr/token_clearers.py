@@ -49,11 +49,6 @@ def register(kind: str, clear: Clearer, sweep: Sweeper) -> None:
     _sweepers[kind] = sweep
 
 
-def registered_kinds() -> frozenset[str]:
-    """The kinds that have a clearer."""
-    return frozenset(_clearers)
-
-
 def clear_tokens(rows: QuerySet[UserSession], kinds: Iterable[str] | None = None) -> None:
     """End the tokens of the token sessions among ``rows``, one clearer per kind.
 

@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 from ..batches import batched
 from ..models import UserSession
 from .core import token_end
-from .lookup import token_digests
+from .lookup import token_digests, token_rows
 
 #: Tokens read, matched and inserted at once.
 BATCH_SIZE = 500
@@ -33,11 +33,8 @@ def adopt_tokens(
     adopted = had_row = 0
     for batch in batched(iter(tokens), BATCH_SIZE):
         digests = {identity: token_digests(kind, identity) for _, identity, _ in batch}
-        known = set(
-            UserSession.objects.from_primary()
-            .filter(kind=kind, token_digest__in=[d for all_ in digests.values() for d in all_])
-            .values_list("token_digest", flat=True)
-        )
+        every = [digest for some in digests.values() for digest in some]
+        known = set(token_rows(kind, every).values_list("token_digest", flat=True))
         new = [token for token in batch if not known.intersection(digests[token[1]])]
         had_row += len(batch) - len(new)
         adopted += len(new)

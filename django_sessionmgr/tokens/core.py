@@ -160,14 +160,15 @@ def _start(
         return existing
     counting = tokens_count()
     try:
-        alias = router.db_for_write(UserSession)
-        with login_atomically(user) if counting else nullcontext(), _adopting(adopted, alias):
+        with login_atomically(user) if counting else nullcontext(), _adopting(adopted):
             row = _insert(request, user, kind, digests[0], expires_at, adopted, access_valid_until)
             excess = sessions_past_limit(user, str(row.pk)) if counting else []
     except IntegrityError:
         # Two first uses of one token at once: the other's row, under the same id.
+        if not adopted:
+            raise
         won = UserSession.objects.from_primary().filter(pk=adopted_row_id(digests[0])).first()
-        if not adopted or won is None:
+        if won is None:
             raise
         return won
     revoke_past_limit(excess)
@@ -176,11 +177,13 @@ def _start(
     return row
 
 
-def _adopting(adopted: bool, alias: str) -> AbstractContextManager[Any]:
+def _adopting(adopted: bool) -> AbstractContextManager[Any]:
     """Around an adoption's INSERT, a savepoint: its id is the token's own
     (``adopted_row_id``), so a concurrent adoption of the token fails on it,
     and the transaction around goes on."""
-    return transaction.atomic(using=alias) if adopted else nullcontext()
+    if not adopted:
+        return nullcontext()
+    return transaction.atomic(using=router.db_for_write(UserSession))
 
 
 def _insert(

@@ -49,7 +49,7 @@ from .jwt_families import (
     refreshable,
     sweep_families,
 )
-from .lookup import token_digests
+from .lookup import token_digests, token_rows
 from .vouching import family_serves, forget, replace_marks
 
 if TYPE_CHECKING:
@@ -196,10 +196,10 @@ def _extend(
     could not write one) gets one now."""
     sid = claims[SID_CLAIM]
     digests = token_digests(KIND, sid)
-    rows = UserSession.objects.from_primary().filter(token_digest__in=digests, kind=KIND)
+    rows = token_rows(KIND, digests)
     fields = ("pk", "status", "created_at", "last_activity_at", "expires_at")
     now = timezone.now()
-    if (found := rows.order_by().values_list(*fields).first()) is None:
+    if (found := rows.values_list(*fields).first()) is None:
         if (user := _user(claims.get(api_settings.USER_ID_CLAIM))) is not None:
             ends = _end(refresh["exp"], started=now, last_write=now)
             valid_until = datetime_from_epoch(access_exp)
@@ -250,12 +250,7 @@ def _end_family(sid: str, status: str) -> None:
 
 
 def _users_of_family(digests: list[str]) -> list[Any]:
-    return list(
-        UserSession.objects.from_primary()
-        .filter(token_digest__in=digests, kind=KIND)
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
+    return list(token_rows(KIND, digests).values_list("user_id", flat=True).distinct())
 
 
 def _user(user_id: Any) -> AbstractBaseUser | None:

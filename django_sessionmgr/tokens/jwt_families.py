@@ -89,10 +89,22 @@ def blacklist(digests: set[str], users: list[Any]) -> set[str]:
         ):
             found |= matched
             family.append(pk)
-    BlacklistedToken._default_manager.bulk_create(
-        [BlacklistedToken(token_id=pk) for pk in family], ignore_conflicts=True
-    )
+    _blacklist(family)
     return found
+
+
+def _blacklist(token_pks: list[Any]) -> None:
+    """simplejwt's blacklist entries for these outstanding tokens (those
+    already blacklisted are left as they are)."""
+    BlacklistedToken._default_manager.bulk_create(
+        (BlacklistedToken(token_id=pk) for pk in token_pks),
+        batch_size=BLACKLIST_AT_ONCE,
+        ignore_conflicts=True,
+    )
+
+
+#: Blacklist entries one INSERT writes.
+BLACKLIST_AT_ONCE = 500
 
 
 def _live_tokens(users: Any) -> QuerySet[OutstandingToken]:
@@ -128,10 +140,7 @@ def sweep_families(users: Any) -> None:
                 yield pk, sid
 
     doomed = unrecorded(KIND, families())
-    for some in batched(doomed, USERS_AT_ONCE):
-        BlacklistedToken._default_manager.bulk_create(
-            [BlacklistedToken(token_id=pk) for pk in some], ignore_conflicts=True
-        )
+    _blacklist(doomed)
     if doomed:
         replace_marks({owners[pk] for pk in doomed}, using=router.db_for_write(UserSession))
 
@@ -148,9 +157,7 @@ def existing_tokens() -> Iterator[tuple[Any, str, datetime | None]]:
     blacklisted refresh tokens simplejwt keeps, for ``sessionmgr_adopt_tokens``.
     Read user by user, latest first: one user's families in memory at a time."""
     outstanding = (
-        OutstandingToken._default_manager.filter(
-            user__isnull=False, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
-        )
+        _live_tokens(None)
         .order_by("user_id", "-expires_at")
         .values_list("user_id", "token", "expires_at")
     )

@@ -61,7 +61,7 @@ def unrecorded(
     under ``SECRET_KEY`` or a fallback.
 
     Read a bounded number at a time, so any number of tokens fits in memory."""
-    per_token = len(token_digests(kind, ""))
+    per_token = 1 + len(getattr(django_settings, "SECRET_KEY_FALLBACKS", None) or [])
     found: list[Any] = []
     for chunk in batched(tokens, max(1, DIGESTS_AT_ONCE // per_token)):
         digests = {token_id: token_digests(kind, identity) for token_id, identity in chunk}

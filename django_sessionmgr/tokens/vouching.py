@@ -27,6 +27,7 @@ from django.db import connections, transaction
 from ..models import UserSession
 from ..signouts import current_mark, shared_mark_cache, vouches, write_marks
 from .known import KnownTokens
+from .lookup import token_rows
 
 logger = logging.getLogger("django_sessionmgr")
 
@@ -86,9 +87,7 @@ def family_serves(digests: list[str], user_pk: Any) -> bool | None:
     if seen is not None and vouches(mark, seen.mark) and time.time() < seen.ends:
         return True
     row = (
-        UserSession.objects.from_primary()
-        .filter(token_digest__in=digests, kind=UserSession.Kind.JWT)
-        .order_by()
+        token_rows(UserSession.Kind.JWT, digests)
         .values_list("status", "expires_at", "revoke_batch")
         .first()
     )
